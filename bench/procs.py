@@ -1,0 +1,135 @@
+"""Child processes and what /proc says about them.
+
+Every process the harness starts goes through `Processes`: loopback only, output to a
+log file in the run's folder, killed when the `with` block ends (also on Ctrl-C or an
+exception), and sent SIGTERM by the kernel if the harness itself dies (PDEATHSIG), so
+nothing outlives a run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import httpx
+
+_PR_SET_PDEATHSIG = 1
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Environment variables that would change what a child process does behind our back.
+_SCRUBBED_ENV = ("CONVOSO_AUTH_TOKEN", "CONVOSO_BASE_URL", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")
+
+
+class ProcessFailed(Exception):
+    """A child process died or never became ready; the message names it and its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["NO_PROXY"] = "127.0.0.1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Processes:
+    """Starts named children; `stop_all()` (or leaving the `with`) ends every one of them."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
+    def python(self, name: str, args: Sequence[str]) -> subprocess.Popen:
+        """Run `python <args>` from the project root; stdout and stderr go to <name>.log."""
+        if name in self.children:
+            raise ValueError(f"process {name!r} already running")
+        log = open(self.log_dir / f"{name}.log", "wb")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
+                cwd=Path(__file__).resolve().parent.parent,
+                start_new_session=True,  # Ctrl-C reaches the harness only; it stops the children
+                preexec_fn=die_with_parent,
+            )
+        finally:
+            log.close()
+        self.children[name] = proc
+        return proc
+
+    def log_tail(self, name: str, lines: int = 5) -> str:
+        path = self.log_dir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    def stop(self, name: str, timeout: float = 5.0) -> None:
+        proc = self.children.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.children):
+            self.stop(name)
+
+    def wait_http(self, name: str, url: str, timeout: float = 60.0) -> None:
+        """Poll `url` until it answers 200; ProcessFailed if the child exits or time runs out."""
+        proc = self.children[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ProcessFailed(f"{name} exited with {proc.returncode}: {self.log_tail(name)}")
+            try:
+                if httpx.get(url, timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise ProcessFailed(f"{name}: {url} not ready within {timeout:g}s: {self.log_tail(name)}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the whole process (all threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size (VmRSS) from /proc/PID/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise ProcessFailed(f"no VmRSS for pid {pid}")

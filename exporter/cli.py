@@ -1,0 +1,185 @@
+"""Command line: run the exporter (default: the demo), `simulate`, and `logout`.
+
+Flags follow the Prometheus ecosystem (`--web.listen-address`, `--config.file`, ...).
+Every user error ends as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Sequence
+
+from exporter import __version__
+from exporter.config import Config, ConfigError, load_config
+
+PROG = "convoso-exporter"
+DEFAULT_LISTEN = ":10717"
+EXIT_USAGE = 2
+
+log = logging.getLogger("exporter.cli")
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "simulate":
+            return _simulate(argv[1:])
+        if argv and argv[0] == "logout":
+            return _logout(argv[1:])
+        return _run(argv)
+    except (UsageError, ConfigError, ValueError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- run ----------------------------------------------------------------------------
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Prometheus exporter for the Convoso Agent Monitor API. "
+        "With no --config.file it runs the demo: a simulated contact center on loopback.",
+        epilog=f"Other commands: '{PROG} simulate --help', '{PROG} logout --help'.",
+    )
+    parser.add_argument("--config.file", dest="config_file", help="YAML configuration file")
+    parser.add_argument("--config.check", dest="config_check", action="store_true", help="validate the config and exit")
+    parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (default without --config.file)")
+    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, help=f"address to listen on (default {DEFAULT_LISTEN})")
+    parser.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics", help="path of the metrics (default /metrics)")
+    parser.add_argument("--web.config.file", dest="web_config", help="TLS / basic auth config (exporter-toolkit format)")
+    _add_log_flags(parser)
+    parser.add_argument("--shard", help="i/n: poll only the targets of shard i of n (stable hash of the target name)")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def _add_log_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warn", "error"])
+    parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """argparse prints usage and exits 2 on its own; keep that, it is already one clear line."""
+    return parser.parse_args(argv)
+
+
+def _run(argv: Sequence[str]) -> int:
+    args = _parse(_run_parser(), argv)
+    from exporter.logs import setup_logging
+
+    setup_logging(args.log_level, args.log_format)
+    if args.config_check:
+        if not args.config_file:
+            raise UsageError("--config.check needs --config.file")
+        config = load_config(args.config_file)
+        print(f"{args.config_file}: OK, {len(config.targets)} targets")
+        for warning in config.warnings:
+            print(f"{args.config_file}: warning: {warning}")
+        return 0
+    if args.telemetry_path in ("/", "/-/healthy", "/-/ready", "/-/reload") or not args.telemetry_path.startswith("/"):
+        raise UsageError(f"--web.telemetry-path: {args.telemetry_path!r} must start with / and not clash with built-in endpoints")
+    options = _run_options(args)
+    if args.demo or not args.config_file:
+        return asyncio.run(_serve_demo(options))
+    path = args.config_file
+    config = load_config(path)
+    return asyncio.run(_serve(config, options, lambda: load_config(path)))
+
+
+def _run_options(args: argparse.Namespace):
+    from exporter.app import RunOptions
+    from exporter.http import parse_listen_address
+    from exporter.shard import parse_shard
+    from exporter.webconfig import WebConfigError, load_web_config
+
+    parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time
+    try:
+        web_config = load_web_config(args.web_config) if args.web_config else None
+    except WebConfigError as exc:
+        raise UsageError(str(exc)) from None
+    shard = parse_shard(args.shard) if args.shard else None
+    return RunOptions(
+        listen_address=args.listen,
+        telemetry_path=args.telemetry_path,
+        web_config=web_config,
+        shard=shard,
+    )
+
+
+async def _serve(config: Config, options, loader, banner: str | None = None) -> int:
+    from exporter.app import App
+
+    app = App(config, options, config_loader=loader, banner=banner)
+    try:
+        return await app.run()
+    except OSError as exc:  # e.g. the port is taken
+        raise UsageError(f"--web.listen-address {options.listen_address}: {exc.strerror or exc}") from None
+
+
+async def _serve_demo(options) -> int:
+    from exporter.demo import start_demo
+
+    sim, config = await start_demo()
+    banner = f"demo mode: simulated contact center at {sim.base_url} (no Convoso account used)"
+    try:
+        return await _serve(config, options, None, banner)
+    finally:
+        await sim.close()
+
+
+# --- simulate -----------------------------------------------------------------------
+
+
+def _simulate(argv: Sequence[str]) -> int:
+    from exporter.logs import setup_logging
+    from exporter.simulator import server as simulator_server
+
+    parser = argparse.ArgumentParser(prog=f"{PROG} simulate", description="Serve a simulated Convoso Agent Monitor API.")
+    simulator_server.add_arguments(parser)
+    _add_log_flags(parser)
+    args = _parse(parser, argv)
+    setup_logging(args.log_level, args.log_format)
+    try:
+        return asyncio.run(simulator_server.run(args))
+    except OSError as exc:
+        raise UsageError(f"--web.listen-address: {exc.strerror or exc}") from None
+
+
+# --- logout -------------------------------------------------------------------------
+
+
+def _logout(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} logout",
+        description="Log an agent out (POST /agent-monitor/logout). Uses the config file's "
+        "base_url and token, or CONVOSO_AUTH_TOKEN and CONVOSO_BASE_URL.",
+    )
+    parser.add_argument("--user-id", dest="user_id", required=True, help="the agent's user_id")
+    parser.add_argument("--config.file", dest="config_file", help="YAML configuration file (for base_url and token)")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    args = _parse(parser, argv)
+    from exporter.logout import logout_agent, settings_for_logout
+
+    settings = settings_for_logout(args.config_file, os.environ)
+    if not args.yes and not _confirm(f"Log out agent {args.user_id} at {settings.base_url}? [y/N] "):
+        print("aborted: nothing was changed (pass --yes to skip the question)", file=sys.stderr)
+        return 1
+    return asyncio.run(logout_agent(settings, args.user_id))
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr, read one line from stdin; no answer (EOF) means no."""
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin else ""
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,310 @@
+"""`ConvosoClient`: the only code that talks HTTP to the Convoso API (or the simulator).
+
+One pooled `httpx.AsyncClient` (keep-alive) serves every request; a semaphore
+bounds requests in flight. Each request has a total deadline (connect + send +
+full body) that starts once a slot is free, so queueing is not counted.
+
+Everything that can go wrong becomes a `ConvosoError` subclass with a one-line
+message naming the endpoint (and HTTP status when there is one), with the auth
+token redacted. httpx exceptions are never chained: their text and attributes
+carry the full URL, token included.
+
+Status mapping: 401/403 → AuthError, 429 → RateLimited, 5xx → ServerError;
+any other non-2xx answer → the ApiError/AuthError its JSON body states with
+`success: false`, otherwise ProtocolError (an unknown path answers 404 + HTML).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from exporter import __version__
+from exporter.errors import (
+    ApiTimeout,
+    AuthError,
+    ConnectionFailed,
+    ConvosoError,
+    ProtocolError,
+    RateLimited,
+    ResponseTooLarge,
+    ServerError,
+    redact,
+)
+from exporter.model import SearchResult
+from exporter.parse import document_error, one_line, parse_logout, parse_search
+from exporter.stats import ApiStats
+
+USER_AGENT = f"convoso-exporter/{__version__}"
+
+SEARCH = "search"
+LOGOUT = "logout"
+_PATHS = {SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout"}
+
+# Longest error message; server text beyond it is cut (after redaction).
+MAX_MESSAGE = 300
+
+_BOM = b"\xef\xbb\xbf"
+
+T = TypeVar("T")
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date).
+
+    None when absent or unreadable; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _retry_after_date(text, now)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _retry_after_date(text: str, now: float) -> float | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" zone: HTTP dates are always UTC
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
+def _looks_like_html(headers: httpx.Headers, text: str) -> bool:
+    return "html" in headers.get("content-type", "").lower() or text.lstrip().startswith("<")
+
+
+def _decode_json(raw: bytes, headers: httpx.Headers) -> tuple[Any, str | None]:
+    """(document, None), or (None, what is wrong with the body).
+
+    Returns instead of raising so the decoder's exception never becomes the
+    __context__ of the ProtocolError built from it.
+    """
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"body is not valid UTF-8 (byte {exc.start})"
+    if not text.strip():
+        return None, "empty body, expected JSON"
+    if _looks_like_html(headers, text):
+        return None, "answer is an HTML page, not JSON (wrong base_url?)"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return None, f"truncated JSON ({len(raw)} bytes)"
+        return None, f"body is not JSON ({exc.msg} at char {exc.pos})"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+
+
+class ConvosoClient:
+    """Async client for POST /agent-monitor/search and /agent-monitor/logout."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_token: str,
+        *,
+        timeout: float = 10.0,
+        concurrency: int = 8,
+        max_response_bytes: int = 32 * 1024 * 1024,
+        stats: ApiStats | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            shown = redact(base_url, auth_token)
+            raise ValueError(f"base_url: expected an http:// or https:// URL, got {shown!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout: must be > 0 seconds, got {timeout!r}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency: must be >= 1, got {concurrency!r}")
+        if max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")
+        self._base_url = base_url.rstrip("/")
+        self._token = auth_token
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._max_bytes = max_response_bytes
+        self._stats = stats
+        self._slots = asyncio.Semaphore(concurrency)
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            # Per-phase limits as a backstop; the total deadline is asyncio.timeout below.
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ConvosoClient(base_url={redact(self._base_url, self._token)!r}, "
+            f"timeout={self._timeout!r}, concurrency={self._concurrency!r})"
+        )
+
+    async def __aenter__(self) -> ConvosoClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def search(
+        self,
+        campaign_id: str | None = None,
+        queue_id: str | None = None,
+        user_id: str | None = None,
+        skills: Sequence[str] | None = None,
+    ) -> SearchResult:
+        """One snapshot; filters left None (or empty) are not sent."""
+        form = {
+            "campaign_id": campaign_id,
+            "queue_id": queue_id,
+            "user_id": user_id,
+            "filter_by_skill_options": ",".join(skills) if skills else None,
+        }
+        return await self._call(SEARCH, form, parse_search)
+
+    async def logout(self, user_id: str) -> None:
+        """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""
+        await self._call(LOGOUT, {"user_id": user_id}, parse_logout)
+
+    # --- one request --------------------------------------------------------------
+
+    async def _call(self, endpoint: str, form: Mapping[str, Any], parse: Callable[[Any], T]) -> T:
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                status, doc = await self._exchange(endpoint, form)
+            except ConvosoError as err:
+                self._record(endpoint, err.kind, time.perf_counter() - started)
+                raise
+            elapsed = time.perf_counter() - started
+        # Parsed outside the slot and the deadline: it is CPU work, not waiting on the API.
+        try:
+            result = parse(doc)
+        except ConvosoError as err:
+            self._restate(err, endpoint, status)
+            self._record(endpoint, err.kind, elapsed)
+            raise
+        self._record(endpoint, "success", elapsed)
+        return result
+
+    def _record(self, endpoint: str, outcome: str, seconds: float) -> None:
+        if self._stats is not None:
+            self._stats.record(endpoint, outcome, seconds)
+
+    async def _exchange(self, endpoint: str, form: Mapping[str, Any]) -> tuple[int, Any]:
+        """(HTTP status, decoded JSON) of a 2xx answer; raises ConvosoError otherwise."""
+        # The replacement is raised after the except block so that the httpx
+        # exception (its text holds the URL with the token) is not even __context__.
+        failure: ConvosoError
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._send(endpoint, form)
+        except (TimeoutError, httpx.TimeoutException):
+            failure = ApiTimeout(self._message(endpoint, f"no complete answer within {self._timeout:g}s"))
+        except httpx.DecodingError:
+            failure = ProtocolError(self._message(endpoint, "body does not match its Content-Encoding"))
+        except httpx.HTTPError as exc:
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            failure = ConnectionFailed(self._message(endpoint, detail))
+        raise failure
+
+    async def _send(self, endpoint: str, form: Mapping[str, Any]) -> tuple[int, Any]:
+        url = self._base_url + _PATHS[endpoint]
+        payload = {"auth_token": self._token}
+        payload.update((key, str(value)) for key, value in form.items() if value is not None and value != "")
+        request = self._http.stream("POST", url, params={"auth_token": self._token}, data=payload)
+        async with request as response:
+            status = response.status_code
+            early = self._status_error(endpoint, response)
+            if early is not None:
+                raise early
+            raw = await self._read(endpoint, response)
+        if 200 <= status < 300:
+            return status, self._decode(endpoint, status, response.headers, raw)
+        raise self._unexpected_status(endpoint, status, response.headers, raw)
+
+    def _status_error(self, endpoint: str, response: httpx.Response) -> ConvosoError | None:
+        """The error a status alone decides; the body is then not read at all."""
+        status = response.status_code
+        if status == 401:
+            return AuthError(self._message(endpoint, "missing or invalid auth_token", status), status=status)
+        if status == 403:
+            detail = "auth_token not valid for this account"
+            return AuthError(self._message(endpoint, detail, status), status=status)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
+            hint = f", retry after {retry_after:g}s" if retry_after is not None else ""
+            message = self._message(endpoint, f"rate limited{hint}", status)
+            return RateLimited(message, retry_after=retry_after)
+        if status >= 500:
+            return ServerError(self._message(endpoint, "server error", status), status=status)
+        return None
+
+    async def _read(self, endpoint: str, response: httpx.Response) -> bytes:
+        """The whole (decoded) body, refusing to hold more than max_response_bytes."""
+        status = response.status_code
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            detail = f"Content-Length {declared} exceeds max_response_bytes {self._max_bytes}"
+            raise ResponseTooLarge(self._message(endpoint, detail, status))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                detail = f"body exceeds max_response_bytes {self._max_bytes}; stopped reading"
+                raise ResponseTooLarge(self._message(endpoint, detail, status))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes) -> Any:
+        """JSON from the body bytes, or a ProtocolError saying what the body is instead."""
+        doc, problem = _decode_json(raw, headers)
+        if problem is not None:
+            raise ProtocolError(self._message(endpoint, problem, status))
+        return doc
+
+    def _unexpected_status(
+        self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes
+    ) -> ConvosoError:
+        """A 1xx/3xx/4xx not decided by status alone: the body's own error if it states one."""
+        doc, problem = _decode_json(raw, headers)
+        error = document_error(doc) if problem is None else None
+        if error is not None:
+            self._restate(error, endpoint, status)
+            return error
+        detail = "unexpected status" if problem is None else f"unexpected status; {problem}"
+        return ProtocolError(self._message(endpoint, detail, status))
+
+    # --- messages ----------------------------------------------------------------
+
+    def _message(self, endpoint: str, detail: str, status: int | None = None) -> str:
+        """One line: "<endpoint>: HTTP <status>: <detail>", token redacted, then cut."""
+        where = f"{endpoint}: HTTP {status}" if status is not None else endpoint
+        text = redact(one_line(f"{where}: {detail}"), self._token)
+        return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+    def _restate(self, error: ConvosoError, endpoint: str, status: int) -> None:
+        """Give an error from `exporter.parse` the endpoint, status and redaction."""
+        error.message = self._message(endpoint, error.message, status)
+        error.args = (error.message,)

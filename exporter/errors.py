@@ -1,0 +1,116 @@
+"""One error taxonomy for everything that can go wrong talking to Convoso.
+
+Each class has a stable `kind`, used as the `kind`/`outcome` label in the
+exporter's self-metrics and in log lines. Messages are built by the client from
+already-redacted text: no error ever carries the auth token (see `redact`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+REDACTED = "<redacted>"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Replace every occurrence of `secret` (raw or URL-encoded) in `text`."""
+    if not secret:
+        return text
+    from urllib.parse import quote, quote_plus
+
+    for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+        text = text.replace(form, REDACTED)
+    return text
+
+
+class ConvosoError(Exception):
+    """Base class. `str(err)` is a one-line, token-free description."""
+
+    kind: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class AuthError(ConvosoError):
+    """HTTP 401/403, or `success:false` saying the token is invalid."""
+
+    kind = "auth"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiError(ConvosoError):
+    """`success:false` with a Convoso error code (6006, 6012, 6026, 6041, ...)."""
+
+    kind = "api"
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RateLimited(ConvosoError):
+    """HTTP 429. `retry_after` is in seconds when the server said so."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerError(ConvosoError):
+    """HTTP 5xx."""
+
+    kind = "server"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProtocolError(ConvosoError):
+    """The answer is not what the API speaks: HTML, non-JSON, truncated, wrong shape."""
+
+    kind = "protocol"
+
+
+class ResponseTooLarge(ProtocolError):
+    """The body exceeded the configured cap; it was not read whole."""
+
+    kind = "too_large"
+
+
+class ApiTimeout(ConvosoError):
+    """No complete answer within the configured timeout."""
+
+    kind = "timeout"
+
+
+class ConnectionFailed(ConvosoError):
+    """Could not connect, or the connection broke mid-answer."""
+
+    kind = "connection"
+
+
+# Every kind, for pre-initialising error counters and documenting them.
+ERROR_KINDS: tuple[str, ...] = (
+    AuthError.kind,
+    ApiError.kind,
+    RateLimited.kind,
+    ServerError.kind,
+    ProtocolError.kind,
+    ResponseTooLarge.kind,
+    ApiTimeout.kind,
+    ConnectionFailed.kind,
+)

@@ -1,0 +1,280 @@
+"""A small asyncio HTTP/1.1 server, shared by the exporter's endpoints and the simulator.
+
+Why not `http.server` or prometheus_client's server: those render on the request
+thread and block on slow clients. This one serves pre-built bytes from the event
+loop, keeps connections alive, and bounds what a client can make it hold: header
+size, body size, and how long a client may take to send its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl, unquote
+
+log = logging.getLogger("exporter.http")
+
+SERVER_NAME = "convoso-exporter"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+    peer: str = ""
+    # The TLS client certificate (as `ssl.SSLSocket.getpeercert()` returns it), if any.
+    peer_cert: dict | None = None
+
+    def form(self) -> dict[str, str]:
+        """The body as application/x-www-form-urlencoded; the last value of a key wins."""
+        text = self.body.decode("utf-8", errors="replace")
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    # Fault injection for the simulator: send only this many body bytes, then reset.
+    abort_after: int | None = None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class BadRequest(Exception):
+    """The client sent something that is not HTTP/1.x; answered with `status`."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def text_response(status: int, message: str | None = None, **kwargs) -> Response:
+    """A plain-text answer; the default message is the status phrase."""
+    if message is None:
+        message = HTTPStatus(status).phrase
+    return Response(status=status, body=(message + "\n").encode(), **kwargs)
+
+
+def parse_listen_address(value: str) -> tuple[str, int]:
+    """`:10717` (all addresses), `127.0.0.1:18080`, `[::1]:9000` → (host, port)."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"invalid listen address {value!r}: expected [host]:port")
+    host = host.strip("[]")
+    return (host or "0.0.0.0"), int(port_text)
+
+
+class HttpServer:
+    """Serve `handler` over HTTP/1.1 (optionally TLS) with bounded per-client resources."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_header_bytes: int = 16 * 1024,
+        max_body_bytes: int = 1024 * 1024,
+        header_timeout: float = 10.0,
+        idle_timeout: float = 75.0,
+        write_timeout: float = 60.0,
+    ) -> None:
+        self.handler = handler
+        self.ssl_context = ssl_context
+        self.max_header_bytes = max_header_bytes
+        self.max_body_bytes = max_body_bytes
+        self.header_timeout = header_timeout
+        self.idle_timeout = idle_timeout
+        self.write_timeout = write_timeout
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task] = set()
+        # TCP connections accepted since start: how the benchmark proves keep-alive works.
+        self.connections_opened = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(
+            self._serve_connection,
+            host,
+            port,
+            ssl=self.ssl_context,
+            limit=self.max_header_bytes,
+            ssl_handshake_timeout=self.header_timeout if self.ssl_context else None,
+            reuse_address=True,
+        )
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening and drop open connections (idle keep-alive ones included)."""
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(self._connections, timeout=1.0)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections.add(task)
+        self.connections_opened += 1
+        peer = _peer_name(writer)
+        try:
+            await self._serve_requests(reader, writer, peer)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass  # the client went away or stalled; nothing to answer
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _serve_requests(self, reader, writer, peer: str) -> None:
+        timeout = self.header_timeout
+        while True:
+            try:
+                request, keep_alive = await self._read_request(reader, timeout, peer, writer)
+            except BadRequest as bad:
+                await self._write(writer, text_response(bad.status, str(bad)), "GET", keep_alive=False)
+                return
+            if request is None:
+                return
+            response = await self._call_handler(request)
+            if response.abort_after is not None:
+                await self._write_truncated(writer, response)
+                return
+            await self._write(writer, response, request.method, keep_alive)
+            if not keep_alive:
+                return
+            timeout = self.idle_timeout
+
+    async def _read_request(self, reader, timeout: float, peer: str, writer) -> tuple[Request | None, bool]:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except asyncio.IncompleteReadError as partial:
+            if partial.partial.strip():
+                raise BadRequest(400, "incomplete request") from None
+            return None, False
+        except asyncio.LimitOverrunError:
+            raise BadRequest(431, "request headers too large") from None
+        except (TimeoutError, asyncio.TimeoutError):
+            return None, False
+        method, target, version, headers = _parse_head(head)
+        body = await self._read_body(reader, headers)
+        path, _, query_text = target.partition("?")
+        request = Request(
+            method=method,
+            path=unquote(path),
+            query=dict(parse_qsl(query_text, keep_blank_values=True)),
+            headers=headers,
+            body=body,
+            peer=peer,
+            peer_cert=writer.get_extra_info("peercert"),
+        )
+        return request, _wants_keep_alive(version, headers)
+
+    async def _read_body(self, reader, headers: dict[str, str]) -> bytes:
+        if "transfer-encoding" in headers:
+            raise BadRequest(501, "chunked request bodies are not supported; send Content-Length")
+        length_text = headers.get("content-length", "0").strip()
+        if not length_text.isdigit():
+            raise BadRequest(400, "invalid Content-Length")
+        length = int(length_text)
+        if length > self.max_body_bytes:
+            raise BadRequest(413, f"request body over {self.max_body_bytes} bytes")
+        if length == 0:
+            return b""
+        return await asyncio.wait_for(reader.readexactly(length), self.header_timeout)
+
+    async def _call_handler(self, request: Request) -> Response:
+        try:
+            return await self.handler(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a handler bug must not take the server down
+            log.error("handler failed for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+            return text_response(500)
+
+    async def _write(self, writer, response: Response, method: str, keep_alive: bool) -> None:
+        writer.write(_head_bytes(response, len(response.body), keep_alive))
+        if method != "HEAD" and response.body:
+            # A separate write: joining would copy a multi-megabyte body on every scrape.
+            writer.write(response.body)
+        await asyncio.wait_for(writer.drain(), self.write_timeout)
+
+    async def _write_truncated(self, writer, response: Response) -> None:
+        writer.write(_head_bytes(response, len(response.body), True) + response.body[: response.abort_after])
+        await asyncio.wait_for(writer.drain(), self.write_timeout)
+        writer.transport.abort()
+
+
+def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
+    try:
+        text = head.decode("latin-1")
+    except UnicodeDecodeError:  # latin-1 decodes every byte; kept for clarity
+        raise BadRequest(400, "undecodable request head") from None
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest(400, "malformed request line")
+    method, target, version = parts
+    if not method.isalpha() or not target.startswith("/"):
+        raise BadRequest(400, "malformed request line")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise BadRequest(400, "malformed header line")
+        key = name.lower()
+        value = value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return method.upper(), target, version, headers
+
+
+def _wants_keep_alive(version: str, headers: dict[str, str]) -> bool:
+    connection = headers.get("connection", "").lower()
+    if version == "HTTP/1.0":
+        return "keep-alive" in connection
+    return "close" not in connection
+
+
+def _head_bytes(response: Response, length: int, keep_alive: bool) -> bytes:
+    status = response.status
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    lines = [
+        f"HTTP/1.1 {status} {phrase}",
+        f"Server: {SERVER_NAME}",
+        f"Content-Type: {response.content_type}",
+        f"Content-Length: {length}",
+    ]
+    lines += [f"{name}: {value}" for name, value in response.headers]
+    if not keep_alive:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer or "")

@@ -1,0 +1,72 @@
+"""The typed snapshot the client produces and the metrics module consumes.
+
+Every field the API may omit is Optional: None means "the API did not send it",
+which is different from 0. The exporter never invents zeros (issue #2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Status codes most accounts use. Others are carried through verbatim.
+COMMON_STATUSES: tuple[str, ...] = (
+    "READY",
+    "INCALL",
+    "PAUSED",
+    "WRAP",
+    "RINGING",
+    "TRANSFER",
+    "LOGGED_OUT",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One entry of the `agents` collection."""
+
+    user_id: str | None = None
+    user_full_name: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    queue_id: str | None = None
+    queue_name: str | None = None
+    queue_assignment: str | None = None
+    list_id: str | None = None
+    extension: str | None = None
+    channel_type: str | None = None
+    call_type: str | None = None
+    lead_id: str | None = None
+    call_log_id: str | None = None
+    calls_today: int | None = None
+    total_calls: int | None = None
+    status: str | None = None
+    status_label: str | None = None
+    status_time_sec: int | None = None
+    status_time_mmss: str | None = None
+    connection_type: str | None = None
+    skill_options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallData:
+    """The `call_data` object: aggregated call statistics for the selected scope."""
+
+    total_calls: int | None = None
+    answered: int | None = None
+    dropped: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One answer of POST /agent-monitor/search, parsed."""
+
+    agents: tuple[Agent, ...] = ()
+    call_data: CallData | None = None
+    queue_dialable_leads: int | None = None
+    queue_calls_today: int | None = None
+    queue_dropped: int | None = None
+    queue_answered: int | None = None
+    agent_total: int | None = None
+    agent_incall: int | None = None
+    agent_ready: int | None = None
+    agent_paused: int | None = None

@@ -1,0 +1,217 @@
+"""How the simulator writes a search answer: the documented flat shape, or the live
+service's shape, optionally bent by a content fault.
+
+Styles:
+- `documented`: `{"agents": [...], "call_data": {...}, "queue_...": N, "agent_...": N}`,
+  every number a JSON integer, every documented field filled in;
+- `live`: wrapped as `{"success": true, "data": {"entries": {"success": true,
+  "code": 200, "campaigns": [...], "queues": [...], "agents": ..., <root fields>}}}`,
+  with the live service's habits: `calls_today` always a string, `status_time_sec`
+  a string for every other agent, `call_data` and `queue_*` counts as strings;
+  `call_type` "-", `lead_id` "0" and `call_log_id` "" while idle; `queue_id`/
+  `queue_name` "" for every 20th agent; extra fields (`availability_id`,
+  `inbound_only`, `queue_assignment_ids`, `last_state_change`), `channel_type`
+  "VOICE"; agents keyed by user_id when the search has no campaign filter.
+
+Content faults (search only): `agents_null`, `keyed_by_id`, `strings` (every number
+a string), `unknown_status` (every 5th agent shows LUNCH or ACW_CUSTOM), `hostile_names`.
+
+Speed: encoding thousands of agents is the main cost of the simulator, and only two
+fields of an agent change as time passes. Each agent's JSON is cached as text around
+`status_time_sec`/`status_time_mmss` (rebuilt when the agent changes), and each whole
+answer is cached until the simulation moves, so concurrent identical searches share
+one encoding.
+"""
+
+from __future__ import annotations
+
+import json
+
+from exporter.simulator.center import AgentState, ContactCenter, Selection
+
+STYLES = ("documented", "live")
+CONTENT_FAULTS = ("agents_null", "keyed_by_id", "strings", "unknown_status", "hostile_names")
+
+# Values that break naive label escaping, CSV, logs and terminals.
+HOSTILE_NAMES = (
+    'Dwayne "The Closer" O\'Brien',
+    "Back\\slash \\n Not-A-Newline",
+    "Two\nLines\r\nAnd\ttab",
+    "Emoji 😀📞 Agent",
+    "مرحبا بالعالم עברית",
+    '</script><b>x</b> {a="b"} ,=',
+)
+HOSTILE_CAMPAIGN = 'Q4 "Push" \\ north\n☎️ إعلان — '
+CUSTOM_STATUSES = {"LUNCH": "Lunch break", "ACW_CUSTOM": "After-call work (custom)"}
+
+_AVAILABILITY_IDS = {"READY": "1", "RINGING": "2", "INCALL": "2", "TRANSFER": "2", "WRAP": "3", "PAUSED": "4", "LOGGED_OUT": "0"}
+_LIVE_STRING_COUNTS = ("queue_dialable_leads", "queue_calls_today", "queue_dropped", "queue_answered")
+
+# (`"user_id": ` for keyed collections, head, status_time_sec quoted?, tail):
+# an agent's JSON minus its two time fields.
+Fragment = tuple[str, str, bool, str]
+
+
+class Renderer:
+    """Search answers as bytes, cached by (selection, style, fault) until the center moves."""
+
+    def __init__(self, center: ContactCenter) -> None:
+        self._center = center
+        self._fragments: dict[tuple[str, str | None], dict[int, tuple[int, str, str, bool, str]]] = {}
+        self._answers: dict[tuple, bytes] = {}
+        self._answers_version = -1
+
+    def search(self, selection: Selection, style: str, fault: str | None = None) -> bytes:
+        now = self._center.now()
+        if self._center.version != self._answers_version:
+            self._answers.clear()
+            self._answers_version = self._center.version
+        key = (selection.key, style, fault)
+        body = self._answers.get(key)
+        if body is None:
+            body = self._answers[key] = self._build(selection, style, fault, now)
+        return body
+
+    def _build(self, selection: Selection, style: str, fault: str | None, now: int) -> bytes:
+        # Pieces joined once: answers run to megabytes, each concatenation is a copy.
+        agents = self._agents_json(selection, style, fault, now)
+        totals = self._center.totals(selection)
+        if fault == "strings":
+            totals = _all_strings(totals)
+        if style == "documented":
+            pieces = ['{"agents": ', *agents, ", ", _dumps(totals)[1:]]
+        else:
+            totals["call_data"] = _all_strings(totals["call_data"])
+            for name in _LIVE_STRING_COUNTS:
+                totals[name] = str(totals[name])
+            lists = {"campaigns": _live_campaigns(selection), "queues": _live_queues(selection)}
+            pieces = [
+                '{"success": true, "data": {"entries": {"success": true, "code": 200, ',
+                _dumps(lists)[1:-1],
+                ', "agents": ',
+                *agents,
+                ", ",
+                _dumps(totals)[1:],
+                "}}",
+            ]
+        return "".join(pieces).encode()
+
+    def _agents_json(self, selection: Selection, style: str, fault: str | None, now: int) -> list[str]:
+        """The agents collection as text pieces."""
+        if fault == "agents_null":
+            return ["null"]
+        keyed = fault == "keyed_by_id" or (style == "live" and selection.campaign_id is None)
+        texts = self._agent_texts(selection, style, fault, now, keyed)
+        return ["{" if keyed else "[", ", ".join(texts), "}" if keyed else "]"]
+
+    def _agent_texts(self, selection: Selection, style: str, fault: str | None, now: int, keyed: bool) -> list[str]:
+        """Each agent's JSON (`"user_id": {...}` when keyed): cached text around its
+        two time fields, so only those are formatted per call (the hot loop)."""
+        cache = self._fragments.setdefault((style, fault), {})
+        texts = []
+        for agent in selection.agents:
+            entry = cache.get(agent.index)
+            if entry is None or entry[0] != agent.version:
+                entry = cache[agent.index] = (agent.version, *_fragment(self._agent_record(agent, style, fault, now)))
+            _, key, head, quoted, tail = entry
+            if keyed:
+                head = key + head
+            seconds = now - agent.since
+            minutes, secs = divmod(seconds, 60)
+            value = f'"{seconds}"' if quoted else seconds
+            texts.append(f'{head}{value}, "status_time_mmss": "{minutes:02d}:{secs:02d}"{tail}')
+        return texts
+
+    def _agent_record(self, agent: AgentState, style: str, fault: str | None, now: int) -> dict:
+        record = agent.record(now)
+        if style == "live":
+            record = self._live_record(agent, record)
+        if fault == "unknown_status" and agent.index % 5 == 0:
+            status = "ACW_CUSTOM" if agent.on_call else "LUNCH"
+            record["status"], record["status_label"] = status, CUSTOM_STATUSES[status]
+        elif fault == "hostile_names":
+            record["campaign_name"] = HOSTILE_CAMPAIGN + record["campaign_name"]
+            if agent.index % 3 == 0:
+                record["user_full_name"] = HOSTILE_NAMES[agent.index // 3 % len(HOSTILE_NAMES)]
+        elif fault == "strings":
+            record = _all_strings(record)
+        # Marks which encoding status_time_sec gets; removed by _fragment.
+        record["status_time_sec"] = _quoted_time(style, fault, agent)
+        return record
+
+    def _live_record(self, agent: AgentState, record: dict) -> dict:
+        record["channel_type"] = "VOICE"
+        record["calls_today"] = str(record["calls_today"])
+        if not agent.on_call:
+            record.update(call_type="-", lead_id="0", call_log_id="")
+        if agent.index % 20 == 7:
+            record.update(queue_id="", queue_name="")
+        record.update(
+            availability_id=_AVAILABILITY_IDS[agent.status],
+            inbound_only="1" if agent.inbound_only else "0",
+            queue_assignment_ids=[agent.queue.queue_id],
+            last_state_change=self._center.wall_text(agent.since),
+        )
+        return record
+
+
+def _quoted_time(style: str, fault: str | None, agent: AgentState) -> bool:
+    return fault == "strings" or (style == "live" and agent.index % 2 == 1)
+
+
+def _fragment(record: dict) -> Fragment:
+    """Split an agent's JSON around its two time fields (adjacent, in that order)."""
+    names = list(record)
+    cut = names.index("status_time_sec")
+    before = {name: record[name] for name in names[:cut]}
+    after = {name: record[name] for name in names[cut + 2 :]}
+    head = _dumps(before)[:-1] + ', "status_time_sec": '
+    tail = ", " + _dumps(after)[1:] if after else "}"
+    return _dumps(record["user_id"]) + ": ", head, record["status_time_sec"], tail
+
+
+def _live_campaigns(selection: Selection) -> list[dict]:
+    answers = []
+    for campaign in selection.campaigns:
+        queues = [queue for queue in campaign.queues if queue in selection.queues]
+        answers.append(
+            {
+                "campaign_id": campaign.campaign_id,
+                "campaign_name": campaign.campaign_name,
+                "calls_today": str(sum(queue.calls_today for queue in queues)),
+                "answered": str(sum(queue.answered for queue in queues)),
+                "dropped": str(sum(queue.dropped for queue in queues)),
+            }
+        )
+    return answers
+
+
+def _live_queues(selection: Selection) -> list[dict]:
+    return [
+        {
+            "queue_id": queue.queue_id,
+            "queue_name": queue.queue_name,
+            "campaign_id": queue.campaign.campaign_id,
+            "dialable_leads": str(queue.dialable_leads),
+            "calls_today": str(queue.calls_today),
+            "answered": str(queue.answered),
+            "dropped": str(queue.dropped),
+        }
+        for queue in selection.queues
+    ]
+
+
+def _all_strings(value):
+    """Every number in a JSON value as a string (booleans stay booleans)."""
+    if isinstance(value, dict):
+        return {name: _all_strings(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_all_strings(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _dumps(value) -> str:
+    # Raw UTF-8 like the live service, not \\u escapes.
+    return json.dumps(value, ensure_ascii=False)

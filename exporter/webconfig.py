@@ -1,0 +1,399 @@
+"""`--web.config.file`: TLS and basic auth for the exporter's own endpoints.
+
+The file uses the Prometheus exporter-toolkit format, so a web config written for any
+Go exporter works here too:
+
+```yaml
+tls_server_config:
+  cert_file: server.crt          # relative paths resolve against this file's folder
+  key_file: server.key
+  client_ca_file: clients-ca.crt
+  client_auth_type: RequireAndVerifyClientCert
+  min_version: TLS12             # TLS10 | TLS11 | TLS12 (default) | TLS13
+  max_version: TLS13
+  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]   # Go names; TLS 1.2 and below
+http_server_config:
+  headers: {X-Content-Type-Options: nosniff}
+basic_auth_users:
+  prometheus: $2y$10$...         # htpasswd -nBC 10 prometheus
+```
+
+An empty file means no TLS and no authentication, as in exporter-toolkit. Every
+mistake is a `WebConfigError` whose one-line message names the file and the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import os
+import re
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import bcrypt
+import yaml
+
+TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
+TLS_KEYS = (
+    "cert_file",
+    "key_file",
+    "client_ca_file",
+    "client_auth_type",
+    "min_version",
+    "max_version",
+    "cipher_suites",
+    "prefer_server_cipher_suites",
+)
+HTTP_KEYS = ("headers", "http2")
+
+# exporter-toolkit keys this exporter does not implement: refused with a reason rather
+# than silently ignored, because each of them would loosen or change security.
+UNSUPPORTED_KEYS = {
+    "rate_limit": "not supported by convoso-exporter",
+    "tls_server_config.cert": "inline certificates are not supported; use cert_file",
+    "tls_server_config.key": "inline keys are not supported; use key_file",
+    "tls_server_config.client_ca": "inline CAs are not supported; use client_ca_file",
+    "tls_server_config.curve_preferences": "not supported by convoso-exporter (OpenSSL's defaults are used)",
+    "tls_server_config.client_allowed_sans": "not supported by convoso-exporter",
+}
+
+TLS_VERSIONS = {
+    "TLS10": ssl.TLSVersion.TLSv1,
+    "TLS11": ssl.TLSVersion.TLSv1_1,
+    "TLS12": ssl.TLSVersion.TLSv1_2,
+    "TLS13": ssl.TLSVersion.TLSv1_3,
+}
+
+# client_auth_type → (verify mode, needs client_ca_file). Python's ssl module always
+# verifies a certificate it asks for, so the two Go modes that accept unverified
+# certificates are mapped as follows: RequestClientCert asks for nothing (an unverified,
+# unused certificate grants nothing), and RequireAnyClientCert is refused below.
+CLIENT_AUTH_TYPES = {
+    "NoClientCert": (ssl.CERT_NONE, False),
+    "RequestClientCert": (ssl.CERT_NONE, False),
+    "VerifyClientCertIfGiven": (ssl.CERT_OPTIONAL, True),
+    "RequireAndVerifyClientCert": (ssl.CERT_REQUIRED, True),
+}
+REFUSED_CLIENT_AUTH = {
+    "RequireAnyClientCert": "RequireAnyClientCert (a certificate required but not verified) is not supported; "
+    "use RequireAndVerifyClientCert with client_ca_file",
+}
+
+# Go's names for the TLS 1.0-1.2 suites it offers (crypto/tls CipherSuites()) → OpenSSL's.
+# As in Go, cipher_suites does not affect TLS 1.3.
+CIPHER_SUITES = {
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+}
+
+# The response headers exporter-toolkit lets a web config set, with their allowed values
+# where the header is an enumeration (None: any value).
+ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
+    "Strict-Transport-Security": None,
+    "X-Content-Type-Options": ("nosniff",),
+    "X-Frame-Options": ("deny", "sameorigin"),
+    "X-XSS-Protection": None,
+    "Content-Security-Policy": None,
+}
+
+# Cost 04-31, then a 22-character salt whose last character carries only 2 bits (so it is
+# one of ".Oeu"; the bcrypt library rejects other values), then the 31-character digest.
+BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}")
+# Checked for unknown users so a response's timing does not reveal who exists; the same
+# bcrypt (cost 10) of "fakepassword" that exporter-toolkit uses.
+DUMMY_HASH = b"$2b$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
+# bcrypt only looks at the first 72 bytes of a password (htpasswd truncates the same way).
+BCRYPT_MAX_PASSWORD = 72
+AUTH_CACHE_SIZE = 64
+
+# One thread for every bcrypt check, as exporter-toolkit serialises them with a mutex:
+# a flood of bad passwords costs one core, never the event loop nor the default
+# executor that rendering uses.
+_bcrypt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
+
+
+class WebConfigError(Exception):
+    """One line: `web config /path: tls_server_config.cert_file: what is wrong`."""
+
+
+@dataclass
+class WebConfig:
+    ssl_context: ssl.SSLContext | None = None
+    users: dict[str, bytes] = field(default_factory=dict)  # name → bcrypt hash ($2b$ form)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    # (user, sha256(password)) of recent successful checks; insertion order = age.
+    _granted: dict[tuple[str, bytes], None] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    async def authorized(self, authorization_header: str | None) -> bool:
+        """True when no users are configured, or the header carries a valid user:password."""
+        if not self.users:
+            return True
+        credentials = _parse_basic(authorization_header)
+        if credentials is None:
+            return False
+        user, password = credentials
+        key = (user, hashlib.sha256(password).digest())
+        if key in self._granted:
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_bcrypt_executor, self._check, key, user, password)
+
+    def _check(self, key: tuple[str, bytes], user: str, password: bytes) -> bool:
+        """Runs on the bcrypt thread, one check at a time."""
+        if key in self._granted:  # a concurrent request with the same credentials got here first
+            return True
+        known = user in self.users
+        ok = bcrypt.checkpw(password[:BCRYPT_MAX_PASSWORD], self.users.get(user, DUMMY_HASH)) and known
+        if ok:
+            if len(self._granted) >= AUTH_CACHE_SIZE:
+                del self._granted[next(iter(self._granted))]
+            self._granted[key] = None
+        return ok
+
+
+def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
+    """`Basic base64(user:password)` → (user, password); None for anything else."""
+    if not header:
+        return None
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+        user_bytes, sep, password = decoded.partition(b":")
+        user = user_bytes.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not sep:
+        return None
+    return user, password
+
+
+def load_web_config(path: str) -> WebConfig:
+    """Read and validate a web config file; raises WebConfigError."""
+    return _Loader(path).load()
+
+
+class _Loader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.folder = os.path.dirname(os.path.abspath(path))
+
+    def fail(self, key: str, message: str) -> NoReturn:
+        where = f"{key}: " if key else ""
+        raise WebConfigError(f"web config {self.path}: {where}{message}")
+
+    def load(self) -> WebConfig:
+        data = self.read_yaml()
+        self.check_keys("", data, TOP_LEVEL_KEYS)
+        return WebConfig(
+            ssl_context=self.tls(self.section(data, "tls_server_config")),
+            users=self.users(data.get("basic_auth_users")),
+            headers=self.headers(self.section(data, "http_server_config")),
+        )
+
+    def read_yaml(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                data = yaml.safe_load(file)
+        except OSError as exc:
+            self.fail("", f"cannot read: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            self.fail("", "not UTF-8 text")
+        except yaml.YAMLError as exc:
+            self.fail("", f"invalid YAML: {_yaml_problem(exc)}")
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.fail("", f"expected a mapping at the top level, got {_type_name(data)}")
+        return data
+
+    def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a mapping, got {_type_name(value)}")
+        return value
+
+    def check_keys(self, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
+        for key in data:
+            path = f"{prefix}{key}"
+            if path in UNSUPPORTED_KEYS:
+                self.fail(path, UNSUPPORTED_KEYS[path])
+            if key not in allowed:
+                self.fail(path, f"unknown key (expected one of: {', '.join(allowed)})")
+
+    # --- tls_server_config ----------------------------------------------------------
+
+    def tls(self, tls: dict[str, Any]) -> ssl.SSLContext | None:
+        self.check_keys("tls_server_config.", tls, TLS_KEYS)
+        if not any(tls.get(key) for key in ("cert_file", "key_file", "client_ca_file", "client_auth_type")):
+            return None  # as exporter-toolkit: nothing that enables TLS means plain HTTP
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.load_certificate(context, tls)
+        self.set_versions(context, tls)
+        self.set_ciphers(context, tls.get("cipher_suites"))
+        self.set_client_auth(context, tls)
+        prefer = tls.get("prefer_server_cipher_suites")
+        if prefer is not None and not isinstance(prefer, bool):
+            self.fail("tls_server_config.prefer_server_cipher_suites", "expected true or false")
+        # Otherwise ignored: a no-op in Go since 1.17, and OpenSSL's server context
+        # already prefers its own order.
+        return context
+
+    def load_certificate(self, context: ssl.SSLContext, tls: dict[str, Any]) -> None:
+        cert = self.readable_file(tls, "cert_file", "CERTIFICATE-----")
+        key = self.readable_file(tls, "key_file", "PRIVATE KEY-----")
+
+        def no_password() -> NoReturn:
+            self.fail("tls_server_config.key_file", "encrypted private keys are not supported")
+
+        try:
+            context.load_cert_chain(cert, key, password=no_password)
+        except ssl.SSLError as exc:
+            if exc.reason == "KEY_VALUES_MISMATCH":
+                self.fail("tls_server_config.key_file", f"{key} does not match the certificate in cert_file")
+            self.fail("tls_server_config.cert_file", f"cannot load certificate and key: {exc.reason or exc}")
+
+    def readable_file(self, tls: dict[str, Any], key: str, pem_marker: str) -> str:
+        """The resolved path of a PEM file setting, after checking it can be read."""
+        name = f"tls_server_config.{key}"
+        value = tls.get(key)
+        if not value:
+            self.fail(name, "required when TLS is configured")
+        if not isinstance(value, str):
+            self.fail(name, f"expected a file path, got {_type_name(value)}")
+        path = os.path.join(self.folder, value)
+        try:
+            with open(path, encoding="ascii", errors="replace") as file:
+                text = file.read()
+        except OSError as exc:
+            self.fail(name, f"cannot read {path}: {exc.strerror or exc}")
+        if pem_marker not in text:
+            self.fail(name, f"{path} has no PEM block ending in {pem_marker!r}")
+        return path
+
+    def set_versions(self, context: ssl.SSLContext, tls: dict[str, Any]) -> None:
+        low = self.tls_version(tls, "min_version", "TLS12")
+        high = self.tls_version(tls, "max_version", "TLS13")
+        if low > high:
+            self.fail("tls_server_config.min_version", "is above max_version")
+        context.minimum_version = low
+        context.maximum_version = high
+
+    def tls_version(self, tls: dict[str, Any], key: str, default: str) -> ssl.TLSVersion:
+        value = tls.get(key) or default
+        if value not in TLS_VERSIONS:
+            self.fail(f"tls_server_config.{key}", f"{value!r} is not one of {', '.join(TLS_VERSIONS)}")
+        return TLS_VERSIONS[value]
+
+    def set_ciphers(self, context: ssl.SSLContext, suites: Any) -> None:
+        if suites is None:
+            return
+        key = "tls_server_config.cipher_suites"
+        if not isinstance(suites, list) or not suites:
+            self.fail(key, "expected a non-empty list of cipher suite names")
+        for suite in suites:
+            if suite not in CIPHER_SUITES:
+                self.fail(key, f"unknown or insecure cipher suite {suite!r}")
+        try:
+            context.set_ciphers(":".join(CIPHER_SUITES[suite] for suite in suites))
+        except ssl.SSLError:
+            self.fail(key, "none of these suites is available in this OpenSSL build")
+
+    def set_client_auth(self, context: ssl.SSLContext, tls: dict[str, Any]) -> None:
+        key = "tls_server_config.client_auth_type"
+        auth_type = tls.get("client_auth_type") or "NoClientCert"
+        if auth_type in REFUSED_CLIENT_AUTH:
+            self.fail(key, REFUSED_CLIENT_AUTH[auth_type])
+        if auth_type not in CLIENT_AUTH_TYPES:
+            expected = ", ".join([*CLIENT_AUTH_TYPES, *REFUSED_CLIENT_AUTH])
+            self.fail(key, f"{auth_type!r} is not one of {expected}")
+        mode, needs_ca = CLIENT_AUTH_TYPES[auth_type]
+        has_ca = bool(tls.get("client_ca_file"))
+        if needs_ca and not has_ca:
+            self.fail("tls_server_config.client_ca_file", f"required with client_auth_type {auth_type}")
+        if has_ca and auth_type == "NoClientCert":
+            self.fail(key, "client_ca_file is set but client_auth_type does not ask for client certificates")
+        if has_ca and needs_ca:
+            path = self.readable_file(tls, "client_ca_file", "CERTIFICATE-----")
+            try:
+                context.load_verify_locations(cafile=path)
+            except ssl.SSLError as exc:
+                self.fail("tls_server_config.client_ca_file", f"cannot load {path}: {exc.reason or exc}")
+        context.verify_mode = mode
+
+    # --- http_server_config ---------------------------------------------------------
+
+    def headers(self, http: dict[str, Any]) -> list[tuple[str, str]]:
+        self.check_keys("http_server_config.", http, HTTP_KEYS)
+        if "http2" in http and not isinstance(http["http2"], bool):
+            self.fail("http_server_config.http2", "expected true or false")
+        # http2 is otherwise ignored: this server speaks HTTP/1.1 only.
+        headers = http.get("headers") or {}
+        if not isinstance(headers, dict):
+            self.fail("http_server_config.headers", f"expected a mapping, got {_type_name(headers)}")
+        return [self.header(name, value) for name, value in headers.items()]
+
+    def header(self, name: Any, value: Any) -> tuple[str, str]:
+        key = f"http_server_config.headers.{name}"
+        if name not in ALLOWED_HEADERS:
+            self.fail(key, f"this header cannot be configured (allowed: {', '.join(ALLOWED_HEADERS)})")
+        if not isinstance(value, str) or not value.isprintable() or not value.isascii():
+            self.fail(key, "expected a single line of printable ASCII")
+        allowed = ALLOWED_HEADERS[name]
+        if allowed is not None and value not in allowed:
+            self.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+        return name, value
+
+    # --- basic_auth_users -----------------------------------------------------------
+
+    def users(self, users: Any) -> dict[str, bytes]:
+        if users is None:
+            return {}
+        if not isinstance(users, dict):
+            self.fail("basic_auth_users", f"expected a mapping of user: bcrypt hash, got {_type_name(users)}")
+        return {self.user_name(name): self.user_hash(name, hashed) for name, hashed in users.items()}
+
+    def user_name(self, name: Any) -> str:
+        if not isinstance(name, str) or not name or ":" in name:
+            self.fail("basic_auth_users", f"user name {name!r} must be a non-empty string without ':'")
+        return name
+
+    def user_hash(self, name: str, hashed: Any) -> bytes:
+        # The message names the user, never the hash: a hash is still a secret to guard.
+        if not isinstance(hashed, str) or not BCRYPT_HASH.fullmatch(hashed):
+            self.fail(f"basic_auth_users.{name}", "not a bcrypt hash ($2y$/$2b$/$2a$, as made by htpasswd -nBC 10)")
+        # The bcrypt library speaks $2b$; $2y$ (PHP's/htpasswd's name) is the same algorithm.
+        if hashed.startswith("$2y$"):
+            hashed = "$2b$" + hashed[4:]
+        return hashed.encode("ascii")
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)

@@ -1,0 +1,94 @@
+"""Helpers shared by the integration tests: free ports, real processes, binaries.
+
+Processes are started with the same interpreter as the tests (`python -m exporter`),
+talk over loopback only, and are always killed at the end of the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_binary(name: str) -> str:
+    """Path of a binary; skip the test locally when absent, fail under CI=true."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def wait_http(url: str, *, timeout: float = 15.0, status: int = 200, proc: subprocess.Popen | None = None) -> httpx.Response:
+    """Poll `url` until it answers `status`; fail early if `proc` died."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode} while waiting for {url}")
+        try:
+            response = httpx.get(url, timeout=2.0)
+            if response.status_code == status:
+                return response
+            last = response.status_code
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer {status} within {timeout}s (last: {last!r})")
+
+
+@contextmanager
+def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run `python -m exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`."""
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"convoso-proc-{os.getpid()}-{time.monotonic_ns()}.log"
+    log_file = open(log_path, "w+b")
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exporter", *args],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=full_env,
+        cwd=str(cwd or ROOT),
+    )
+    proc.output = lambda: log_path.read_bytes().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        log_file.close()
+        log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def simulator_process(*extra: str, token: str = "demo") -> Iterator[tuple[subprocess.Popen, str]]:
+    """A `convoso-exporter simulate` process; yields (proc, base_url)."""
+    port = free_port()
+    args = ["simulate", "--web.listen-address", f"127.0.0.1:{port}", "--auth-token", token, *extra]
+    with process(args) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/_sim/state?auth_token={quote(token, safe='')}", proc=proc)
+        yield proc, f"{base}/v1"

@@ -1,0 +1,204 @@
+"""The exporter as one process, over real HTTP, against a simulator process:
+every endpoint, reload (good and bad, HTTP and SIGHUP), SIGTERM, and the demo."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import signal
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import free_port, process, simulator_process, wait_http
+
+TOKEN = "app-T0KEN-s3cret/+="
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return None
+
+
+def targets_in(text: str) -> set[str]:
+    return set(re.findall(r'^convoso_up\{target="([^"]+)"\}', text, re.M))
+
+
+def write_config(path, base_url: str, targets: list[dict], interval: str = "1s") -> None:
+    lines = [
+        "convoso:",
+        f"  base_url: {base_url}",
+        "  auth_token_file: token",
+        "  timeout: 2s",
+        f"poll_interval: {interval}",
+        "targets:",
+    ]
+    for target in targets:
+        lines.append(f"  - name: {target['name']}")
+        for key, value in target.items():
+            if key != "name":
+                lines.append(f'    {key}: "{value}"')
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with simulator_process("--agents", "40", "--campaigns", "2", "--queues", "2", "--seed", "5", token=TOKEN) as (
+        proc,
+        base_url,
+    ):
+        state = httpx.get(base_url.removesuffix("/v1") + "/_sim/state", params={"auth_token": TOKEN}).json()
+        yield base_url, state
+
+
+@pytest.fixture
+def exporter(sim, tmp_path):
+    base_url, state = sim
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "token").chmod(0o600)
+    config = tmp_path / "config.yaml"
+    campaign = state["campaigns"][0]["campaign_id"]
+    write_config(config, base_url, [{"name": "all"}, {"name": "first-campaign", "campaign_id": campaign}])
+    port = free_port()
+    args = ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "debug"]
+    with process(args, env={"CONVOSO_AUTH_TOKEN": ""}) as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/-/ready", proc=proc)
+        yield proc, url, config
+
+
+def scrape(url: str) -> str:
+    response = httpx.get(f"{url}/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def test_metrics_are_served_and_parse(exporter):
+    proc, url, _ = exporter
+    text = scrape(url)
+    assert targets_in(text) == {"all", "first-campaign"}
+    assert sample(text, "convoso_up", target="all") == 1.0
+    assert sample(text, "convoso_agent_count", target="all") > 0
+    assert sample(text, "convoso_agents", target="all", status="READY") is not None
+    response = httpx.get(f"{url}/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_metrics_gzip_is_the_same_document(exporter):
+    proc, url, _ = exporter
+    raw = httpx.get(f"{url}/metrics", headers={"Accept-Encoding": "gzip"}, follow_redirects=False)
+    # httpx decodes gzip transparently; check the header and that the body parses.
+    assert raw.headers.get("content-encoding") == "gzip"
+    assert "convoso_up" in raw.text
+    with httpx.stream("GET", f"{url}/metrics", headers={"Accept-Encoding": "gzip"}) as stream:
+        body = b"".join(stream.iter_raw())
+    assert gzip.decompress(body).startswith(b"# HELP")
+
+
+def test_landing_page_health_and_ready(exporter):
+    proc, url, _ = exporter
+    page = httpx.get(url + "/")
+    assert page.status_code == 200
+    assert 'href="/metrics"' in page.text
+    assert "first-campaign" in page.text
+    assert httpx.get(f"{url}/-/healthy").status_code == 200
+    assert httpx.get(f"{url}/-/ready").status_code == 200
+    assert httpx.get(f"{url}/nope").status_code == 404
+    assert httpx.post(f"{url}/metrics").status_code == 405
+
+
+def test_token_is_nowhere_the_exporter_answers_or_logs(exporter):
+    proc, url, _ = exporter
+    pages = [httpx.get(url + path).text for path in ("/", "/metrics", "/-/healthy", "/-/ready")]
+    pages.append(httpx.post(f"{url}/-/reload").text)
+    time.sleep(0.5)
+    for text in pages + [proc.output()]:
+        assert TOKEN not in text
+        assert "app-T0KEN" not in text
+
+
+def test_reload_good_adds_a_target(exporter, sim):
+    proc, url, config = exporter
+    base_url, state = sim
+    write_config(config, base_url, [{"name": "all"}, {"name": "spanish", "skills": "spanish"}])
+    response = httpx.post(f"{url}/-/reload")
+    assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and targets_in(scrape(url)) != {"all", "spanish"}:
+        time.sleep(0.2)
+    text = scrape(url)
+    assert targets_in(text) == {"all", "spanish"}
+    assert sample(text, "convoso_exporter_config_last_reload_successful") == 1.0
+
+
+def test_reload_bad_keeps_the_running_config(exporter):
+    proc, url, config = exporter
+    before = targets_in(scrape(url))
+    config.write_text(config.read_text() + "surprise_key: 1\n")
+    response = httpx.post(f"{url}/-/reload")
+    assert response.status_code >= 400
+    assert "surprise_key" in response.text
+    assert "\n" not in response.text.strip()
+    time.sleep(1.5)
+    text = scrape(url)
+    assert targets_in(text) == before
+    assert sample(text, "convoso_exporter_config_last_reload_successful") == 0.0
+    assert sample(text, "convoso_up", target="all") == 1.0
+
+
+def test_sighup_reloads_a_rotated_token(exporter, sim, tmp_path):
+    proc, url, config = exporter
+    (config.parent / "token").write_text("rotated-but-wrong\n")
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="all") != 0.0:
+        time.sleep(0.2)
+    assert sample(scrape(url), "convoso_up", target="all") == 0.0
+    assert "rotated-but-wrong" not in proc.output()
+    (config.parent / "token").write_text(TOKEN + "\n")
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="all") != 1.0:
+        time.sleep(0.2)
+    assert sample(scrape(url), "convoso_up", target="all") == 1.0
+
+
+def test_sigterm_exits_cleanly_within_two_seconds(exporter):
+    proc, url, _ = exporter
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=5)
+    elapsed = time.monotonic() - started
+    assert code == 0
+    assert elapsed < 2.0, f"took {elapsed:.2f}s"
+    assert "Traceback" not in proc.output()
+
+
+def test_demo_is_the_default_and_comes_alive():
+    port = free_port()
+    with process(["--web.listen-address", f"127.0.0.1:{port}"]) as proc:
+        url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        wait_http(f"{url}/-/ready", proc=proc, timeout=10)
+        first = scrape(url)
+        assert time.monotonic() - started < 5.0
+        assert sample(first, "convoso_up", target="all-agents") == 1.0
+        assert len(targets_in(first)) >= 5
+        # Live: the simulated center moves, and the exporter follows it.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            later = scrape(url)
+            if _agent_lines(later) != _agent_lines(first):
+                break
+        assert _agent_lines(later) != _agent_lines(first)
+        assert "demo" in proc.output()
+
+
+def _agent_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("convoso_agent_status_time_seconds{")]

@@ -1,0 +1,162 @@
+"""The command line as a user meets it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from exporter import __version__
+from tests.support import ROOT, free_port, simulator_process
+
+TOKEN = "cli-T0KEN-s3cret"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 30):
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"convoso-exporter {__version__}"
+
+
+def test_config_check_accepts_the_example():
+    result = run_cli("--config.file", "config.example.yaml", "--config.check", env={"CONVOSO_AUTH_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_config_check_rejects_a_broken_config_in_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"convoso:\n  auth_token: {TOKEN}\n  timeout: soon\ntargets:\n  - name: a\n")
+    result = run_cli("--config.file", str(path), "--config.check")
+    assert_one_line_error(result, "convoso.timeout")
+    assert TOKEN not in result.stderr
+
+
+def test_missing_config_file_is_one_line():
+    result = run_cli("--config.file", "/nonexistent/config.yaml", "--config.check")
+    assert_one_line_error(result, "/nonexistent/config.yaml")
+
+
+def test_bad_listen_address_is_one_line():
+    result = run_cli("--web.listen-address", "nowhere", "--demo")
+    assert_one_line_error(result, "listen address")
+
+
+def test_broken_web_config_stops_startup_in_one_line(tmp_path):
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n")
+    result = run_cli("--demo", "--web.config.file", str(web), "--web.listen-address", f"127.0.0.1:{free_port()}")
+    assert_one_line_error(result, "cert_file")
+
+
+def test_port_in_use_is_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("--demo", "--web.listen-address", f"127.0.0.1:{port}")
+    assert_one_line_error(result, "--web.listen-address")
+
+
+def test_bad_shard_is_one_line():
+    result = run_cli("--demo", "--shard", "3/2")
+    assert_one_line_error(result, "--shard")
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    with simulator_process("--agents", "20", "--seed", "3", token=TOKEN) as (proc, base_url):
+        yield base_url
+
+
+def sim_state(base_url: str) -> dict:
+    root = base_url.removesuffix("/v1")
+    return httpx.get(f"{root}/_sim/state", params={"auth_token": TOKEN}).json()
+
+
+def logged_in_agent(base_url: str) -> str:
+    search = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": TOKEN}).json()
+    return next(a["user_id"] for a in search["agents"] if a["status"] != "LOGGED_OUT")
+
+
+def logout_env(base_url: str, token: str = TOKEN) -> dict[str, str]:
+    return {"CONVOSO_AUTH_TOKEN": token, "CONVOSO_BASE_URL": base_url}
+
+
+def test_logout_then_6012_when_already_logged_out(simulator):
+    user = logged_in_agent(simulator)
+    first = run_cli("logout", "--user-id", user, "--yes", env=logout_env(simulator))
+    assert first.returncode == 0, first.stderr
+    assert f"agent {user} logged out" in first.stdout
+    second = run_cli("logout", "--user-id", user, "--yes", env=logout_env(simulator))
+    assert second.returncode == 1
+    assert "not logged in" in second.stderr and "6012" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_logout_unknown_agent_is_6006(simulator):
+    result = run_cli("logout", "--user-id", "no-such-agent", "--yes", env=logout_env(simulator))
+    assert result.returncode == 1
+    assert "6006" in result.stderr and "no such agent" in result.stderr
+
+
+def test_logout_with_a_bad_token_says_authentication_and_hides_it(simulator):
+    wrong = "wr0ng-T0KEN-xyz"
+    result = run_cli("logout", "--user-id", "1", "--yes", env=logout_env(simulator, wrong))
+    assert result.returncode == 1
+    assert "authentication failed" in result.stderr
+    assert wrong not in result.stderr + result.stdout
+
+
+def test_logout_asks_first_and_does_nothing_without_yes(simulator):
+    user = logged_in_agent(simulator)
+    refused = run_cli("logout", "--user-id", user, env=logout_env(simulator), stdin="n\n")
+    assert refused.returncode == 1
+    assert "aborted" in refused.stderr
+    assert "? [y/N]" in refused.stderr
+    # Nothing changed: the agent can still be logged out, after a "y".
+    accepted = run_cli("logout", "--user-id", user, env=logout_env(simulator), stdin="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_logout_reads_base_url_and_token_from_the_config_file(simulator, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"convoso:\n  base_url: {simulator}\n  auth_token: {TOKEN}\ntargets:\n  - name: all\n"
+    )
+    user = logged_in_agent(simulator)
+    result = run_cli("logout", "--user-id", user, "--yes", "--config.file", str(config), env={"CONVOSO_AUTH_TOKEN": ""})
+    assert result.returncode == 0, result.stderr
+
+
+def test_logout_without_any_token_is_a_usage_error():
+    result = run_cli("logout", "--user-id", "1", "--yes", env={"CONVOSO_AUTH_TOKEN": ""})
+    assert_one_line_error(result, "token")

@@ -1,0 +1,562 @@
+"""exporter.client against a respx-mocked Convoso API: round trip, every error kind,
+token redaction, request shape, stats and the concurrency bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import fields
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import parse_qs, quote, quote_plus
+
+import httpx
+import pytest
+import respx
+
+from exporter import __version__
+from exporter.client import ConvosoClient, parse_retry_after
+from exporter.errors import (
+    ApiError,
+    ApiTimeout,
+    AuthError,
+    ConnectionFailed,
+    ConvosoError,
+    ProtocolError,
+    RateLimited,
+    ResponseTooLarge,
+    ServerError,
+)
+from exporter.model import Agent, CallData, SearchResult
+from exporter.stats import ApiStats
+
+BASE = "http://127.0.0.1:18080/v1"
+TOKEN = "s3cr3t-T0KEN/+="
+TOKEN_FORMS = (TOKEN, quote(TOKEN, safe=""), quote_plus(TOKEN), "s3cr3t")
+SEARCH = "/agent-monitor/search"
+LOGOUT = "/agent-monitor/logout"
+FIXTURES = Path(__file__).parent / "fixtures" / "api"
+
+
+def new_router() -> respx.MockRouter:
+    return respx.MockRouter(base_url=BASE, assert_all_called=False)
+
+
+def make_client(router: respx.MockRouter, **options: Any) -> ConvosoClient:
+    return ConvosoClient(BASE, TOKEN, transport=httpx.MockTransport(router.async_handler), **options)
+
+
+def call(router: respx.MockRouter, method: str = "search", args: dict | None = None, **options: Any) -> Any:
+    async def go() -> Any:
+        async with make_client(router, **options) as client:
+            return await getattr(client, method)(**(args or {}))
+
+    return asyncio.run(go())
+
+
+def assert_token_free(error: BaseException) -> None:
+    """Neither the error nor anything chained to it shows the token in any form."""
+    seen: BaseException | None = error
+    while seen is not None:
+        for text in (str(seen), repr(seen), repr(seen.args)):
+            for form in TOKEN_FORMS:
+                assert form not in text, f"token leaked via {type(seen).__name__}: {text}"
+        seen = seen.__cause__ or seen.__context__
+
+
+def fail(router: respx.MockRouter, kind: type[ConvosoError], method: str = "search",
+         args: dict | None = None, **options: Any) -> ConvosoError:
+    """Run one call that must fail with exactly `kind`; check the message hygiene."""
+    with pytest.raises(ConvosoError) as caught:
+        call(router, method, args, **options)
+    error = caught.value
+    assert type(error) is kind, repr(error)
+    assert_token_free(error)
+    message = str(error)
+    assert "\n" not in message and message.startswith(f"{method}: ")
+    return error
+
+
+async def endless_body(pulled: list[int], chunk: bytes = b" " * 65536) -> AsyncIterator[bytes]:
+    while True:
+        pulled.append(len(chunk))
+        yield chunk
+
+
+async def streamed(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+# --- success -------------------------------------------------------------------------
+
+
+def test_documented_flat_response_round_trips_every_field() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(200, content=(FIXTURES / "search_documented.json").read_bytes(),
+                                headers={"Content-Type": "application/json"})
+    result = call(router)
+    assert result == SearchResult(
+        agents=(
+            Agent(
+                user_id="12345", user_full_name="Jane Smith", campaign_id="111",
+                campaign_name="Sales Campaign", queue_id="222", queue_name="Main Queue",
+                queue_assignment="2023-03-01 09:00:00", list_id="333", extension="1001",
+                channel_type="phone", call_type="outbound", lead_id="54321", call_log_id="789",
+                calls_today=42, total_calls=150, status="READY", status_label="Ready for calls",
+                status_time_sec=300, status_time_mmss="05:00", connection_type="softphone",
+                skill_options=("english", "sales"),
+            ),
+        ),
+        call_data=CallData(total_calls=500, answered=450, dropped=20),
+        queue_dialable_leads=1200, queue_calls_today=500, queue_dropped=20, queue_answered=450,
+        agent_total=25, agent_incall=15, agent_ready=8, agent_paused=2,
+    )
+    # Every documented field made it through: nothing left at None.
+    assert all(getattr(result.agents[0], f.name) is not None for f in fields(Agent))
+    assert all(getattr(result, f.name) is not None for f in fields(SearchResult))
+
+
+def test_wrapped_live_response() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(200, content=(FIXTURES / "search_wrapped_live.json").read_bytes())
+    result = call(router)
+    assert [a.user_id for a in result.agents] == ["12345", "678"]
+    assert result.agents[1].status_time_sec == 12
+    assert result.agent_total == 2 and result.agent_paused is None
+
+
+def test_utf8_bom_is_accepted() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(200, content=b"\xef\xbb\xbf" + json.dumps({"agent_total": 3}).encode())
+    assert call(router).agent_total == 3
+
+
+def test_filters_in_form_body_and_token_in_query_and_body() -> None:
+    router = new_router()
+    route = router.post(SEARCH).respond(200, json={"agents": []})
+    call(router, args={"campaign_id": "111", "queue_id": "222", "user_id": "12345",
+                       "skills": ("english", "sales")})
+    request = route.calls.last.request
+    assert request.method == "POST"
+    assert request.url.path == "/v1/agent-monitor/search"
+    assert request.url.params["auth_token"] == TOKEN
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.headers["user-agent"] == f"convoso-exporter/{__version__}"
+    form = parse_qs(request.content.decode(), strict_parsing=True)
+    assert form == {"auth_token": [TOKEN], "campaign_id": ["111"], "queue_id": ["222"],
+                    "user_id": ["12345"], "filter_by_skill_options": ["english,sales"]}
+
+
+def test_unset_filters_are_not_sent() -> None:
+    router = new_router()
+    route = router.post(SEARCH).respond(200, json={})
+    call(router, args={"campaign_id": None, "skills": ()})
+    assert parse_qs(route.calls.last.request.content.decode()) == {"auth_token": [TOKEN]}
+
+
+def test_logout_success_sends_user_id() -> None:
+    router = new_router()
+    route = router.post(LOGOUT).respond(200, json={"success": True})
+    assert call(router, "logout", {"user_id": "12345"}) is None
+    request = route.calls.last.request
+    assert request.url.params["auth_token"] == TOKEN
+    assert parse_qs(request.content.decode()) == {"auth_token": [TOKEN], "user_id": ["12345"]}
+
+
+def test_requests_reuse_one_pooled_client() -> None:
+    router = new_router()
+    route = router.post(SEARCH).respond(200, json={"agent_total": 1})
+
+    async def go() -> list[SearchResult]:
+        async with make_client(router) as client:
+            return [await client.search(), await client.search(), await client.search()]
+
+    assert [r.agent_total for r in asyncio.run(go())] == [1, 1, 1]
+    assert route.call_count == 3
+
+
+# --- errors by status --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_status(status: int) -> None:
+    router = new_router()
+    router.post(SEARCH).respond(status, text=f"denied for {TOKEN}")
+    error = fail(router, AuthError)
+    assert error.status == status
+    assert str(error).startswith(f"search: HTTP {status}: ")
+
+
+def test_invalid_token_body_is_auth_error_and_redacted() -> None:
+    router = new_router()
+    body = {"success": False, "error": f"Invalid authentication token {TOKEN}"}
+    router.post(SEARCH).respond(200, json=body)
+    error = fail(router, AuthError)
+    assert "Invalid authentication token <redacted>" in str(error)
+    assert str(error).startswith("search: HTTP 200: ")
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "code"),
+    [
+        ("search", {"success": False, "code": 6006, "text": "Missing or invalid user"}, 6006),
+        ("logout", {"success": False, "code": 6006, "text": "Missing or invalid user"}, 6006),
+        ("logout", {"success": False, "code": 6012, "error": "User is not logged in"}, 6012),
+        ("search", {"success": False, "code": "6026", "message": "Invalid campaign ID"}, 6026),
+        ("search", {"success": False, "code": 6041, "error": "Queue not found"}, 6041),
+        ("search", {"success": False, "error": "Campaign not found"}, 6026),
+    ],
+)
+def test_api_error_codes(method: str, body: dict, code: int) -> None:
+    router = new_router()
+    router.post(SEARCH if method == "search" else LOGOUT).respond(200, json=body)
+    error = fail(router, ApiError, method, {"user_id": "1"} if method == "logout" else None)
+    assert error.code == code
+    assert f"Convoso error {code}" in str(error)
+
+
+def test_other_4xx_with_json_error_body_is_that_error() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(400, json={"success": False, "code": 6041, "error": "Queue not found"})
+    error = fail(router, ApiError)
+    assert error.code == 6041 and str(error).startswith("search: HTTP 400: ")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "words"),
+    [
+        (404, b"<html><body>Not Found</body></html>", {"Content-Type": "text/html"}, "HTML page"),
+        (400, b'{"weird": true}', {}, "unexpected status"),
+        (302, b"", {"Location": f"{BASE}/login?auth_token={TOKEN}"}, "unexpected status"),
+    ],
+)
+def test_other_status_is_protocol_error(status: int, body: bytes, headers: dict, words: str) -> None:
+    router = new_router()
+    router.post(SEARCH).respond(status, content=body, headers=headers)
+    error = fail(router, ProtocolError)
+    assert str(error).startswith(f"search: HTTP {status}: ") and words in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), (" 120 ", 120.0), ("soon", None), ("-3", None), (None, None)],
+)
+def test_rate_limited_retry_after_seconds(header: str | None, expected: float | None) -> None:
+    router = new_router()
+    router.post(SEARCH).respond(429, headers={"Retry-After": header} if header is not None else {})
+    error = fail(router, RateLimited)
+    assert error.retry_after == expected
+    assert str(error).startswith("search: HTTP 429: rate limited")
+
+
+def test_rate_limited_retry_after_http_date() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(429, headers={"Retry-After": formatdate(time.time() + 3600, usegmt=True)})
+    error = fail(router, RateLimited)
+    assert error.retry_after is not None and 3500 < error.retry_after <= 3601
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+        ("Wed, 21 Oct 2015 07:28:10 -0000", 10.0),
+        ("2.5", 2.5),
+        ("nan", None),
+        ("Wed, 99 Foo 2015", None),
+        ("", None),
+    ],
+)
+def test_parse_retry_after(header: str, expected: float | None) -> None:
+    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert parse_retry_after(header, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [(500, b"", {}), (502, b"<html><h1>502 Bad Gateway</h1></html>", {"Content-Type": "text/html"}),
+     (503, b'{"success": false}', {})],
+)
+def test_server_errors(status: int, body: bytes, headers: dict) -> None:
+    router = new_router()
+    router.post(SEARCH).respond(status, content=body, headers=headers)
+    error = fail(router, ServerError)
+    assert error.status == status and str(error).startswith(f"search: HTTP {status}: ")
+
+
+# --- errors by body ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "words"),
+    [
+        (b"<!DOCTYPE html><html>oops</html>", {"Content-Type": "text/html"}, "HTML page"),
+        (b"<html>no content type</html>", {}, "HTML page"),
+        (b"hello " + TOKEN.encode(), {"Content-Type": "text/plain"}, "not JSON"),
+        (b'{"agents": [{"user_id": "1"}', {}, "truncated JSON"),
+        (b'{"agents": [{"user_id": "12', {}, "truncated JSON"),
+        (b'{"agent_total": 1} trailing', {}, "not JSON"),
+        (b'{"user_full_name": "Jos\xe9"}', {}, "not valid UTF-8"),
+        (b"", {}, "empty body"),
+        (b"[" * 100000 + b"]" * 100000, {}, "nested too deeply"),
+        (b'"just a string"', {}, "expected a JSON object"),
+        (b'{"agents": "lots"}', {}, "agents: expected an array or object"),
+    ],
+)
+def test_bad_bodies_are_protocol_errors(body: bytes, headers: dict, words: str) -> None:
+    router = new_router()
+    router.post(SEARCH).respond(200, content=body, headers=headers)
+    error = fail(router, ProtocolError)
+    assert words in str(error) and str(error).startswith("search: HTTP 200: ")
+
+
+def test_logout_without_success_is_protocol_error() -> None:
+    router = new_router()
+    router.post(LOGOUT).respond(200, json={"ok": 1})
+    assert "success" in str(fail(router, ProtocolError, "logout", {"user_id": "1"}))
+
+
+def test_broken_content_encoding_is_protocol_error() -> None:
+    router = new_router()
+    garbage = streamed(b"not gzip at all")
+    router.post(SEARCH).respond(200, content=garbage, headers={"Content-Encoding": "gzip"})
+    assert "Content-Encoding" in str(fail(router, ProtocolError))
+
+
+def test_too_large_by_content_length_reads_nothing() -> None:
+    pulled: list[int] = []
+    router = new_router()
+    router.post(SEARCH).respond(200, headers={"Content-Length": "1000000"}, content=endless_body(pulled))
+    error = fail(router, ResponseTooLarge, max_response_bytes=4096)
+    assert "Content-Length 1000000" in str(error)
+    assert pulled == []
+
+
+def test_too_large_while_streaming_stops_reading() -> None:
+    pulled: list[int] = []
+    router = new_router()
+    router.post(SEARCH).respond(200, content=endless_body(pulled))
+    error = fail(router, ResponseTooLarge, max_response_bytes=200_000)
+    assert "stopped reading" in str(error)
+    # 200 kB cap, 64 KiB chunks: the 4th chunk crosses it, and nothing more is pulled.
+    assert len(pulled) == 4
+
+
+def test_body_exactly_at_the_cap_is_accepted() -> None:
+    body = json.dumps({"agent_total": 9}).encode()
+    router = new_router()
+    router.post(SEARCH).respond(200, content=body)
+    assert call(router, max_response_bytes=len(body)).agent_total == 9
+
+
+# --- errors in transport -----------------------------------------------------------
+
+
+def test_total_deadline_timeout() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200, json={})
+
+    router = new_router()
+    router.post(SEARCH).mock(side_effect=hang)
+    error = fail(router, ApiTimeout, timeout=0.05)
+    assert "0.05s" in str(error)
+
+
+def test_body_that_trickles_past_the_deadline_times_out() -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"agents": ['
+        await asyncio.sleep(30)
+        yield b"]}"
+
+    router = new_router()
+    router.post(SEARCH).respond(200, content=trickle())
+    fail(router, ApiTimeout, timeout=0.05)
+
+
+def raising(exc_type: type[httpx.HTTPError]):
+    def effect(request: httpx.Request) -> httpx.Response:
+        raise exc_type(f"failed talking to {request.url}", request=request)
+
+    return effect
+
+
+@pytest.mark.parametrize(
+    ("exc_type", "kind"),
+    [
+        (httpx.ConnectTimeout, ApiTimeout),
+        (httpx.ReadTimeout, ApiTimeout),
+        (httpx.ConnectError, ConnectionFailed),
+        (httpx.ReadError, ConnectionFailed),
+        (httpx.RemoteProtocolError, ConnectionFailed),
+        (httpx.WriteError, ConnectionFailed),
+    ],
+)
+def test_transport_errors(exc_type: type[httpx.HTTPError], kind: type[ConvosoError]) -> None:
+    router = new_router()
+    router.post(SEARCH).mock(side_effect=raising(exc_type))
+    error = fail(router, kind)
+    assert error.__cause__ is None and error.__context__ is None
+    if kind is ConnectionFailed:  # the transport's own text is kept, token redacted
+        assert exc_type.__name__ in str(error) and "<redacted>" in str(error)
+
+
+def test_connection_dropped_mid_body() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b'{"agents": ['
+        raise httpx.ReadError("connection reset")
+
+    router = new_router()
+    router.post(SEARCH).respond(200, content=broken())
+    assert "connection reset" in str(fail(router, ConnectionFailed))
+
+
+def test_parse_errors_have_no_chained_context() -> None:
+    router = new_router()
+    router.post(SEARCH).respond(200, content=b'{"agents": [')
+    error = fail(router, ProtocolError)
+    assert error.__cause__ is None and error.__context__ is None
+
+
+# --- stats -------------------------------------------------------------------------
+
+
+def test_stats_record_every_request() -> None:
+    stats = ApiStats()
+    router = new_router()
+    router.post(SEARCH).mock(side_effect=[
+        httpx.Response(200, json={}),
+        httpx.Response(500),
+        httpx.Response(200, content=b"<html>"),
+        httpx.Response(200, json={"success": False, "code": 6026}),
+    ])
+    router.post(LOGOUT).respond(200, json={"success": True})
+
+    async def go() -> None:
+        async with make_client(router, stats=stats) as client:
+            await client.search()
+            for _ in range(3):
+                with pytest.raises(ConvosoError):
+                    await client.search()
+            await client.logout("7")
+
+    asyncio.run(go())
+    assert stats.requests == {("search", "success"): 1, ("search", "server"): 1,
+                              ("search", "protocol"): 1, ("search", "api"): 1,
+                              ("logout", "success"): 1}
+    assert stats.latency["search"].count == 4
+    assert stats.latency["logout"].count == 1
+    assert stats.latency["search"].sum >= 0
+
+
+def test_stats_histogram_is_cumulative() -> None:
+    stats = ApiStats()
+    for seconds in (0.01, 0.05, 0.3, 7.0, 100.0):
+        stats.record("search", "success", seconds)
+    histogram = stats.latency["search"]
+    by_bound = dict(zip(stats.BUCKETS, histogram.counts))
+    assert by_bound[0.05] == 2  # le is "<=": 0.05 counts in its own bucket
+    assert by_bound[0.25] == 2 and by_bound[0.5] == 3 and by_bound[10.0] == 4 and by_bound[30.0] == 4
+    assert histogram.counts == sorted(histogram.counts)
+    assert histogram.count == 5 and histogram.sum == pytest.approx(107.36)
+    assert stats.requests == {("search", "success"): 5}
+
+
+def test_timeouts_and_connection_failures_are_recorded() -> None:
+    stats = ApiStats()
+    router = new_router()
+    router.post(SEARCH).mock(side_effect=[raising(httpx.ConnectError), raising(httpx.ReadTimeout)])
+
+    async def go() -> None:
+        async with make_client(router, stats=stats) as client:
+            for _ in range(2):
+                with pytest.raises(ConvosoError):
+                    await client.search()
+
+    asyncio.run(go())
+    assert stats.requests == {("search", "connection"): 1, ("search", "timeout"): 1}
+
+
+# --- concurrency -------------------------------------------------------------------
+
+
+def test_concurrency_is_bounded() -> None:
+    in_flight = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(200, json={"agent_total": 1})
+
+    router = new_router()
+    route = router.post(SEARCH).mock(side_effect=held)
+
+    async def go() -> list[SearchResult]:
+        async with make_client(router, concurrency=2) as client:
+            tasks = [asyncio.create_task(client.search()) for _ in range(6)]
+            while in_flight < 2:
+                await asyncio.sleep(0)
+            for _ in range(50):  # give the other four every chance to get in
+                await asyncio.sleep(0)
+            assert in_flight == 2
+            release.set()
+            return await asyncio.gather(*tasks)
+
+    results = asyncio.run(go())
+    assert [r.agent_total for r in results] == [1] * 6
+    assert most == 2 and route.call_count == 6
+
+
+def test_waiting_for_a_slot_does_not_count_against_the_deadline() -> None:
+    async def slowish(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(200, json={"agent_total": 1})
+
+    router = new_router()
+    router.post(SEARCH).mock(side_effect=slowish)
+
+    async def go() -> list[SearchResult]:
+        # One slot: the third request waits ~0.6 s, longer than the 0.5 s deadline.
+        async with make_client(router, concurrency=1, timeout=0.5) as client:
+            return await asyncio.gather(*(client.search() for _ in range(3)))
+
+    assert [r.agent_total for r in asyncio.run(go())] == [1, 1, 1]
+
+
+# --- construction ------------------------------------------------------------------
+
+
+def test_repr_hides_token() -> None:
+    client = ConvosoClient(BASE, TOKEN)
+    text = repr(client)
+    assert "127.0.0.1:18080" in text
+    assert all(form not in text for form in TOKEN_FORMS)
+    asyncio.run(client.aclose())
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"base_url": "127.0.0.1:18080"}, "base_url"),
+        ({"base_url": f"ftp://{TOKEN}@x"}, "base_url"),
+        ({"timeout": 0}, "timeout"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+    ],
+)
+def test_bad_settings_are_one_line_value_errors(options: dict, words: str) -> None:
+    base_url = options.pop("base_url", BASE)
+    with pytest.raises(ValueError) as caught:
+        ConvosoClient(base_url, TOKEN, **options)
+    assert str(caught.value).startswith(f"{words}: ")
+    assert all(form not in str(caught.value) for form in TOKEN_FORMS)

@@ -1,0 +1,448 @@
+"""Config loading: valid files give the expected `Config`; every invalid one gives a
+single-line `ConfigError` that names the key path and never the token.
+
+Invalid cases live in tests/fixtures/config/invalid/, one file each; the first line
+is `# expect: <message>` where `{path}` stands for the fixture's path and `{fixtures}`
+for tests/fixtures/config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from exporter.config import (
+    Config,
+    ConfigError,
+    ConvosoSettings,
+    Target,
+    load_config,
+    parse_config,
+    parse_duration,
+    parse_size,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
+EXAMPLE = Path(__file__).parent.parent / "config.example.yaml"
+# Every token in the fixtures contains one of these; no message may.
+TOKEN_MARKERS = ("7f3a9c", "7731977319")
+ENV_TOKEN = "env-token-7f3a9c"
+
+
+def expected_message(fixture: Path) -> str:
+    first_line = fixture.read_text().splitlines()[0]
+    assert first_line.startswith("# expect: "), f"{fixture.name} has no '# expect:' line"
+    return (
+        first_line.removeprefix("# expect: ")
+        .replace("{path}", str(fixture))
+        .replace("{fixtures}", str(FIXTURES))
+    )
+
+
+def load_error(path: str | Path, environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), environ={} if environ is None else environ)
+    return str(info.value)
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def assert_clean(message: str) -> None:
+    assert "\n" not in message and "\r" not in message
+    assert "Traceback" not in message
+    for marker in TOKEN_MARKERS:
+        assert marker not in message
+
+
+# ---------------------------------------------------------------- invalid fixtures
+
+
+def test_there_are_enough_invalid_fixtures():
+    assert len(INVALID) >= 20
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
+def test_invalid_fixture(fixture: Path):
+    message = load_error(fixture)
+    assert message == expected_message(fixture)
+    assert_clean(message)
+
+
+@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
+def test_invalid_fixture_error_is_not_chained(fixture: Path):
+    # `raise ... from None`: a CLI that prints the error never shows a YAML or OS traceback.
+    with pytest.raises(ConfigError) as info:
+        load_config(str(fixture), environ={})
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+def test_missing_config_file(tmp_path: Path):
+    path = tmp_path / "nope.yaml"
+    assert load_error(path) == f"cannot read config file {path}: No such file or directory"
+
+
+def test_config_path_is_a_directory(tmp_path: Path):
+    assert load_error(tmp_path) == f"cannot read config file {tmp_path}: Is a directory"
+
+
+def test_config_not_utf8(tmp_path: Path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"targets:\n  - name: caf\xe9\n")
+    assert load_error(path) == (
+        f"cannot read config file {path}: not UTF-8 text (bad byte at offset 22)"
+    )
+
+
+def test_unreadable_token_file(tmp_path: Path):
+    if os.geteuid() == 0:
+        # root reads any file; a directory gives the same "cannot read" path instead.
+        token = tmp_path / "token"
+        token.mkdir()
+        reason = "Is a directory"
+    else:
+        token = tmp_path / "token"
+        token.write_text("file-token-7f3a9c\n")
+        token.chmod(0)
+        reason = "Permission denied"
+    path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
+    message = load_error(path)
+    assert message == f"convoso.auth_token_file: cannot read token file {token}: {reason}"
+    assert_clean(message)
+
+
+def test_huge_token_file_is_not_slurped(tmp_path: Path):
+    token = tmp_path / "token"
+    token.write_bytes(b"x" * (64 * 1024 + 1))
+    path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
+    assert load_error(path) == (
+        f"convoso.auth_token_file: token file {token} is larger than 65536 bytes; "
+        "expected the token alone"
+    )
+
+
+def test_empty_yaml_text_through_parse_config():
+    for text in ("", "   \n", "# only a comment\n", "~\n"):
+        with pytest.raises(ConfigError, match=r"^\(top level\): the config is empty"):
+            parse_config(text, environ={})
+
+
+def test_yaml_error_names_the_source():
+    with pytest.raises(ConfigError) as info:
+        parse_config("targets: [a,\n", environ={}, source_name="demo.yaml")
+    assert str(info.value).startswith("demo.yaml:2:1: invalid YAML: ")
+    assert_clean(str(info.value))
+
+
+def test_yaml_error_does_not_quote_the_source_line():
+    # str(yaml error) prints the offending line; a token written there must not leak.
+    text = 'convoso:\n  auth_token: "s3cr3t-7f3a9c\ntargets: []\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, environ={})
+    assert "invalid YAML" in str(info.value)
+    assert_clean(str(info.value))
+
+
+# ---------------------------------------------------------------- durations and sizes
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("10s", 10.0),
+        ("1m", 60.0),
+        ("1h30m", 5400.0),
+        ("2d", 172800.0),
+        ("1w", 604800.0),
+        ("1y", 365 * 86400.0),
+        ("1m30s500ms", 90.5),
+        ("1.5s", 1.5),
+        (" 15s ", 15.0),
+        ("0s", 0.0),
+        ("15", 15.0),
+        ("2.5", 2.5),
+        (15, 15.0),
+        (2.5, 2.5),
+        (0, 0.0),
+    ],
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-5s", "must not be negative"),
+        ("-1", "must not be negative"),
+        (-1, "must not be negative"),
+        (-0.5, "must not be negative"),
+        (True, "got a boolean"),
+        (False, "got a boolean"),
+        (None, "got null"),
+        ([10], "got a list"),
+        ("", "expected a duration"),
+        ("abc", "expected a duration"),
+        ("10 s", "expected a duration"),
+        ("1s1h", "expected a duration"),  # largest unit first, as Prometheus
+        ("5mss", "expected a duration"),
+        ("1h1h", "expected a duration"),
+        ("nan", "expected a duration"),
+        ("inf", "expected a duration"),
+        (float("inf"), "finite"),
+        (float("nan"), "finite"),
+    ],
+)
+def test_parse_duration_rejects(value, message):
+    with pytest.raises(ValueError, match=message):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        (4096, 4096),
+        ("4096", 4096),
+        ("4096B", 4096),
+        ("512KiB", 512 * 1024),
+        ("32MiB", 32 * 1024 * 1024),
+        ("1GiB", 1024**3),
+        ("1.5KiB", 1536),
+        ("2 MB", 2_000_000),
+        ("1kb", 1000),
+    ],
+)
+def test_parse_size(value, size):
+    assert parse_size(value) == size
+
+
+@pytest.mark.parametrize("value", [True, 1.5, "32 megs", "MiB", "-1KiB", -1, None, "1TiB"])
+def test_parse_size_rejects(value):
+    with pytest.raises(ValueError):
+        parse_size(value)
+
+
+# ---------------------------------------------------------------- valid configs
+
+
+def test_minimal_config_takes_every_default():
+    config = load_config(str(FIXTURES / "valid" / "minimal.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
+    assert config == Config(
+        convoso=ConvosoSettings(auth_token=ENV_TOKEN),
+        targets=(Target(name="everyone"),),
+    )
+    assert config.warnings == ()
+
+
+def test_full_config():
+    config = load_config(str(FIXTURES / "valid" / "full.yaml"), environ={})
+    assert config == Config(
+        convoso=ConvosoSettings(
+            base_url="http://127.0.0.1:18080/v1",  # trailing slash dropped
+            auth_token="inline-token-7f3a9c",
+            auth_token_file=None,
+            timeout=2.5,
+            concurrency=3,
+            max_response_bytes=512 * 1024,
+            max_backoff=5400.0,
+        ),
+        poll_interval=60.0,
+        agent_metrics=False,
+        max_agents_per_target=0,
+        targets=(
+            Target(name="sales", campaign_id="111"),
+            Target(name="main-queue", queue_id="222", skills=("english", "spanish")),
+            Target(name="queue-by-string", queue_id="222", skills=("spanish", "english")),
+            # 012345 is octal in YAML 1.1; the id is kept as written.
+            Target(name="jane", user_id="012345"),
+            Target(name="everyone"),
+        ),
+    )
+    # the same scope as main-queue (skill order aside): allowed, but said
+    assert config.warnings == (
+        "targets[2]: asks for the same agents as targets[1] ('main-queue'); "
+        "each poll makes the same API call twice",
+    )
+
+
+def test_nulls_mean_defaults():
+    config = load_config(str(FIXTURES / "valid" / "nulls.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
+    assert config == Config(
+        convoso=ConvosoSettings(auth_token=ENV_TOKEN), targets=(Target(name="sales"),)
+    )
+
+
+def test_parse_config_accepts_a_mapping_with_int_ids():
+    config = parse_config(
+        {
+            "convoso": {"auth_token": "tok", "timeout": 5},
+            "poll_interval": "30s",
+            "targets": [{"name": "a", "campaign_id": 111, "skills": ("x", "y")}],
+        },
+        environ={},
+    )
+    assert config.convoso.timeout == 5.0
+    assert config.poll_interval == 30.0
+    assert config.targets == (Target(name="a", campaign_id="111", skills=("x", "y")),)
+
+
+def test_yaml_merge_keys_may_override():
+    text = """
+convoso: {auth_token: tok}
+targets:
+  - &east {name: east, campaign_id: "1", skills: [english]}
+  - {<<: *east, name: west, campaign_id: "2"}
+"""
+    config = parse_config(text, environ={})
+    assert config.targets[1] == Target(name="west", campaign_id="2", skills=("english",))
+
+
+def test_timeout_not_shorter_than_interval_is_a_warning():
+    text = "convoso: {auth_token: tok, timeout: 20s}\npoll_interval: 15s\ntargets: [{name: a}]\n"
+    config = parse_config(text, environ={})
+    assert config.convoso.timeout == 20.0
+    assert config.warnings == (
+        "convoso.timeout: 20s is not shorter than poll_interval 15s; a slow answer delays the next poll",
+    )
+
+
+def test_example_file_loads_and_shows_the_defaults():
+    config = load_config(str(EXAMPLE), environ={"CONVOSO_AUTH_TOKEN": "x"})
+    # env wins, so /run/secrets/convoso-token is never read
+    assert config.convoso == ConvosoSettings(
+        auth_token="x", auth_token_file="/run/secrets/convoso-token"
+    )
+    defaults = Config()
+    assert config.poll_interval == defaults.poll_interval
+    assert config.agent_metrics == defaults.agent_metrics
+    assert config.max_agents_per_target == defaults.max_agents_per_target
+    assert config.targets == (
+        Target(name="sales", campaign_id="111"),
+        Target(name="main-queue", queue_id="222", skills=("english", "spanish")),
+    )
+    assert config.warnings == ()
+
+
+def test_example_file_documents_every_key():
+    text = EXAMPLE.read_text()
+    for key in (
+        "base_url:", "auth_token_file:", "auth_token:", "timeout:", "concurrency:",
+        "max_response_bytes:", "max_backoff:", "poll_interval:", "agent_metrics:",
+        "max_agents_per_target:", "targets:", "campaign_id", "queue_id", "user_id", "skills",
+        "CONVOSO_AUTH_TOKEN",
+    ):
+        assert key in text, key
+
+
+def test_example_user_id_target_works_when_uncommented():
+    text = EXAMPLE.read_text().replace("  # - name: supervisor-jane\n  #   user_id:", "  - name: supervisor-jane\n    user_id:")
+    config = parse_config(text, environ={"CONVOSO_AUTH_TOKEN": "x"})
+    assert config.targets[-1] == Target(name="supervisor-jane", user_id="12345")
+
+
+# ---------------------------------------------------------------- the token
+
+
+TOKEN_FILE_CONFIG = "convoso:\n  auth_token_file: secrets/token\ntargets:\n  - name: a\n"
+
+
+def test_env_token_wins_over_inline():
+    text = "convoso: {auth_token: inline-7f3a9c}\ntargets: [{name: a}]\n"
+    assert parse_config(text, environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN}).convoso.auth_token == ENV_TOKEN
+
+
+def test_env_token_wins_and_the_file_is_not_read(tmp_path: Path):
+    path = write(tmp_path, TOKEN_FILE_CONFIG)  # secrets/token does not exist
+    config = load_config(str(path), environ={"CONVOSO_AUTH_TOKEN": f" {ENV_TOKEN}\n"})
+    assert config.convoso.auth_token == ENV_TOKEN
+    assert config.convoso.auth_token_file == str(tmp_path / "secrets" / "token")
+
+
+def test_empty_env_token_is_ignored():
+    text = "convoso: {auth_token: inline-token}\ntargets: [{name: a}]\n"
+    assert parse_config(text, environ={"CONVOSO_AUTH_TOKEN": ""}).convoso.auth_token == "inline-token"
+
+
+def test_env_token_with_whitespace_inside_is_rejected():
+    with pytest.raises(ConfigError) as info:
+        parse_config("targets: [{name: a}]\n", environ={"CONVOSO_AUTH_TOKEN": "env 7f3a9c"})
+    assert str(info.value) == (
+        "CONVOSO_AUTH_TOKEN: the token contains whitespace or control characters; "
+        "expected the token alone"
+    )
+
+
+def test_token_file_relative_to_the_config_folder(tmp_path: Path, monkeypatch):
+    conf_dir = tmp_path / "etc"
+    (conf_dir / "secrets").mkdir(parents=True)
+    token = conf_dir / "secrets" / "token"
+    token.write_text("file-token-7f3a9c\n")
+    token.chmod(0o600)
+    path = write(conf_dir, TOKEN_FILE_CONFIG)
+    monkeypatch.chdir(tmp_path)  # somewhere else: the path must not depend on the cwd
+    config = load_config(str(path), environ={})
+    assert config.convoso.auth_token == "file-token-7f3a9c"
+    assert config.convoso.auth_token_file == str(token)
+    assert config.warnings == ()
+
+
+def test_token_file_readable_by_others_warns(tmp_path: Path):
+    (tmp_path / "secrets").mkdir()
+    token = tmp_path / "secrets" / "token"
+    token.write_text("  file-token-7f3a9c  \n\n")
+    token.chmod(0o644)
+    config = load_config(str(write(tmp_path, TOKEN_FILE_CONFIG)), environ={})
+    assert config.convoso.auth_token == "file-token-7f3a9c"
+    assert config.warnings == (
+        f"convoso.auth_token_file: {token} is readable by other users (mode 0644); "
+        "restrict it with chmod 600",
+    )
+    for warning in config.warnings:
+        assert_clean(warning)
+
+
+def test_group_readable_token_file_is_fine(tmp_path: Path):
+    # Kubernetes mounts secrets 0440 for the pod's fsGroup: no warning for that.
+    (tmp_path / "secrets").mkdir()
+    token = tmp_path / "secrets" / "token"
+    token.write_text("file-token-7f3a9c\n")
+    token.chmod(0o440)
+    config = load_config(str(write(tmp_path, TOKEN_FILE_CONFIG)), environ={})
+    assert config.warnings == ()
+
+
+def test_token_never_in_repr():
+    text = "convoso: {auth_token: repr-7f3a9c}\ntargets: [{name: a}]\n"
+    config = parse_config(text, environ={})
+    assert config.convoso.auth_token == "repr-7f3a9c"
+    for shown in (repr(config), str(config), repr(config.convoso), str(config.convoso)):
+        assert "7f3a9c" not in shown
+        assert "auth_token=" not in shown
+
+
+# ---------------------------------------------------------------- equality for reload
+
+
+def test_config_is_hashable_and_compares_by_value():
+    text = "convoso: {auth_token: old-token}\ntargets: [{name: a, skills: [x]}]\n"
+    first, second = parse_config(text, environ={}), parse_config(text, environ={})
+    assert first == second and hash(first) == hash(second)
+    changed = parse_config(text.replace("[x]", "[y]"), environ={})
+    assert changed != first
+    new_token = parse_config(text.replace("old-token", "new-token"), environ={})
+    assert new_token != first  # a new token must rebuild the client
+
+
+def test_warnings_do_not_count_as_a_change():
+    config = parse_config("convoso: {auth_token: tok}\ntargets: [{name: a}]\n", environ={})
+    assert Config(
+        convoso=config.convoso, targets=config.targets, warnings=("something",)
+    ) == config

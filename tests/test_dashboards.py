@@ -1,0 +1,348 @@
+"""The shipped Grafana dashboards follow the monitoring-mixin conventions.
+
+Checked on the committed JSON: a `datasource` variable used by every panel and variable
+query, `job`/`instance`/`target` filters on every selector, a title, description and
+unit on every panel, `$__rate_interval` in every rate/increase, stable uids, read-only,
+a clean grid. Every metric a query names must exist in docs/metrics.md, and every query
+must parse (promtool). The committed JSON must be exactly what grafana/generate.py
+writes, and the provisioning files must point Grafana at it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporter.model import COMMON_STATUSES
+from tests.dashboard_queries import (
+    load_dashboards,
+    panel_queries,
+    panels,
+    parse_label_values,
+    substitute_variables,
+    variable_queries,
+)
+from tests.support import require_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAFANA = ROOT / "grafana"
+EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
+DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
+# Series Prometheus itself attaches to every scrape.
+SCRAPE_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added"}
+SUFFIXES = {"histogram": ("_bucket", "_count", "_sum"), "gaugehistogram": ("_bucket", "_gcount", "_gsum")}
+METRIC_WORD_RE = re.compile(r"(?<![\w:])(convoso_\w+|process_\w+|scrape_\w+|up)(?![\w:])")
+SELECTOR_RE = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}")
+MATCHER_RE = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
+STRING_RE = re.compile(r'"[^"]*"')
+RATE_CALL_RE = re.compile(r"(?<![\w:])(rate|irate|increase)\s*\(")
+
+DASHBOARDS = load_dashboards()
+PANELS = [(name, panel) for name, dashboard in DASHBOARDS.items() for panel in panels(dashboard)]
+VISIBLE = [(name, panel) for name, panel in PANELS if panel["type"] != "row"]
+QUERIES = [
+    (name, title, expr) for name, dashboard in DASHBOARDS.items() for title, expr in panel_queries(dashboard)
+]
+
+
+def ids(items: list[tuple[Any, ...]]) -> list[str]:
+    return [f"{item[0]}:{item[1]['title'] if isinstance(item[1], dict) else item[1]}" for item in items]
+
+
+def load_module(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def metric_catalog() -> dict[str, set[str]]:
+    """Series name -> its labels, from the tables in docs/metrics.md (the contract)."""
+    catalog: dict[str, set[str]] = {}
+    for line in (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or not re.fullmatch(r"`\w+`", cells[0]):
+            continue
+        name, kind = cells[0].strip("`"), cells[1]
+        labels = {label.strip() for label in cells[2].split(",") if label.strip() not in ("", "—")}
+        for suffix in SUFFIXES.get(kind, ("",)):
+            catalog[name + suffix] = labels - {"le"} | ({"le"} if suffix == "_bucket" else set())
+    return catalog
+
+
+CATALOG = metric_catalog()
+
+
+def labels_of(metric: str) -> set[str]:
+    if metric in CATALOG:
+        return CATALOG[metric]
+    assert metric in SCRAPE_METRICS or metric.startswith("process_"), f"{metric} is not in docs/metrics.md"
+    return set()
+
+
+# ---------------------------------------------------------------- dashboards as a whole
+
+
+def test_the_three_dashboards_have_stable_uids_named_after_their_files():
+    assert {d["uid"] for d in DASHBOARDS.values()} == EXPECTED_UIDS
+    for name, dashboard in DASHBOARDS.items():
+        assert name == f"{dashboard['uid']}.json"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_dashboard_is_read_only_current_schema_and_tagged(name):
+    dashboard = DASHBOARDS[name]
+    assert dashboard["editable"] is False
+    assert dashboard["schemaVersion"] >= 39
+    assert dashboard["id"] is None  # provisioning assigns ids; a fixed one clashes across Grafanas
+    assert dashboard["title"].startswith("Convoso / ") and dashboard["description"]
+    assert "convoso" in dashboard["tags"]
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_variables_are_datasource_then_all_able_job_instance_target(name):
+    variables = {v["name"]: v for v in DASHBOARDS[name]["templating"]["list"]}
+    assert list(variables) == ["datasource", "job", "instance", "target"]
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for var in ("job", "instance", "target"):
+        variable = variables[var]
+        assert variable["type"] == "query"
+        assert variable["datasource"] == DATASOURCE_REF
+        assert variable["multi"] is True and variable["includeAll"] is True
+        assert variable["allValue"] == ".+"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_each_variable_query_is_narrowed_by_the_variables_before_it(name):
+    queries = dict(variable_queries(DASHBOARDS[name]))
+    for var, needs in (("job", []), ("instance", ["job"]), ("target", ["job", "instance"])):
+        selector, label = parse_label_values(queries[var])
+        assert label == var
+        matchers = dict((m[0], m[2]) for m in MATCHER_RE.findall(selector or ""))
+        assert {k: v for k, v in matchers.items()} == {need: f"${need}" for need in needs}
+        metric = SELECTOR_RE.match(selector).group(1) if "{" in (selector or "") else selector
+        assert var in labels_of(metric) | {"job", "instance"}
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_panel_ids_are_unique_and_the_grid_has_no_overlap(name):
+    seen_ids: set[int] = set()
+    occupied: dict[tuple[int, int], str] = {}
+    for panel in panels(DASHBOARDS[name]):
+        assert isinstance(panel["id"], int) and panel["id"] not in seen_ids, panel["title"]
+        seen_ids.add(panel["id"])
+        pos = panel["gridPos"]
+        assert pos["w"] > 0 and pos["h"] > 0 and 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in occupied, f"{panel['title']} overlaps {occupied[(x, y)]}"
+                occupied[(x, y)] = panel["title"]
+
+
+# ---------------------------------------------------------------- every panel
+
+
+@pytest.mark.parametrize(("name", "panel"), VISIBLE, ids=ids(VISIBLE))
+def test_panel_has_title_description_unit_and_the_datasource_variable(name, panel):
+    assert panel["title"].strip()
+    assert panel["description"].strip().endswith((".", ")")), "description should be a sentence"
+    assert panel["fieldConfig"]["defaults"]["unit"]
+    assert panel["datasource"] == DATASOURCE_REF
+    assert panel["targets"], "a panel without queries shows nothing"
+    ref_ids = [target["refId"] for target in panel["targets"]]
+    assert len(set(ref_ids)) == len(ref_ids) and all(ref_ids)
+    for target in panel["targets"]:
+        assert target["datasource"] == DATASOURCE_REF
+        assert target["expr"].strip()
+
+
+@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
+def test_every_selector_filters_on_job_instance_and_target(name, title, expr):
+    without_strings = STRING_RE.sub('""', expr)
+    for match in METRIC_WORD_RE.finditer(without_strings):
+        assert without_strings[match.end() :].startswith("{"), (
+            f"bare metric {match[1]}: no job/instance filter"
+        )
+    selectors = SELECTOR_RE.findall(expr)
+    assert selectors
+    for metric, body in selectors:
+        matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
+        assert matchers.get(("job", "=~")) == "$job", metric
+        assert matchers.get(("instance", "=~")) == "$instance", metric
+        labels = labels_of(metric)
+        if "target" in labels:
+            assert matchers.get(("target", "=~")) == "$target", metric
+        unknown = {label for label, _ in matchers} - labels - {"job", "instance"}
+        assert not unknown, f"{metric} has no label {unknown}"
+
+
+@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
+def test_rate_and_increase_use_rate_interval(name, title, expr):
+    for call in RATE_CALL_RE.finditer(expr):
+        depth, end = 1, call.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(expr[end], 0)
+            end += 1
+        ranges = re.findall(r"\[([^\]]+)\]", expr[call.end() : end])
+        assert ranges == ["$__rate_interval"], f"{call[1]}() over {ranges}"
+
+
+@pytest.mark.prometheus
+def test_every_query_parses_as_promql(tmp_path):
+    promtool = require_binary("promtool")
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard-queries",
+                "rules": [
+                    {"record": f"dashboard:query_{index}", "expr": substitute_variables(expr)}
+                    for index, (_, _, expr) in enumerate(QUERIES)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "queries.rules.yml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    result = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(QUERIES)} rules found" in result.stdout
+
+
+# ---------------------------------------------------------------- specific panels
+
+
+def panel_named(uid: str, title: str) -> dict[str, Any]:
+    (found,) = [p for p in panels(DASHBOARDS[f"{uid}.json"]) if p["title"] == title and p["type"] != "row"]
+    return found
+
+
+def test_agents_by_status_is_stacked_with_one_fixed_colour_per_status():
+    panel = panel_named("convoso-overview", "Logged-in agents by status")
+    assert panel["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
+    colours = {
+        o["matcher"]["options"]: o["properties"][0]["value"]["fixedColor"]
+        for o in panel["fieldConfig"]["overrides"]
+        if o["properties"][0]["id"] == "color" and o["properties"][0]["value"]["mode"] == "fixed"
+    }
+    assert set(COMMON_STATUSES) <= set(colours)
+    assert len(set(colours.values())) == len(colours), "two statuses share a colour"
+    assert "red" not in colours.values(), "red is for trouble"
+
+
+def test_drop_rate_panels_draw_the_alert_thresholds():
+    rules = load_module(ROOT / "prometheus" / "generate_rules.py", "generate_rules")
+    settings = rules.Settings()
+    for title in (
+        "Drop rate today",
+        f"Drop rate today against the {rules.percent(settings.drop_rate_critical)} line",
+    ):
+        panel = panel_named("convoso-overview", title)
+        assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert [step["value"] for step in steps] == [
+            None,
+            settings.drop_rate_warning,
+            settings.drop_rate_critical,
+        ]
+        assert [step["color"] for step in steps] == ["green", "orange", "red"]
+    chart = panel_named(
+        "convoso-overview", f"Drop rate today against the {rules.percent(settings.drop_rate_critical)} line"
+    )
+    assert chart["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line+area"
+
+
+def test_panels_that_need_per_agent_metrics_say_so_and_the_rest_do_not_use_them():
+    per_agent = {name for name in CATALOG if name.startswith("convoso_agent_") and "user_id" in CATALOG[name]}
+    for name, panel in VISIBLE:
+        used = {metric for target in panel["targets"] for metric, _ in SELECTOR_RE.findall(target["expr"])}
+        says_so = "agent_metrics: true" in panel["description"]
+        assert says_so == bool(used & per_agent), f"{name}: {panel['title']}"
+
+
+def test_calls_today_distribution_comes_from_the_aggregate_gaugehistogram():
+    panel = panel_named("convoso-agents", "Calls today: how many agents per bucket")
+    (target,) = panel["targets"]
+    assert "convoso_agents_calls_today_bucket{" in target["expr"] and target["format"] == "heatmap"
+
+
+# ---------------------------------------------------------------- generator and provisioning
+
+
+def test_committed_dashboards_are_what_the_generator_writes():
+    generate = load_module(GRAFANA / "generate.py", "grafana_generate")
+    assert set(generate.DASHBOARDS) == set(DASHBOARDS)
+    for name, build in generate.DASHBOARDS.items():
+        committed = (GRAFANA / "dashboards" / name).read_text(encoding="utf-8")
+        assert generate.render(build) == committed, f"{name} is stale: run python3 grafana/generate.py"
+
+
+def test_provisioning_points_grafana_at_prometheus_and_the_dashboards():
+    datasources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    (datasource,) = datasources["datasources"]
+    assert (datasource["type"], datasource["uid"], datasource["url"]) == (
+        "prometheus",
+        "prometheus",
+        "http://prometheus:9090",
+    )
+    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "convoso.yml").read_text())
+    (provider,) = providers["providers"]
+    assert provider["type"] == "file" and provider["allowUiUpdates"] is False
+    assert Path(provider["options"]["path"]).is_absolute()
+
+
+# ---------------------------------------------------------------- the query helpers
+
+
+def test_panel_queries_reads_nested_rows_and_skips_hidden_queries():
+    dashboard = {
+        "panels": [
+            {
+                "title": "a",
+                "type": "stat",
+                "targets": [{"expr": "up", "refId": "A"}, {"expr": "x", "refId": "B", "hide": True}],
+            },
+            {
+                "title": "folded",
+                "type": "row",
+                "collapsed": True,
+                "panels": [{"title": "b", "type": "timeseries", "targets": [{"expr": "y", "refId": "A"}]}],
+            },
+        ]
+    }
+    assert panel_queries(dashboard) == [("a", "up"), ("b", "y")]
+
+
+def test_substitute_variables_fills_in_what_grafana_would():
+    expr = 'rate(m{job=~"$job",instance=~"${instance}",target=~"${target:regex}"}[$__rate_interval]) offset $__interval'
+    assert substitute_variables(expr) == 'rate(m{job=~".+",instance=~".+",target=~".+"}[1m]) offset 15s'
+    assert substitute_variables(expr, {"job": "convoso"}, rate_interval="2m", interval="30s") == (
+        'rate(m{job=~"convoso",instance=~".+",target=~".+"}[2m]) offset 30s'
+    )
+    assert (
+        substitute_variables("x[$__range] / $__range_s / $__interval_ms", range_="2h")
+        == "x[2h] / 7200 / 15000"
+    )
+
+
+def test_substitute_variables_names_an_unknown_variable():
+    with pytest.raises(ValueError, match=r"unknown variable \$region"):
+        substitute_variables('up{region=~"$region"}')
+    with pytest.raises(ValueError, match="not a duration"):
+        substitute_variables("up", rate_interval="soon")
+
+
+def test_every_shipped_query_substitutes_completely():
+    for _, _, expr in QUERIES:
+        assert "$" not in substitute_variables(expr)

