@@ -1,0 +1,118 @@
+"""Golden exposition: the simulator with a fixed seed and clock, polled over real
+loopback HTTP by the real client and poller, rendered by the real renderer, must
+produce exactly the committed text. Any change to what users scrape shows up here
+as a reviewable diff.
+
+Regenerate after an intended change: `UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.client import ConvosoClient
+from exporter.config import Target
+from exporter.metrics import ExporterInfo, MetricsRenderer
+from exporter.poller import Poller
+from exporter.simulator import ContactCenter, FakeClock, Simulator
+from exporter.stats import ApiStats
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "exposition.txt"
+TOKEN = "golden-token"
+# 2026-11-24 10:00:00 UTC: a weekday morning, so the center is busy.
+WALL = 1795514400.0
+SIMULATED_SECONDS = 1800
+
+TARGETS = (
+    Target(name="all"),
+    Target(name="campaign-1001", campaign_id="1001"),
+    Target(name="queue-2002", queue_id="2002"),
+    Target(name="spanish", skills=("spanish",)),
+)
+
+# Families whose values come from the agents list and the root counters: the part of
+# the exposition both response styles must agree on.
+AGGREGATES = (
+    "convoso_agents",
+    "convoso_agent_count",
+    "convoso_agent_ready",
+    "convoso_agent_incall",
+    "convoso_agent_paused",
+    "convoso_agents_status_time_seconds",
+    "convoso_agents_status_time_max_seconds",
+    "convoso_agents_calls_today",
+    "convoso_queue_dialable_leads",
+    "convoso_queue_calls_today",
+    "convoso_queue_answered_today",
+    "convoso_queue_dropped_today",
+    "convoso_calls_today",
+    "convoso_calls_answered_today",
+    "convoso_calls_dropped_today",
+)
+
+
+async def render_simulated(style: str) -> str:
+    clock = FakeClock(0.0)
+    center = ContactCenter(agents=12, campaigns=2, queues=2, seed=42, clock=clock, start_wall=WALL)
+    clock.advance(SIMULATED_SECONDS)
+    sim = Simulator(center, token=TOKEN, style=style)
+    await sim.start("127.0.0.1", 0)
+    try:
+        async with ConvosoClient(sim.base_url, TOKEN) as client:
+            poller = Poller(TARGETS, client, interval=15.0, max_backoff=60.0, clock=lambda: 0.0, wall=lambda: WALL)
+            for target in TARGETS:
+                await poller.poll_once(target.name)
+            renderer = MetricsRenderer(
+                agent_metrics=True, max_agents_per_target=5000, stale_after=45.0, process_metrics=False
+            )
+            info = ExporterInfo(version="golden", targets=len(TARGETS), reload_ok=True, reload_timestamp=WALL)
+            body = renderer.render(poller.states.values(), ApiStats(), WALL, info).body
+    finally:
+        await sim.close()
+    # The one value that depends on the interpreter running the test.
+    return body.decode().replace(f'python_version="{platform.python_version()}"', 'python_version="X"')
+
+
+def test_exposition_matches_the_golden_file():
+    text = asyncio.run(render_simulated("documented"))
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_golden_file_is_a_busy_living_center():
+    # Guards the golden file itself: regenerated from a broken simulator it would be
+    # "equal" and useless.
+    families = {f.name: f for f in text_string_to_metric_families(GOLDEN.read_text())}
+    statuses = {s.labels["status"] for s in families["convoso_agents"].samples if s.value > 0}
+    assert {"READY", "INCALL"} <= statuses
+    ups = {s.labels["target"]: s.value for s in families["convoso_up"].samples}
+    assert ups == {t.name: 1.0 for t in TARGETS}
+    answered = {s.labels["target"]: s.value for s in families["convoso_queue_answered_today"].samples}
+    assert answered["all"] > 0
+    agents = {s.labels["user_id"] for s in families["convoso_agent_info"].samples if s.labels["target"] == "all"}
+    assert len(agents) == 12
+
+
+def aggregate_samples(text: str) -> set[tuple]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items())), sample.value)
+        for family in text_string_to_metric_families(text)
+        if family.name in AGGREGATES
+        for sample in family.samples
+    }
+
+
+def test_live_style_gives_the_same_aggregates_as_documented():
+    # Same center, same moment: wrapped payloads, numbers as strings and "-" empties
+    # must not change a single aggregate the exporter publishes.
+    documented = asyncio.run(render_simulated("documented"))
+    live = asyncio.run(render_simulated("live"))
+    assert aggregate_samples(live) == aggregate_samples(documented)
+    assert len(aggregate_samples(documented)) > 50
