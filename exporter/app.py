@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 from exporter import __version__
 from exporter.client import ConvosoClient
-from exporter.config import Config, ConfigError, Target, load_config
+from exporter.config import Config, ConfigError, Target
 from exporter.http import parse_listen_address
 from exporter.logs import add_secret
 from exporter.metrics import ExporterInfo, Exposition, MetricsRenderer

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 
 from exporter.errors import ApiError, AuthError, ProtocolError
 from exporter.model import Agent, CallData, SearchResult
+from tests.api_fixtures import DOCUMENTED_RESULT, load
 from exporter.parse import document_error, mmss_seconds, parse_logout, parse_search
-
-FIXTURES = Path(__file__).parent / "fixtures" / "api"
-
-
-def load(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
-
 
 def one_agent(**record: object) -> Agent:
     result = parse_search({"agents": [record]})
@@ -30,22 +22,7 @@ def one_agent(**record: object) -> Agent:
 
 def test_documented_flat_document() -> None:
     result = parse_search(load("search_documented.json"))
-    assert result == SearchResult(
-        agents=(
-            Agent(
-                user_id="12345", user_full_name="Jane Smith", campaign_id="111",
-                campaign_name="Sales Campaign", queue_id="222", queue_name="Main Queue",
-                queue_assignment="2023-03-01 09:00:00", list_id="333", extension="1001",
-                channel_type="phone", call_type="outbound", lead_id="54321", call_log_id="789",
-                calls_today=42, total_calls=150, status="READY", status_label="Ready for calls",
-                status_time_sec=300, status_time_mmss="05:00", connection_type="softphone",
-                skill_options=("english", "sales"),
-            ),
-        ),
-        call_data=CallData(total_calls=500, answered=450, dropped=20),
-        queue_dialable_leads=1200, queue_calls_today=500, queue_dropped=20, queue_answered=450,
-        agent_total=25, agent_incall=15, agent_ready=8, agent_paused=2,
-    )
+    assert result == DOCUMENTED_RESULT
 
 
 def test_absent_fields_stay_none() -> None:
