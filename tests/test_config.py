@@ -20,9 +20,8 @@ from exporter.config import (
     Target,
     load_config,
     parse_config,
-    parse_duration,
-    parse_size,
 )
+from exporter.units import parse_duration, parse_size
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))

@@ -37,7 +37,7 @@ import math
 import secrets
 from dataclasses import asdict, dataclass, replace
 
-from exporter.config import parse_duration
+from exporter.units import parse_duration
 from exporter.http import HttpServer, Request, Response, parse_listen_address
 from exporter.simulator.center import ContactCenter, NotFound, parse_skills
 from exporter.simulator.render import CONTENT_FAULTS, STYLES, Renderer
