@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import logging
 import math
@@ -383,6 +384,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of answered calls dropped (default 0.02)")
     parser.add_argument("--leads-per-queue", dest="leads_per_queue", type=_int_at_least(1), default=5000,
                         help="dialable leads a fresh list gives a queue (default 5000)")
+    parser.add_argument("--start-time", dest="start_time", type=_start_time, default=None,
+                        help="simulated wall-clock time at start, e.g. 2026-11-24T14:00:00Z "
+                             "(default: now); pins the time of day, e.g. so tests never cross midnight")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -396,6 +400,7 @@ async def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         drop_ratio=args.drop_ratio,
         leads_per_queue=args.leads_per_queue,
+        start_wall=args.start_time,
     )
     simulator = Simulator(center, token=args.auth_token, style=args.style, latency=args.latency)
     await simulator.start(host, port)
@@ -430,6 +435,21 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as bad:
         raise argparse.ArgumentTypeError(str(bad)) from None
+
+
+def _start_time(text: str) -> float:
+    """ISO 8601 (a missing zone means UTC, like the simulated day) or Unix seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ISO 8601 like 2026-11-24T14:00:00Z or Unix seconds, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
 
 
 def _ratio(text: str) -> float:
