@@ -45,7 +45,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), {memory}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
@@ -70,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, process logs)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Also SIGINT: a shell starts background jobs with it ignored, and Ctrl-C must still work.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="convoso-bench-"))
     print(f"machine: {machine()}", flush=True)
     print(f"mode: {'quick' if args.quick else 'full'}; work folder {workdir}", flush=True)

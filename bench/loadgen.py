@@ -187,7 +187,8 @@ def run_load(load: Load) -> LoadResult:
         raise ValueError("give exactly one of duration and requests")
     result = LoadResult()
     lock = threading.Lock()
-    start_gate = threading.Barrier(load.concurrency)
+    # Scrapers start measuring together; a scraper that dies breaks the gate, not the run.
+    start_gate = threading.Barrier(load.concurrency, timeout=120.0)
     threads = [threading.Thread(target=_scraper, args=(load, result, lock, start_gate)) for _ in range(load.concurrency)]
     for thread in threads:
         thread.start()

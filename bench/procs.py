@@ -102,15 +102,16 @@ class Processes:
         for name in list(self.children):
             self.stop(name)
 
-    def wait_http(self, name: str, url: str, timeout: float = 60.0) -> None:
-        """Poll `url` until it answers 200; ProcessFailed if the child exits or time runs out."""
+    def wait_http(self, name: str, url: str, timeout: float = 60.0, request_timeout: float = 2.0) -> None:
+        """Poll `url` until it answers 200; ProcessFailed if the child exits or time runs out.
+        `request_timeout` must exceed how long one answer may take (a naive scrape: seconds)."""
         proc = self.children[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise ProcessFailed(f"{name} exited with {proc.returncode}: {self.log_tail(name)}")
             try:
-                if httpx.get(url, timeout=2.0).status_code == 200:
+                if httpx.get(url, timeout=request_timeout, trust_env=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

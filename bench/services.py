@@ -89,6 +89,8 @@ class Bench:
         self.procs = procs
         self.workdir = workdir
         self.token = "bench-" + secrets.token_hex(12)
+        # Peak VmRSS by agent count, kept across figures (for MB per 1k agents at the margin).
+        self.peak_rss: dict[int, int] = {}
 
     # --- simulator --------------------------------------------------------------------
 
@@ -150,7 +152,8 @@ class Bench:
     def naive_exporter(self, name: str, config_path: Path) -> int:
         port = free_port()
         self.procs.python(name, ["-m", "bench.naive_exporter", "--port", str(port), "--config.file", str(config_path)])
-        self.procs.wait_http(name, f"http://127.0.0.1:{port}/metrics", timeout=300.0)
+        # Every answer calls the API once per target, one call after another: allow for it.
+        self.procs.wait_http(name, f"http://127.0.0.1:{port}/metrics", timeout=300.0, request_timeout=120.0)
         return port
 
     def static_server(self, name: str, body: bytes, gzip_body: bytes) -> int:
