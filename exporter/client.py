@@ -26,6 +26,7 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+import anyio
 import httpx
 
 from exporter import __version__
@@ -150,7 +151,7 @@ class ConvosoClient:
         self._http = httpx.AsyncClient(
             transport=transport,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            # Per-phase limits as a backstop; the total deadline is asyncio.timeout below.
+            # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
@@ -235,7 +236,11 @@ class ConvosoClient:
         # exception (its text holds the URL with the token) is not even __context__.
         failure: ConvosoError
         try:
-            async with asyncio.timeout(self._timeout):
+            # anyio's cancel scope, not asyncio.timeout: a deadline that strikes while
+            # httpcore closes the response must not cancel its shielded cleanup, or the
+            # pool keeps a dead request forever and, after `concurrency` of them, every
+            # later poll times out (encode/httpcore#1093, #830: cancellation leaks pool slots).
+            with anyio.fail_after(self._timeout):
                 return await self._send(endpoint, form)
         except (TimeoutError, httpx.TimeoutException):
             failure = ApiTimeout(self._message(endpoint, f"no complete answer within {self._timeout:g}s"))

@@ -437,19 +437,25 @@ def _base_url(value: Any, path: str) -> str:
     expected = "expected an http:// or https:// URL like https://api.convoso.com/v1"
     if not isinstance(value, str):
         _fail(where, f"{expected}, got {_describe(value)}")
+    # Never echo the query or fragment: a request URL pasted here carries the token.
+    shown = _describe(value.split("?", 1)[0].split("#", 1)[0])
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as err:
-        _fail(where, f"{expected}, got {_describe(value)} ({err})")
+        _fail(where, f"{expected}, got {shown} ({err})")
     if parts.scheme not in ("http", "https") or not parts.hostname or _has_space(value):
-        _fail(where, f"{expected}, got {_describe(value)}")
+        _fail(where, f"{expected}, got {shown}")
     if parts.username is not None or parts.password is not None:
         _fail(
             where, "must not contain credentials; the token goes in auth_token or auth_token_file"
         )
     if parts.query or parts.fragment:
-        _fail(where, f"must not have a query or fragment, got {_describe(value)}")
+        _fail(
+            where,
+            f"must not have a query or fragment, got {shown} followed by one; "
+            "the token goes in auth_token or auth_token_file",
+        )
     # The client appends `/agent-monitor/search`; a trailing slash would double it.
     return value.rstrip("/")
 
