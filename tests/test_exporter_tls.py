@@ -13,8 +13,6 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import NamedTuple
 
 import bcrypt
 import httpx
@@ -23,6 +21,7 @@ import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import free_port, process
+from tests.tls_certs import Certs, make_certs
 
 PASSWORD = b"s3cond horse battery"
 # htpasswd -nBC 10 writes the $2y$ prefix; bcrypt makes $2b$, the same hash otherwise.
@@ -32,22 +31,9 @@ USER = "prometheus"
 pytestmark = pytest.mark.timeout(60)
 
 
-class Certs(NamedTuple):
-    folder: Path
-    server_ca: trustme.CA
-    client: trustme.LeafCert  # signed by the CA in clients-ca.crt
-    stranger: trustme.LeafCert  # signed by a CA the exporter does not trust
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Certs:
-    folder = tmp_path_factory.mktemp("tls")
-    server_ca, client_ca, other_ca = trustme.CA(), trustme.CA(), trustme.CA()
-    server = server_ca.issue_cert("127.0.0.1")
-    server.private_key_pem.write_to_path(folder / "server.key")
-    (folder / "server.crt").write_bytes(b"".join(pem.bytes() for pem in server.cert_chain_pems))
-    client_ca.cert_pem.write_to_path(folder / "clients-ca.crt")
-    return Certs(folder, server_ca, client_ca.issue_cert("prometheus@example.org"), other_ca.issue_cert("x@example.org"))
+    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 def tls_context(certs: Certs, client_cert: trustme.LeafCert | None = None) -> ssl.SSLContext:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from exporter import webconfig
 from exporter.server import ExporterServer
 from exporter.webconfig import WebConfig, WebConfigError, load_web_config
+from tests.tls_certs import Certs, make_certs
 
 PASSWORD = b"correct horse"
 # As htpasswd -nBC 10 writes it: the $2y$ prefix.
@@ -48,21 +49,11 @@ class Backend:
         return "reloaded"
 
 
-class Certs(NamedTuple):
-    folder: Path
-    server_ca: trustme.CA
-    client: trustme.LeafCert  # signed by the clients' CA named in client_ca_file
-    stranger: trustme.LeafCert  # signed by a CA the server does not trust
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Certs:
     folder = tmp_path_factory.mktemp("certs")
-    server_ca, client_ca, other_ca = trustme.CA(), trustme.CA(), trustme.CA()
-    server = server_ca.issue_cert("127.0.0.1")
-    server.private_key_pem.write_to_path(folder / "server.key")
-    (folder / "server.crt").write_bytes(b"".join(pem.bytes() for pem in server.cert_chain_pems))
-    client_ca.cert_pem.write_to_path(folder / "clients-ca.crt")
+    certs = make_certs(folder)
+    server_ca, server = certs.server_ca, certs.server
     # Another key, to pair with server.crt by mistake; and an encrypted one.
     other = server_ca.issue_cert("other.example")
     other.private_key_pem.write_to_path(folder / "other.key")
@@ -74,7 +65,7 @@ def certs(tmp_path_factory) -> Certs:
             serialization.BestAvailableEncryption(b"secret"),
         )
     )
-    return Certs(folder, server_ca, client_ca.issue_cert("prometheus@example.org"), other_ca.issue_cert("x@example.org"))
+    return certs
 
 
 def write_config(folder: Path, text: str) -> str:
