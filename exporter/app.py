@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import logging
 import signal
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -24,6 +22,7 @@ from exporter.http import parse_listen_address
 from exporter.logs import add_secret
 from exporter.metrics import ExporterInfo, Exposition, MetricsRenderer
 from exporter.poller import Poller, TargetState
+from exporter.runtime import tune_runtime
 from exporter.server import ExporterServer, ReloadError
 from exporter.shard import select_targets
 from exporter.stats import ApiStats
@@ -37,21 +36,6 @@ STALE_INTERVALS = 3
 # widens it (RENDER_GAP_FACTOR × its duration) so rendering never eats the CPU.
 RENDER_COALESCE_SECONDS = 1.0
 RENDER_GAP_FACTOR = 3.0
-
-
-def tune_runtime() -> None:
-    """Keep scrapes fast while polls parse and render in worker threads.
-
-    One GIL is shared by the event loop (serving scrapes) and the workers (parsing,
-    rendering). A shorter switch interval hands it back to the loop within 0.5 ms
-    instead of 5 ms. The snapshots are many long-lived objects: a full GC pass over
-    them stops every thread for tens of milliseconds, so collect less often, and
-    freeze what start-up allocated (modules, config) out of every future pass.
-    """
-    sys.setswitchinterval(0.0005)
-    gc.set_threshold(50_000, 20, 100)
-    gc.collect()
-    gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -86,6 +70,9 @@ class App:
         self._dirty = asyncio.Event()
         self._stopping = asyncio.Event()
         self._render_stale: frozenset[str] = frozenset()
+        # Ready once the *served* metrics include the first poll round; it stays so
+        # across reloads, so a reload never takes the exporter out of a Service.
+        self._ready = False
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
         self.poller = Poller(
@@ -104,7 +91,7 @@ class App:
         return self._exposition
 
     def ready(self) -> bool:
-        return self.poller.ready()
+        return self._ready
 
     def target_states(self) -> Iterable[TargetState]:
         return self.poller.states.values()
@@ -249,25 +236,30 @@ class App:
         return max(1.0, min(5.0, self.config.poll_interval / 3))
 
     def _stale_targets(self) -> frozenset[str]:
-        limit = time.time() - STALE_INTERVALS * self.config.poll_interval
+        """Targets holding data the renderer no longer serves: when this set changes,
+        the exposition must be rebuilt even though no poll finished."""
+        now = time.time()
         return frozenset(
             name
             for name, state in self.poller.states.items()
-            if state.last_success is not None and state.last_success < limit
+            if state.snapshot is not None and not self.renderer.fresh(state, now)
         )
 
     async def _render_in_thread(self) -> Exposition:
         # Copy the states on the event loop so the worker thread sees a consistent view
         # while polls keep completing.
         states = [copy.copy(s) for s in self.poller.states.values()]
+        round_done = self.poller.ready()
         stats = copy.deepcopy(self.stats)
         self._render_stale = self._stale_targets()
         renderer, info = self.renderer, self._info()
         try:
-            return await asyncio.to_thread(renderer.render, states, stats, time.time(), info)
+            exposition = await asyncio.to_thread(renderer.render, states, stats, time.time(), info)
         except Exception as exc:  # never let a render bug take the exporter down
             log.error("render failed, serving the previous metrics: %s: %s", type(exc).__name__, exc)
             return self._exposition
+        self._ready = self._ready or round_done
+        return exposition
 
     def _render_now(self) -> Exposition:
         return self.renderer.render(list(self.poller.states.values()), self.stats, time.time(), self._info())

@@ -245,7 +245,7 @@ class MetricsRenderer:
         """One target's families: health always; data while fresh; per-agent if enabled."""
         families = _health_families(state)
         snapshot = state.snapshot
-        if snapshot is not None and self._fresh(state, now):
+        if snapshot is not None and self.fresh(state, now):
             name = state.target.name
             agents = _unique(snapshot.agents)
             families += _data_families(name, snapshot, agents)
@@ -253,7 +253,8 @@ class MetricsRenderer:
                 families += _agent_families(name, agents, self.max_agents_per_target)
         return [family for family in families if family.metrics]
 
-    def _fresh(self, state: TargetState, now: float) -> bool:
+    def fresh(self, state: TargetState, now: float) -> bool:
+        """Whether this target's data is still served (at most `stale_after` old)."""
         return (
             state.snapshot is not None
             and state.last_success is not None
@@ -266,7 +267,7 @@ class MetricsRenderer:
         cache: dict[str, _Piece] = {}
         pieces = []
         for state in states:
-            key = (state.target, state.generation, self._fresh(state, now))
+            key = (state.target, state.generation, self.fresh(state, now))
             piece = self._cache.get(state.target.name)
             if piece is None or piece.key != key:
                 piece = self._render_target(state, now, key)

@@ -202,3 +202,42 @@ def test_demo_is_the_default_and_comes_alive():
 
 def _agent_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("convoso_agent_status_time_seconds{")]
+
+
+def test_a_failing_targets_data_is_served_briefly_then_removed(sim, tmp_path):
+    # Its own exporter with a 2 s interval: the window where a target is down but its
+    # last numbers are still served (3 intervals from the last success) is then wide
+    # enough to observe reliably.
+    base_url, state = sim
+    campaign = state["campaigns"][0]["campaign_id"]
+    (tmp_path / "token").write_text(TOKEN)
+    (tmp_path / "token").chmod(0o600)
+    config = tmp_path / "config.yaml"
+    write_config(config, base_url, [{"name": "all"}, {"name": "first-campaign", "campaign_id": campaign}], "2s")
+    port = free_port()
+    args = ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"]
+    control = base_url.removesuffix("/v1")
+    with process(args, env={"CONVOSO_AUTH_TOKEN": ""}) as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/-/ready", proc=proc)
+        fault = {"fault": "500", "campaign_id": campaign}
+        assert httpx.post(f"{control}/_sim/fault", params={"auth_token": TOKEN}, json=fault).status_code == 200
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="first-campaign") != 0.0:
+                time.sleep(0.1)
+            down = scrape(url)
+            assert sample(down, "convoso_up", target="first-campaign") == 0.0
+            # Down at once, but the last numbers are still served for up to 3 intervals...
+            assert sample(down, "convoso_agent_count", target="first-campaign") is not None
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and sample(scrape(url), "convoso_agent_count", target="first-campaign") is not None:
+                time.sleep(0.2)
+            gone = scrape(url)
+            # ...then removed, so no dashboard shows frozen numbers as live; health stays.
+            assert sample(gone, "convoso_agent_count", target="first-campaign") is None
+            assert sample(gone, "convoso_up", target="first-campaign") == 0.0
+            assert sample(gone, "convoso_last_success_timestamp_seconds", target="first-campaign") is not None
+            assert sample(gone, "convoso_agent_count", target="all") is not None
+        finally:
+            httpx.post(f"{control}/_sim/fault", params={"auth_token": TOKEN}, json={"fault": None})
