@@ -17,11 +17,10 @@ from contextlib import contextmanager
 import bcrypt
 import httpx
 import pytest
-import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import free_port, process
-from tests.tls_certs import Certs, make_certs
+from tests.tls_certs import Certs, client_context, make_certs
 
 PASSWORD = b"s3cond horse battery"
 # htpasswd -nBC 10 writes the $2y$ prefix; bcrypt makes $2b$, the same hash otherwise.
@@ -34,14 +33,6 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Certs:
     return make_certs(tmp_path_factory.mktemp("tls"))
-
-
-def tls_context(certs: Certs, client_cert: trustme.LeafCert | None = None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    certs.server_ca.configure_trust(context)
-    if client_cert is not None:
-        client_cert.configure_cert(context)
-    return context
 
 
 def basic(password: bytes = PASSWORD, user: str = USER) -> dict[str, str]:
@@ -76,12 +67,12 @@ TLS = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
 @pytest.fixture(scope="module")
 def secured(certs) -> Iterator[str]:
     """TLS and basic auth."""
-    with tls_exporter(certs, TLS + f"basic_auth_users:\n  {USER}: '{HASH_2Y}'\n", tls_context(certs), basic()) as url:
+    with tls_exporter(certs, TLS + f"basic_auth_users:\n  {USER}: '{HASH_2Y}'\n", client_context(certs), basic()) as url:
         yield url
 
 
 def test_basic_auth_over_tls_on_every_endpoint(certs, secured):
-    with httpx.Client(base_url=secured, verify=tls_context(certs), timeout=10) as client:
+    with httpx.Client(base_url=secured, verify=client_context(certs), timeout=10) as client:
         for headers in ({}, basic(b"wrong password"), basic(user="nobody")):
             refused = client.get("/metrics", headers=headers)
             assert refused.status_code == 401
@@ -105,9 +96,9 @@ def test_plain_http_to_the_tls_port_gets_no_metrics(secured):
 
 def test_a_client_certificate_is_required_when_configured(certs):
     web_config = TLS + "  client_ca_file: clients-ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n"
-    with tls_exporter(certs, web_config, tls_context(certs, certs.client), {}) as url:
-        assert httpx.get(url + "/metrics", verify=tls_context(certs, certs.client), timeout=10).status_code == 200
-        for refused in (tls_context(certs), tls_context(certs, certs.stranger)):
+    with tls_exporter(certs, web_config, client_context(certs, certs.client), {}) as url:
+        assert httpx.get(url + "/metrics", verify=client_context(certs, certs.client), timeout=10).status_code == 200
+        for refused in (client_context(certs), client_context(certs, certs.stranger)):
             with pytest.raises(httpx.TransportError):
                 httpx.get(url + "/metrics", verify=refused, timeout=10)
 
@@ -116,7 +107,7 @@ def test_a_client_certificate_is_required_when_configured(certs):
 
 
 def test_unknown_paths_and_wrong_methods(certs, secured):
-    with httpx.Client(base_url=secured, verify=tls_context(certs), headers=basic(), timeout=10) as client:
+    with httpx.Client(base_url=secured, verify=client_context(certs), headers=basic(), timeout=10) as client:
         assert client.get("/nope").status_code == 404
         wrong = client.post("/metrics")
         assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
@@ -125,7 +116,7 @@ def test_unknown_paths_and_wrong_methods(certs, secured):
 
 async def tls_connection(url: str, certs: Certs) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     port = int(url.rsplit(":", 1)[1])
-    return await asyncio.open_connection("127.0.0.1", port, ssl=tls_context(certs), server_hostname="127.0.0.1")
+    return await asyncio.open_connection("127.0.0.1", port, ssl=client_context(certs), server_hostname="127.0.0.1")
 
 
 def test_oversized_headers_a_stalled_client_and_fifty_scrapers(certs, secured):
@@ -142,7 +133,7 @@ def test_oversized_headers_a_stalled_client_and_fifty_scrapers(certs, secured):
         writer.close()
         # Fifty scrapers at once, each on its own connection, while the stalled one waits.
         limits = httpx.Limits(max_connections=50)
-        async with httpx.AsyncClient(verify=tls_context(certs), limits=limits, headers=basic(), timeout=20) as many:
+        async with httpx.AsyncClient(verify=client_context(certs), limits=limits, headers=basic(), timeout=20) as many:
             answers = await asyncio.gather(*(many.get(secured + "/metrics") for _ in range(50)))
         try:  # neither answered nor closed: the server is still waiting for the rest
             await asyncio.wait_for(stalled_reader.read(1), timeout=0.3)

@@ -14,13 +14,12 @@ from typing import AsyncIterator, NamedTuple
 import bcrypt
 import httpx
 import pytest
-import trustme
 from cryptography.hazmat.primitives import serialization
 
 from exporter import webconfig
 from exporter.server import ExporterServer
 from exporter.webconfig import WebConfig, WebConfigError, load_web_config
-from tests.tls_certs import Certs, make_certs
+from tests.tls_certs import Certs, client_context, make_certs
 
 PASSWORD = b"correct horse"
 # As htpasswd -nBC 10 writes it: the $2y$ prefix.
@@ -72,14 +71,6 @@ def write_config(folder: Path, text: str) -> str:
     path = folder / "web.yml"
     path.write_text(text)
     return str(path)
-
-
-def client_context(certs: Certs, cert: trustme.LeafCert | None = None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    certs.server_ca.configure_trust(context)
-    if cert is not None:
-        cert.configure_cert(context)
-    return context
 
 
 def basic(user: str, password: bytes) -> dict[str, str]:

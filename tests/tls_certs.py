@@ -4,6 +4,7 @@ a client certificate signed by the CA the server is told to trust
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,3 +32,12 @@ def make_certs(folder: Path) -> Certs:
         client_ca.issue_cert("prometheus@example.org"),
         other_ca.issue_cert("x@example.org"),
     )
+
+
+def client_context(certs: Certs, cert: trustme.LeafCert | None = None) -> ssl.SSLContext:
+    """What a scraper uses: trusts the server's CA, and presents `cert` if given."""
+    context = ssl.create_default_context()
+    certs.server_ca.configure_trust(context)
+    if cert is not None:
+        cert.configure_cert(context)
+    return context
