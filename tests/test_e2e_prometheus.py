@@ -175,6 +175,16 @@ def expected_labels(stack: Stack, alertname: str, severity: str) -> dict[str, st
     return {"alertname": alertname, "severity": severity, "job": "convoso", "instance": stack.instance, "target": SURGE_TARGET}
 
 
+def paged_alert(stack: Stack, notification: dict[str, Any], alertname: str, severity: str, status: str) -> dict[str, Any]:
+    """The notification's one alert, after checking what every page must carry."""
+    assert notification["receiver"] == "convoso-webhook"
+    assert notification["status"] == status
+    alert = single_alert(notification)
+    assert alert["status"] == status
+    assert alert["labels"] == expected_labels(stack, alertname, severity)
+    return alert
+
+
 def where(stack: Stack) -> str:
     """How a description starts: the target on the exporter instance."""
     return rf"^{SURGE_TARGET} on {re.escape(stack.instance)} "
@@ -223,10 +233,7 @@ def test_the_burst_pages_through_alertmanager_and_resolves_when_the_surge_ends(s
     fired = wait_until(
         lambda: notifications_for(stack, "ConvosoDropBurst", SURGE_TARGET, "firing"), "the burst's notification", timeout=20
     )[0]
-    assert fired["receiver"] == "convoso-webhook"
-    alert = single_alert(fired)
-    assert alert["status"] == "firing"
-    assert alert["labels"] == expected_labels(stack, "ConvosoDropBurst", "warning")
+    alert = paged_alert(stack, fired, "ConvosoDropBurst", "warning", "firing")
     assert alert["annotations"]["summary"] == "A burst of dropped calls in the last 10s."
     drops = re.match(where(stack) + r"dropped (\d+) calls in the last 10s", alert["annotations"]["description"])
     assert drops and int(drops[1]) >= 5, alert["annotations"]["description"]
@@ -241,9 +248,7 @@ def test_the_burst_pages_through_alertmanager_and_resolves_when_the_surge_ends(s
         "the burst's resolved notification (if ConvosoDropRateCritical fired first, it inhibited it: raise drop_rate_for)",
         timeout=30,
     )[0]
-    alert = single_alert(resolved)
-    assert alert["status"] == "resolved"
-    assert alert["labels"] == expected_labels(stack, "ConvosoDropBurst", "warning")
+    alert = paged_alert(stack, resolved, "ConvosoDropBurst", "warning", "resolved")
     assert alert["endsAt"] > alert["startsAt"]
 
 
@@ -254,10 +259,7 @@ def test_the_critical_drop_rate_pages_through_alertmanager(surge: Surge):
         "ConvosoDropRateCritical's notification",
         timeout=60,
     )[0]
-    assert critical["receiver"] == "convoso-webhook"
-    alert = single_alert(critical)
-    assert alert["status"] == "firing"
-    assert alert["labels"] == expected_labels(stack, "ConvosoDropRateCritical", "critical")
+    alert = paged_alert(stack, critical, "ConvosoDropRateCritical", "critical", "firing")
     assert alert["annotations"]["summary"] == "Dropped calls are over 3% of answered calls today."
     rate = re.match(
         where(stack) + r"has dropped ([\d.]+)% of the calls answered today, over the limit of 3%\.$",
