@@ -16,7 +16,7 @@ FROM python:3.11-slim AS builder
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY exporter ./exporter
+COPY convoso_exporter ./convoso_exporter
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 # ---- final: the wheel and its runtime dependencies, nothing else -----------------------

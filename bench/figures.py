@@ -203,7 +203,7 @@ def naive_comparison(bench: Bench, exporter: Exporter) -> Row:
 
 
 def render(bench: Bench) -> Iterator[Row]:
-    """Text rendering of the same families by exporter.exposition and by generate_latest,
+    """Text rendering of the same families by convoso_exporter.expose.exposition and by generate_latest,
     in a separate process (see bench/render.py)."""
     for series in bench.sizes.render_series:
         args = [sys.executable, "-m", "bench.render", "--series", str(series), "--repeats", str(bench.sizes.render_repeats)]

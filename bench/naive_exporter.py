@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from exporter.config import Config, Target, load_config
+from convoso_exporter.config.schema import Config, Target, load_config
 
 INFO_FIELDS = ("user_full_name", "extension", "campaign_id", "campaign_name", "queue_id", "queue_name", "channel_type", "call_type", "connection_type")
 

@@ -2,7 +2,7 @@
 `prometheus_client.generate_latest` over the same families.
 
 The snapshot is what the exporter would hold after a poll round: the simulator's
-contact center answers one search per campaign target, `exporter.parse` turns each
+contact center answers one search per campaign target, `convoso_exporter.api.parse` turns each
 answer into a `SearchResult`. Agents and targets are sized so the families come to
 about the asked number of series.
 
@@ -25,14 +25,14 @@ from collections.abc import Callable
 
 from prometheus_client import generate_latest
 
-from exporter import __version__
-from exporter.config import Target
-from exporter.exposition import render as render_families, to_prometheus_client
-from exporter.metrics import ExporterInfo, MetricsRenderer
-from exporter.parse import parse_search
-from exporter.poller import TargetState
-from exporter.simulator.center import ContactCenter
-from exporter.stats import ApiStats
+from convoso_exporter import __version__
+from convoso_exporter.config.schema import Target
+from convoso_exporter.expose.exposition import render as render_families, to_prometheus_client
+from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
+from convoso_exporter.api.parse import parse_search
+from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.simulator.center import ContactCenter
+from convoso_exporter.api.stats import ApiStats
 
 # Per-agent series of one agent: status time, calls today, session calls, info.
 SERIES_PER_AGENT = 4

@@ -100,7 +100,7 @@ class Bench:
         self.procs.python(
             name,
             [
-                "-m", "exporter", "simulate",
+                "-m", "convoso_exporter", "simulate",
                 "--web.listen-address", f"127.0.0.1:{port}",
                 "--auth-token", self.token,
                 "--agents", str(agents),
@@ -140,7 +140,7 @@ class Bench:
         port = free_port()
         proc = self.procs.python(
             name,
-            ["-m", "exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
+            ["-m", "convoso_exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
         )
         self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=120.0)
         exporter = Exporter(name, port, proc.pid, config_path, len(sim.campaign_ids))

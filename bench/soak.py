@@ -151,7 +151,7 @@ class Soak:
 
     def _start_simulator(self, agents: int, seed: int) -> str:
         port = free_port()
-        self.procs.python("simulator", ["-m", "exporter", "simulate", "--web.listen-address", f"127.0.0.1:{port}",
+        self.procs.python("simulator", ["-m", "convoso_exporter", "simulate", "--web.listen-address", f"127.0.0.1:{port}",
                                         "--auth-token", self.token, "--agents", str(agents), "--campaigns", "3",
                                         "--queues", "3", "--seed", str(seed)])
         root = f"http://127.0.0.1:{port}"
@@ -188,7 +188,7 @@ class Soak:
         config = self.workdir / "soak.yaml"
         config.write_text("\n".join(lines) + "\n")
         port = free_port()
-        proc = self.procs.python("exporter", ["-m", "exporter", "--config.file", str(config), "--web.listen-address",
+        proc = self.procs.python("exporter", ["-m", "convoso_exporter", "--config.file", str(config), "--web.listen-address",
                                               f"127.0.0.1:{port}", "--log.format", "json"])
         url = f"http://127.0.0.1:{port}"
         self.procs.wait_http("exporter", f"{url}/-/ready")

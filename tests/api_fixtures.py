@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from exporter.model import Agent, CallData, SearchResult
+from convoso_exporter.api.model import Agent, CallData, SearchResult
 
 FIXTURES = Path(__file__).parent / "fixtures" / "api"
 

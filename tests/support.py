@@ -1,6 +1,6 @@
 """Helpers shared by the integration tests: free ports, real processes, binaries.
 
-Processes are started with the same interpreter as the tests (`python -m exporter`),
+Processes are started with the same interpreter as the tests (`python -m convoso_exporter`),
 talk over loopback only, and are always killed at the end of the test.
 """
 
@@ -60,12 +60,12 @@ def wait_http(url: str, *, timeout: float = 15.0, status: int = 200, proc: subpr
 
 @contextmanager
 def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Run `python -m exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`."""
+    """Run `python -m convoso_exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`."""
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"convoso-proc-{os.getpid()}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w+b")
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "exporter", *args],
+        [sys.executable, "-m", "convoso_exporter", *args],
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

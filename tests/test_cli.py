@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from exporter import __version__
+from convoso_exporter import __version__
 from tests.support import ROOT, free_port, simulator_process
 
 TOKEN = "cli-T0KEN-s3cret"
@@ -18,7 +18,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
+        [sys.executable, "-m", "convoso_exporter", *args],
         capture_output=True,
         text=True,
         input=stdin,

@@ -1,4 +1,4 @@
-"""exporter.client against a respx-mocked Convoso API: round trip, every error kind,
+"""convoso_exporter.api.client against a respx-mocked Convoso API: round trip, every error kind,
 token redaction, request shape, stats and the concurrency bound."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import httpx
 import pytest
 import respx
 
-from exporter import __version__
-from exporter.client import ConvosoClient, parse_retry_after
-from exporter.errors import (
+from convoso_exporter import __version__
+from convoso_exporter.api.client import ConvosoClient, parse_retry_after
+from convoso_exporter.api.errors import (
     ApiError,
     ApiTimeout,
     AuthError,
@@ -28,9 +28,9 @@ from exporter.errors import (
     ResponseTooLarge,
     ServerError,
 )
-from exporter.model import Agent, SearchResult
+from convoso_exporter.api.model import Agent, SearchResult
 from tests.api_fixtures import DOCUMENTED_RESULT, FIXTURES
-from exporter.stats import ApiStats
+from convoso_exporter.api.stats import ApiStats
 
 BASE = "http://127.0.0.1:18080/v1"
 TOKEN = "s3cr3t-T0KEN/+="

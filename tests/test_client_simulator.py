@@ -9,10 +9,10 @@ from dataclasses import fields
 
 import pytest
 
-from exporter.client import ConvosoClient
-from exporter.errors import ApiError, AuthError
-from exporter.model import Agent, CallData, SearchResult
-from exporter.simulator import ContactCenter, FakeClock, Simulator
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.errors import ApiError, AuthError
+from convoso_exporter.api.model import Agent, CallData, SearchResult
+from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
 
 TOKEN = "round-trip-token"
 

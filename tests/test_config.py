@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import (
+from convoso_exporter.config.schema import (
     Config,
     ConfigError,
     ConvosoSettings,
@@ -21,7 +21,7 @@ from exporter.config import (
     load_config,
     parse_config,
 )
-from exporter.units import parse_duration, parse_size
+from convoso_exporter.config.units import parse_duration, parse_size
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))

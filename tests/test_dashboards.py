@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.model import COMMON_STATUSES
+from convoso_exporter.api.model import COMMON_STATUSES
 from tests.dashboard_queries import (
     load_dashboards,
     panel_queries,

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-import exporter
-from exporter.shard import parse_shard
-from exporter.simulator import server as simulator_server
-from exporter.simulator.center import ContactCenter
+import convoso_exporter
+from convoso_exporter.shard import parse_shard
+from convoso_exporter.simulator import server as simulator_server
+from convoso_exporter.simulator.center import ContactCenter
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -50,7 +50,7 @@ def require_binary(name: str) -> str:
 def run_exporter_config_check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CONVOSO_AUTH_TOKEN"}
     return subprocess.run(
-        [sys.executable, "-m", "exporter", "--config.check", "--config.file", str(config)],
+        [sys.executable, "-m", "convoso_exporter", "--config.check", "--config.file", str(config)],
         capture_output=True, text=True, timeout=60, cwd=cwd, env=env,
     )
 
@@ -382,7 +382,7 @@ def test_generator_check_notices_a_stale_file(tmp_path, monkeypatch):
 def test_image_tags_are_the_package_version():
     for folder in (BASE, SHARDED):
         images = load_kustomization(folder)["images"]
-        assert images == [{"name": "convoso-exporter", "newTag": exporter.__version__}], folder
+        assert images == [{"name": "convoso-exporter", "newTag": convoso_exporter.__version__}], folder
 
 
 # ---- sharding ------------------------------------------------------------------------------
@@ -426,4 +426,4 @@ def test_kustomize_renders_both(tmp_path):
         assert result.returncode == 0, result.stderr
         kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout)]
         assert workload in kinds and absent not in kinds
-        assert f"image: convoso-exporter:{exporter.__version__}" in result.stdout
+        assert f"image: convoso-exporter:{convoso_exporter.__version__}" in result.stdout

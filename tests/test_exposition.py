@@ -1,4 +1,4 @@
-"""exporter.exposition: byte-identical to prometheus_client.generate_latest."""
+"""convoso_exporter.expose.exposition: byte-identical to prometheus_client.generate_latest."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.exposition import Family, format_value, headers, render, sections, to_prometheus_client
+from convoso_exporter.expose.exposition import Family, format_value, headers, render, sections, to_prometheus_client
 
 INF = math.inf
 
@@ -157,7 +157,7 @@ def test_random_families_match():
 
 
 def test_sections_of_split_families_join_to_the_merged_family():
-    """What exporter.metrics relies on: render each target's share of a family alone,
+    """What convoso_exporter.expose.metrics relies on: render each target's share of a family alone,
     then put every block's shares under that block's header."""
     spec = ("x_dist", "gaugehistogram", "help", ("target",), (1, INF))
     shares = [Family(*spec) for _ in range(3)]

@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from exporter.client import ConvosoClient
-from exporter.config import Target
-from exporter.errors import ConvosoError
-from exporter.http import HttpServer, Request, Response
-from exporter.poller import Poller
-from exporter.simulator import ContactCenter, Simulator as InProcessSimulator
-from exporter.stats import ApiStats
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.config.schema import Target
+from convoso_exporter.api.errors import ConvosoError
+from convoso_exporter.web.http import HttpServer, Request, Response
+from convoso_exporter.poll.poller import Poller
+from convoso_exporter.simulator import ContactCenter, Simulator as InProcessSimulator
+from convoso_exporter.api.stats import ApiStats
 from tests.fault_stack import (
     Exporter,
     Scrape,
@@ -445,7 +445,7 @@ def test_timeouts_at_the_deadline_never_wedge_the_client():
     some just as httpx is closing the response. None of that may leave the connection
     pool holding a dead request: once the server answers promptly, so does the client.
 
-    Fails today (a bug in exporter/client.py, see the report): the total deadline is an
+    Fails today (a bug in convoso_exporter/api/client.py, see the report): the total deadline is an
     asyncio.timeout, whose cancellation can land inside httpcore's cleanup, where
     httpcore's anyio shield does not stop it; the pool request is never released and,
     with `concurrency` of them, every later request fails with a pool timeout."""

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.client import ConvosoClient
-from exporter.config import Target
-from exporter.metrics import ExporterInfo, MetricsRenderer
-from exporter.poller import Poller
-from exporter.simulator import ContactCenter, FakeClock, Simulator
-from exporter.stats import ApiStats
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.config.schema import Target
+from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
+from convoso_exporter.poll.poller import Poller
+from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
+from convoso_exporter.api.stats import ApiStats
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "exposition.txt"
 TOKEN = "golden-token"

@@ -11,8 +11,8 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from exporter import logs
-from exporter.logs import LineFormatter, add_secret, setup_logging
+from convoso_exporter import logs
+from convoso_exporter.logs import LineFormatter, add_secret, setup_logging
 
 # A realistic token, and one with characters that every escaping step changes.
 TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -48,9 +48,9 @@ def capture():
 
 
 def record(msg: str, *args, **extra) -> logging.LogRecord:
-    """An info record from exporter.poller at 2026-11-24T10:00:00.042Z."""
+    """An info record from convoso_exporter.poll.poller at 2026-11-24T10:00:00.042Z."""
     created = calendar.timegm((2026, 11, 24, 10, 0, 0)) + 0.042
-    rec = logging.LogRecord("exporter.poller", logging.INFO, __file__, 1, msg, args, None)
+    rec = logging.LogRecord("convoso_exporter.poll.poller", logging.INFO, __file__, 1, msg, args, None)
     rec.created, rec.msecs = created, 42.0
     rec.__dict__.update(extra)
     return rec
@@ -59,7 +59,7 @@ def record(msg: str, *args, **extra) -> logging.LogRecord:
 def test_logfmt_shape():
     line = LineFormatter("logfmt").format(record("target %s: recovered", "sales", target="sales", polls=3))
     assert line == (
-        'ts=2026-11-24T10:00:00.042Z level=info logger=exporter.poller msg="target sales: recovered" '
+        'ts=2026-11-24T10:00:00.042Z level=info logger=convoso_exporter.poll.poller msg="target sales: recovered" '
         "target=sales polls=3"
     )
 
@@ -78,7 +78,7 @@ def test_json_shape_has_the_same_keys():
     assert json.loads(line) == {
         "ts": "2026-11-24T10:00:00.042Z",
         "level": "info",
-        "logger": "exporter.poller",
+        "logger": "convoso_exporter.poll.poller",
         "msg": "target sales: recovered",
         "target": "sales",
         "polls": 3,
@@ -98,7 +98,7 @@ def test_one_record_is_one_line(capture, fmt):
     try:
         raise ValueError("broken\nacross lines")
     except ValueError:
-        logging.getLogger("exporter.test").error(message, exc_info=True, extra={"detail": "a\nb"})
+        logging.getLogger("convoso_exporter.test").error(message, exc_info=True, extra={"detail": "a\nb"})
     text = out.getvalue()
     assert text.endswith("\n") and text.count("\n") == 1
     assert len(text.splitlines()) == 1
@@ -117,7 +117,7 @@ def test_debug_level_adds_the_traceback_on_the_same_line(capture):
     try:
         raise KeyError("missing")
     except KeyError:
-        logging.getLogger("exporter.test").exception("lookup failed")
+        logging.getLogger("convoso_exporter.test").exception("lookup failed")
     text = out.getvalue()
     assert len(text.splitlines()) == 1
     assert "err=\"KeyError: 'missing'\"" in text
@@ -126,7 +126,7 @@ def test_debug_level_adds_the_traceback_on_the_same_line(capture):
 
 def test_levels_filter_and_warn_is_the_name(capture):
     out = capture("warn", "logfmt")
-    log = logging.getLogger("exporter.test")
+    log = logging.getLogger("convoso_exporter.test")
     log.info("hidden")
     log.warning("shown")
     lines = out.getvalue().splitlines()
@@ -142,7 +142,7 @@ def test_invalid_level_and_format_are_one_line_errors():
 
 def test_bad_log_arguments_do_not_lose_the_record(capture, capsys):
     out = capture("info", "logfmt")
-    logging.getLogger("exporter.test").info("%d agents", "many")
+    logging.getLogger("convoso_exporter.test").info("%d agents", "many")
     text = out.getvalue()
     assert len(text.splitlines()) == 1 and "%d agents" in text and "TypeError" in text
     assert capsys.readouterr().err == ""  # no "--- Logging error ---" traceback
@@ -151,7 +151,7 @@ def test_bad_log_arguments_do_not_lose_the_record(capture, capsys):
 def test_setting_up_twice_keeps_one_handler(capture):
     first = capture("info", "logfmt")
     setup_logging("info", "json", stream=(out := io.StringIO()))
-    logging.getLogger("exporter.test").info("once")
+    logging.getLogger("convoso_exporter.test").info("once")
     assert len(out.getvalue().splitlines()) == 1 and first.getvalue() == ""
     assert sum(isinstance(h, logs._RedactingHandler) for h in logging.getLogger().handlers) == 1
 
@@ -160,7 +160,7 @@ def test_setting_up_twice_keeps_one_handler(capture):
 @pytest.mark.parametrize("secret", [TOKEN, ODD_TOKEN])
 def test_secret_redacted_everywhere(capture, fmt, secret):
     out = capture("debug", fmt)
-    log = logging.getLogger("exporter.client")
+    log = logging.getLogger("convoso_exporter.api.client")
     log.info(f"token in the message {secret}")
     log.info("token in an argument %s and %r", secret, quote_plus(secret))
     log.info("token in an extra field", extra={"url": f"https://x/?auth_token={quote(secret, safe='')}"})

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-import exporter
+import convoso_exporter
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -229,7 +229,7 @@ def test_image_carries_no_token():
 def test_build_context_holds_what_the_builder_copies_and_nothing_else():
     context = build_context_files()
     assert "pyproject.toml" in context and "README.md" in context
-    assert "exporter/__init__.py" in context and "exporter/__main__.py" in context
+    assert "convoso_exporter/__init__.py" in context and "convoso_exporter/__main__.py" in context
     assert not [f for f in context if f.startswith(("tests/", ".git/", "deploy/", "grafana/", "docs/"))]
     assert not [f for f in context if "__pycache__" in f or f.endswith(".pyc")]
     for source in copy_sources(read_dockerfile()[0]):
@@ -261,7 +261,7 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     assert " pip wheel " in f" {wheel_command} " and "--wheel-dir /dist" in wheel_command
     _sh(wheel_command.replace("/dist", str(dist)), cwd=src, python=sys.executable)
     wheels = list(dist.glob("convoso_exporter-*.whl"))
-    assert [w.name for w in wheels] == [f"convoso_exporter-{exporter.__version__}-py3-none-any.whl"]
+    assert [w.name for w in wheels] == [f"convoso_exporter-{convoso_exporter.__version__}-py3-none-any.whl"]
 
     # The final stage: only the wheel, bind-mounted from the builder's /dist, into a fresh venv.
     (install_run,) = pip_runs(final)
@@ -275,14 +275,14 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
 
     # The installed package, not the source tree, is what runs.
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "CONVOSO_AUTH_TOKEN"}}
-    where = _run([python, "-c", "import exporter; print(exporter.__file__)"], tmp_path, env)
+    where = _run([python, "-c", "import convoso_exporter; print(convoso_exporter.__file__)"], tmp_path, env)
     assert where.startswith(str(venv)), where
 
     (entrypoint,) = final.all("ENTRYPOINT")
     program = str(venv / "bin" / exec_form(entrypoint.args)[0])
-    expected = f"convoso-exporter {exporter.__version__}"
+    expected = f"convoso-exporter {convoso_exporter.__version__}"
     assert _run([program, "--version"], tmp_path, env) == expected
-    assert _run([python, "-m", "exporter", "--version"], tmp_path, env) == expected
+    assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env) == expected
 
     check_env = dict(env, CONVOSO_AUTH_TOKEN="packaging-test-token")
     _run([program, "--config.check", "--config.file", str(ROOT / "config.example.yaml")], tmp_path, check_env)

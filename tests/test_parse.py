@@ -1,4 +1,4 @@
-"""exporter.parse: one case per way the live service differs from its reference."""
+"""convoso_exporter.api.parse: one case per way the live service differs from its reference."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import fields
 
 import pytest
 
-from exporter.errors import ApiError, AuthError, ProtocolError
-from exporter.model import Agent, CallData, SearchResult
+from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError
+from convoso_exporter.api.model import Agent, CallData, SearchResult
 from tests.api_fixtures import DOCUMENTED_RESULT, load
-from exporter.parse import document_error, mmss_seconds, parse_logout, parse_search
+from convoso_exporter.api.parse import document_error, mmss_seconds, parse_logout, parse_search
 
 def one_agent(**record: object) -> Agent:
     result = parse_search({"agents": [record]})

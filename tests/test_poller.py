@@ -1,4 +1,4 @@
-"""Tests for the scrape loop (exporter/poller.py).
+"""Tests for the scrape loop (convoso_exporter/poll/poller.py).
 
 Time is virtual: `VirtualTime` provides the poller's clock, wall clock and sleep, plus
 `wait()` for fake searches that take time. `run_until(t)` lets every task run until it
@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from exporter.config import Target
-from exporter.errors import AuthError, ConnectionFailed, ProtocolError, RateLimited, ServerError
-from exporter.model import Agent, SearchResult
-from exporter.poller import INTERNAL, MAX_RETRY_AFTER, Poller, TargetState
+from convoso_exporter.config.schema import Target
+from convoso_exporter.api.errors import AuthError, ConnectionFailed, ProtocolError, RateLimited, ServerError
+from convoso_exporter.api.model import Agent, SearchResult
+from convoso_exporter.poll.poller import INTERNAL, MAX_RETRY_AFTER, Poller, TargetState
 
 WALL0 = 1_700_000_000.0
 RESULT = SearchResult(agents=(Agent(user_id="1001", status="READY"),), agent_total=1)
@@ -465,7 +465,7 @@ def test_a_failure_caused_by_replacing_the_client_is_retried_on_the_new_one():
 
 
 def test_logs_once_per_state_change(caplog):
-    caplog.set_level(logging.DEBUG, logger="exporter.poller")
+    caplog.set_level(logging.DEBUG, logger="convoso_exporter.poll.poller")
     vt = VirtualTime()
     auth = AuthError("invalid token", status=401)
     server = ServerError("HTTP 500", status=500)
@@ -490,7 +490,7 @@ def test_logs_once_per_state_change(caplog):
 
 
 def test_unexpected_exception_from_the_client_does_not_kill_the_loop(caplog):
-    caplog.set_level(logging.WARNING, logger="exporter.poller")
+    caplog.set_level(logging.WARNING, logger="convoso_exporter.poll.poller")
     vt = VirtualTime()
     client = FakeClient(vt, script(KeyError("boom"), KeyError("boom"), RESULT))
     kinds: list[str | None] = []

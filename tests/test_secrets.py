@@ -186,7 +186,7 @@ def test_every_fault_at_debug_level_in_both_formats_never_shows_the_token(tmp_pa
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CONVOSO_AUTH_TOKEN": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "convoso_exporter", *args], capture_output=True, text=True,
                           env=full_env, cwd=ROOT, timeout=60, stdin=subprocess.DEVNULL)
 
 
@@ -232,7 +232,7 @@ def test_config_check_with_a_broken_token_file_or_variable_never_prints_the_toke
 
 
 def test_config_check_never_echoes_a_token_pasted_into_base_url(tmp_path):
-    """BUG (exporter/config.py, `_base_url`): the live API takes the token in the query
+    """BUG (convoso_exporter/config/schema.py, `_base_url`): the live API takes the token in the query
     string, so pasting a request URL as base_url is an easy mistake; the error then
     echoes the whole value, token included, to the terminal or CI log."""
     config = tmp_path / "config.yaml"

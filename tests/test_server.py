@@ -10,15 +10,15 @@ from typing import AsyncIterator, NamedTuple
 import httpx
 import pytest
 
-from exporter.config import Target
-from exporter.poller import TargetState
-from exporter.server import ExporterServer, ReloadError, accepts_gzip, format_age
+from convoso_exporter.config.schema import Target
+from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.web.routes import ExporterServer, ReloadError, accepts_gzip, format_age
 
 NOW = 1_800_000_000.0
 
 
 class Exposition(NamedTuple):
-    """The shape of exporter.metrics.Exposition; the server reads only these fields."""
+    """The shape of convoso_exporter.expose.metrics.Exposition; the server reads only these fields."""
 
     body: bytes
     gzip_body: bytes

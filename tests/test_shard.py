@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import Target
-from exporter.shard import ShardError, _jump_hash, parse_shard, select_targets, shard_of
+from convoso_exporter.config.schema import Target
+from convoso_exporter.shard import ShardError, _jump_hash, parse_shard, select_targets, shard_of
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [f"campaign-{i}" for i in range(200)] + ["queue/sales", "ünïcode", "", "x" * 300]
@@ -86,7 +86,7 @@ def test_assignment_is_the_same_in_another_process():
     # Python's hash() is salted per process; force a different salt to prove it is not used.
     script = (
         "import json, sys\n"
-        "from exporter.shard import shard_of\n"
+        "from convoso_exporter.shard import shard_of\n"
         "names = json.load(sys.stdin)\n"
         "print(json.dumps({str(n): [shard_of(x, n) for x in names] for n in range(1, 8)}))\n"
     )

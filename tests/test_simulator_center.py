@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from exporter.model import Agent
-from exporter.parse import parse_search
-from exporter.simulator.center import MAX_CATCHUP, ContactCenter, FakeClock
+from convoso_exporter.api.model import Agent
+from convoso_exporter.api.parse import parse_search
+from convoso_exporter.simulator.center import MAX_CATCHUP, ContactCenter, FakeClock
 
 MIDNIGHT = 1_767_225_600  # 2026-01-01 00:00:00 UTC
 NOON = MIDNIGHT + 12 * 3600

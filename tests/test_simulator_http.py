@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from exporter.parse import parse_search
-from exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator
-from exporter.simulator import server as simulator_server
+from convoso_exporter.api.parse import parse_search
+from convoso_exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator
+from convoso_exporter.simulator import server as simulator_server
 from tests.support import free_port
 
 NOON = 1_767_268_800  # 2026-01-01 12:00:00 UTC
@@ -511,9 +511,9 @@ def test_simulate_command_serves_until_cancelled(caplog):
         task.cancel()
         return await task
 
-    with caplog.at_level(logging.INFO, logger="exporter.simulator"):
+    with caplog.at_level(logging.INFO, logger="convoso_exporter.simulator.server"):
         assert asyncio.run(main()) == 0
-    lines = [record.getMessage() for record in caplog.records if record.name == "exporter.simulator"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "convoso_exporter.simulator.server"]
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "1001,1002" in lines[0]
     assert TOKEN not in lines[0]
 
@@ -548,7 +548,7 @@ def test_start_time_rejects_garbage_in_one_line():
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "exporter", "simulate", "--start-time", "teatime"],
+        [sys.executable, "-m", "convoso_exporter", "simulate", "--start-time", "teatime"],
         capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from exporter import webconfig
-from exporter.server import ExporterServer
-from exporter.webconfig import WebConfig, WebConfigError, load_web_config
+from convoso_exporter.web import webconfig
+from convoso_exporter.web.routes import ExporterServer
+from convoso_exporter.web.webconfig import WebConfig, WebConfigError, load_web_config
 from tests.tls_certs import Certs, client_context, make_certs
 
 PASSWORD = b"correct horse"

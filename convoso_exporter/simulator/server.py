@@ -38,12 +38,12 @@ import math
 import secrets
 from dataclasses import asdict, dataclass, replace
 
-from exporter.units import parse_duration
-from exporter.http import HttpServer, Request, Response, parse_listen_address
-from exporter.simulator.center import ContactCenter, NotFound, parse_skills
-from exporter.simulator.render import CONTENT_FAULTS, STYLES, Renderer
+from convoso_exporter.config.units import parse_duration
+from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
+from convoso_exporter.simulator.center import ContactCenter, NotFound, parse_skills
+from convoso_exporter.simulator.render import CONTENT_FAULTS, STYLES, Renderer
 
-log = logging.getLogger("exporter.simulator")
+log = logging.getLogger(__name__)
 
 SEARCH_PATH = "/v1/agent-monitor/search"
 LOGOUT_PATH = "/v1/agent-monitor/logout"

@@ -1,6 +1,6 @@
 """Log formatting (logfmt or JSON, one record per line) with secret redaction.
 
-    ts=2026-11-24T10:00:00.000Z level=info logger=exporter.poller msg="target sales: recovered" target=sales
+    ts=2026-11-24T10:00:00.000Z level=info logger=convoso_exporter.poll.poller msg="target sales: recovered" target=sales
 
 Every record, from our loggers and from libraries (httpx logs full request URLs, and the
 Convoso token travels in the query string), goes through one handler on the root logger
@@ -24,7 +24,7 @@ import traceback
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
 
-from exporter.errors import REDACTED
+from convoso_exporter.api.errors import REDACTED
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 FORMATS = ("logfmt", "json")

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from exporter.units import describe, format_duration, kind_of, parse_duration, parse_size
+from convoso_exporter.config.units import describe, format_duration, kind_of, parse_duration, parse_size
 
 TOKEN_ENV = "CONVOSO_AUTH_TOKEN"
 MAX_NAME_LENGTH = 128

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from exporter.config import Config, ConvosoSettings, Target
+from convoso_exporter.config.schema import Config, ConvosoSettings, Target
 
 DEMO_AGENTS = 60
 DEMO_POLL_INTERVAL = 5.0
@@ -18,7 +18,7 @@ DEMO_POLL_INTERVAL = 5.0
 
 async def start_demo(*, agents: int = DEMO_AGENTS, seed: int = 7):
     """Start the simulator; return it with the preset config. Close it with `await sim.close()`."""
-    from exporter.simulator import ContactCenter, Simulator
+    from convoso_exporter.simulator import ContactCenter, Simulator
 
     center = ContactCenter(agents=agents, campaigns=3, queues=4, seed=seed)
     # A fresh random token per run: the demo never has a fixed credential to leak.

@@ -1,4 +1,4 @@
-"""Tolerant parsing of decoded Convoso JSON answers into `exporter.model` types.
+"""Tolerant parsing of decoded Convoso JSON answers into `convoso_exporter.api.model` types.
 
 The live service differs from its reference (see the API doc, "What the live
 service is known to do differently"); this module absorbs every known difference:
@@ -25,8 +25,8 @@ from dataclasses import fields
 from functools import lru_cache
 from typing import Any, Callable
 
-from exporter.errors import ApiError, AuthError, ConvosoError, ProtocolError
-from exporter.model import Agent, CallData, SearchResult
+from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError
+from convoso_exporter.api.model import Agent, CallData, SearchResult
 
 _EMPTY_TEXT = frozenset(("", "-"))
 _EMPTY_ID = frozenset(("", "-", "0"))

@@ -6,8 +6,8 @@
 The exporter imports this package only from `demo.py` and the `simulate` command.
 """
 
-from exporter.simulator.center import ContactCenter, FakeClock
-from exporter.simulator.render import CONTENT_FAULTS, STYLES
-from exporter.simulator.server import FAULTS, Simulator
+from convoso_exporter.simulator.center import ContactCenter, FakeClock
+from convoso_exporter.simulator.render import CONTENT_FAULTS, STYLES
+from convoso_exporter.simulator.server import FAULTS, Simulator
 
 __all__ = ["CONTENT_FAULTS", "FAULTS", "STYLES", "ContactCenter", "FakeClock", "Simulator"]

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.config import Target
-from exporter.errors import ConvosoError
-from exporter.model import SearchResult
+from convoso_exporter.config.schema import Target
+from convoso_exporter.api.errors import ConvosoError
+from convoso_exporter.api.model import SearchResult
 
 # Error kind recorded when the client raises something outside the ConvosoError taxonomy
 # (a bug): the poll counts as failed and the loop carries on.
@@ -90,7 +90,7 @@ class Poller:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._jitter = jitter
-        self._log = logger if logger is not None else logging.getLogger("exporter.poller")
+        self._log = logger if logger is not None else logging.getLogger(__name__)
         self.states: dict[str, TargetState] = {t.name: TargetState(t) for t in _unique(targets)}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._retiring: set[asyncio.Task[None]] = set()

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from exporter import __version__
-from exporter.errors import (
+from convoso_exporter import __version__
+from convoso_exporter.api.errors import (
     ApiTimeout,
     AuthError,
     ConnectionFailed,
@@ -41,9 +41,9 @@ from exporter.errors import (
     ServerError,
     redact,
 )
-from exporter.model import SearchResult
-from exporter.parse import document_error, one_line, parse_logout, parse_search
-from exporter.stats import ApiStats
+from convoso_exporter.api.model import SearchResult
+from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
+from convoso_exporter.api.stats import ApiStats
 
 USER_AGENT = f"convoso-exporter/{__version__}"
 
@@ -328,6 +328,6 @@ class ConvosoClient:
         return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
     def _restate(self, error: ConvosoError, endpoint: str, status: int) -> None:
-        """Give an error from `exporter.parse` the endpoint, status and redaction."""
+        """Give an error from `convoso_exporter.api.parse` the endpoint, status and redaction."""
         error.message = self._message(endpoint, error.message, status)
         error.args = (error.message,)

@@ -6,10 +6,10 @@ but with plain string building: one %-template per family and sample kind, fille
 and joined by C-level map/zip/join, label values escaped only when some need it, and
 a memo of formatted integers. That makes it 5-10x faster (0.18 s instead of 0.97 s
 for the exporter's 100k series here), which matters because the exporter renders
-100k+ series; `exporter.metrics` then caches per target so unchanged targets cost
+100k+ series; `convoso_exporter.expose.metrics` then caches per target so unchanged targets cost
 nothing.
 
-The pieces are public so that `exporter.metrics` can render one target's share of a
+The pieces are public so that `convoso_exporter.expose.metrics` can render one target's share of a
 family, cache it, and join the shares of all targets under one HELP/TYPE header:
 `headers(family)` and `sections(family)` return aligned tuples, one entry per block
 generate_latest writes for the family (one block; three for a gauge histogram, whose

@@ -17,13 +17,13 @@ import html
 import time
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol
 
-from exporter.config import Target
-from exporter.http import HttpServer, Request, Response, text_response
-from exporter.poller import TargetState
-from exporter.webconfig import WebConfig
+from convoso_exporter.config.schema import Target
+from convoso_exporter.web.http import HttpServer, Request, Response, text_response
+from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.web.webconfig import WebConfig
 
 if TYPE_CHECKING:
-    from exporter.metrics import Exposition
+    from convoso_exporter.expose.metrics import Exposition
 
 NAME = "convoso-exporter"
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

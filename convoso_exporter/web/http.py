@@ -16,7 +16,7 @@ from http import HTTPStatus
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
-log = logging.getLogger("exporter.http")
+log = logging.getLogger(__name__)
 
 SERVER_NAME = "convoso-exporter"
 

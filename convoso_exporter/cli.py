@@ -13,14 +13,14 @@ import os
 import sys
 from typing import Sequence
 
-from exporter import __version__
-from exporter.config import Config, ConfigError, load_config
+from convoso_exporter import __version__
+from convoso_exporter.config.schema import Config, ConfigError, load_config
 
 PROG = "convoso-exporter"
 DEFAULT_LISTEN = ":10717"
 EXIT_USAGE = 2
 
-log = logging.getLogger("exporter.cli")
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -76,7 +76,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
 
 def _run(argv: Sequence[str]) -> int:
     args = _parse(_run_parser(), argv)
-    from exporter.logs import setup_logging
+    from convoso_exporter.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
     if args.config_check:
@@ -98,10 +98,10 @@ def _run(argv: Sequence[str]) -> int:
 
 
 def _run_options(args: argparse.Namespace):
-    from exporter.app import RunOptions
-    from exporter.http import parse_listen_address
-    from exporter.shard import parse_shard
-    from exporter.webconfig import WebConfigError, load_web_config
+    from convoso_exporter.app import RunOptions
+    from convoso_exporter.web.http import parse_listen_address
+    from convoso_exporter.shard import parse_shard
+    from convoso_exporter.web.webconfig import WebConfigError, load_web_config
 
     parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time
     try:
@@ -118,7 +118,7 @@ def _run_options(args: argparse.Namespace):
 
 
 async def _serve(config: Config, options, loader, banner: str | None = None) -> int:
-    from exporter.app import App
+    from convoso_exporter.app import App
 
     app = App(config, options, config_loader=loader, banner=banner)
     try:
@@ -128,7 +128,7 @@ async def _serve(config: Config, options, loader, banner: str | None = None) -> 
 
 
 async def _serve_demo(options) -> int:
-    from exporter.demo import start_demo
+    from convoso_exporter.demo import start_demo
 
     sim, config = await start_demo()
     banner = f"demo mode: simulated contact center at {sim.base_url} (no Convoso account used)"
@@ -142,8 +142,8 @@ async def _serve_demo(options) -> int:
 
 
 def _simulate(argv: Sequence[str]) -> int:
-    from exporter.logs import setup_logging
-    from exporter.simulator import server as simulator_server
+    from convoso_exporter.logs import setup_logging
+    from convoso_exporter.simulator import server as simulator_server
 
     parser = argparse.ArgumentParser(prog=f"{PROG} simulate", description="Serve a simulated Convoso Agent Monitor API.")
     simulator_server.add_arguments(parser)
@@ -169,7 +169,7 @@ def _logout(argv: Sequence[str]) -> int:
     parser.add_argument("--config.file", dest="config_file", help="YAML configuration file (for base_url and token)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = _parse(parser, argv)
-    from exporter.logout import logout_agent, settings_for_logout
+    from convoso_exporter.logout import logout_agent, settings_for_logout
 
     settings = settings_for_logout(args.config_file, os.environ)
     if not args.yes and not _confirm(f"Log out agent {args.user_id} at {settings.base_url}? [y/N] "):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from typing import Mapping
 
-from exporter.client import ConvosoClient
-from exporter.config import ConfigError, ConvosoSettings, load_config
-from exporter.errors import ApiError, AuthError, ConvosoError
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.config.schema import ConfigError, ConvosoSettings, load_config
+from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError
 
 DEFAULT_BASE_URL = ConvosoSettings().base_url
 

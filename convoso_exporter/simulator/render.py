@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 
-from exporter.simulator.center import AgentState, ContactCenter, Selection
+from convoso_exporter.simulator.center import AgentState, ContactCenter, Selection
 
 STYLES = ("documented", "live")
 CONTENT_FAULTS = ("agents_null", "keyed_by_id", "strings", "unknown_status", "hostile_names")

@@ -15,20 +15,20 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from exporter import __version__
-from exporter.client import ConvosoClient
-from exporter.config import Config, ConfigError, Target
-from exporter.http import parse_listen_address
-from exporter.logs import add_secret
-from exporter.metrics import ExporterInfo, Exposition, MetricsRenderer
-from exporter.poller import Poller, TargetState
-from exporter.runtime import tune_runtime
-from exporter.server import ExporterServer, ReloadError
-from exporter.shard import select_targets
-from exporter.stats import ApiStats
-from exporter.webconfig import WebConfig
+from convoso_exporter import __version__
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.config.schema import Config, ConfigError, Target
+from convoso_exporter.web.http import parse_listen_address
+from convoso_exporter.logs import add_secret
+from convoso_exporter.expose.metrics import ExporterInfo, Exposition, MetricsRenderer
+from convoso_exporter.poll.poller import Poller, TargetState
+from convoso_exporter.runtime import tune_runtime
+from convoso_exporter.web.routes import ExporterServer, ReloadError
+from convoso_exporter.shard import select_targets
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.web.webconfig import WebConfig
 
-log = logging.getLogger("exporter.app")
+log = logging.getLogger(__name__)
 
 # Data of a failing target is served for this many poll intervals, then removed.
 STALE_INTERVALS = 3

@@ -35,11 +35,11 @@ from typing import NamedTuple
 
 from prometheus_client import ProcessCollector, generate_latest
 
-from exporter.errors import ERROR_KINDS
-from exporter.exposition import Family, encode, headers, sections
-from exporter.model import COMMON_STATUSES, Agent, SearchResult
-from exporter.poller import TargetState
-from exporter.stats import ApiStats
+from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.expose.exposition import Family, encode, headers, sections
+from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
+from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.api.stats import ApiStats
 
 INF = float("inf")
 # Contact-centre statuses last seconds (RINGING) to hours (PAUSED, READY on a slow day).

@@ -1,0 +1,1 @@
+"""Configuration: the strict YAML loader, the typed settings and their validation, units."""

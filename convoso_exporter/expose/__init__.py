@@ -1,0 +1,1 @@
+"""From state to exposition: the metric catalogue, the families, the cached bytes."""

@@ -1,0 +1,1 @@
+"""The scrape loop and the immutable per-target state it publishes."""
