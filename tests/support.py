@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = ROOT / "tests" / "fixtures"
 
 
 def free_port() -> int:

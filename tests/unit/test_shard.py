@@ -7,14 +7,19 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from convoso_exporter.config.schema import Target
-from convoso_exporter.shard import ShardError, _jump_hash, parse_shard, select_targets, shard_of
+from convoso_exporter.shard import (
+    ShardError,
+    _jump_hash,
+    parse_shard,
+    select_targets,
+    shard_of,
+)
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NAMES = [f"campaign-{i}" for i in range(200)] + ["queue/sales", "ünïcode", "", "x" * 300]
 TARGETS = [Target(name=name) for name in NAMES]
 

@@ -22,10 +22,11 @@ from convoso_exporter.config.schema import (
     parse_config,
 )
 from convoso_exporter.config.units import parse_duration, parse_size
+from tests.support import FIXTURES_DIR, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "config"
+FIXTURES = FIXTURES_DIR / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
-EXAMPLE = Path(__file__).parent.parent / "config.example.yaml"
+EXAMPLE = ROOT / "config.example.yaml"
 # Every token in the fixtures contains one of these; no message may.
 TOKEN_MARKERS = ("7f3a9c", "7731977319")
 ENV_TOKEN = "env-token-7f3a9c"

@@ -8,8 +8,14 @@ import pytest
 
 from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError
 from convoso_exporter.api.model import Agent, CallData, SearchResult
+from convoso_exporter.api.parse import (
+    document_error,
+    mmss_seconds,
+    parse_logout,
+    parse_search,
+)
 from tests.api_fixtures import DOCUMENTED_RESULT, load
-from convoso_exporter.api.parse import document_error, mmss_seconds, parse_logout, parse_search
+
 
 def one_agent(**record: object) -> Agent:
     result = parse_search({"agents": [record]})

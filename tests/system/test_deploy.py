@@ -26,8 +26,8 @@ import convoso_exporter
 from convoso_exporter.shard import parse_shard
 from convoso_exporter.simulator import server as simulator_server
 from convoso_exporter.simulator.center import ContactCenter
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 K8S = DEPLOY / "kubernetes"

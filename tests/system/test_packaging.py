@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 import convoso_exporter
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 PORT = "10717"
 

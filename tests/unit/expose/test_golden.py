@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import Target
 from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
-from convoso_exporter.api.stats import ApiStats
+from tests.support import FIXTURES_DIR
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden" / "exposition.txt"
+GOLDEN = FIXTURES_DIR / "golden" / "exposition.txt"
 TOKEN = "golden-token"
 # 2026-11-24 10:00:00 UTC: a weekday morning, so the center is busy.
 WALL = 1795514400.0

@@ -12,7 +12,12 @@ import pytest
 
 from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.poller import TargetState
-from convoso_exporter.web.routes import ExporterServer, ReloadError, accepts_gzip, format_age
+from convoso_exporter.web.routes import (
+    ExporterServer,
+    ReloadError,
+    accepts_gzip,
+    format_age,
+)
 
 NOW = 1_800_000_000.0
 

@@ -26,7 +26,13 @@ import httpx
 import pytest
 import yaml
 
-from tests.dashboard_queries import load_dashboards, panel_queries, parse_label_values, substitute_variables, variable_queries
+from tests.dashboard_queries import (
+    load_dashboards,
+    panel_queries,
+    parse_label_values,
+    substitute_variables,
+    variable_queries,
+)
 from tests.e2e_stack import Stack, e2e_stack, wait_until
 from tests.support import require_binary
 

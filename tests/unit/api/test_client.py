@@ -29,8 +29,8 @@ from convoso_exporter.api.errors import (
     ServerError,
 )
 from convoso_exporter.api.model import Agent, SearchResult
-from tests.api_fixtures import DOCUMENTED_RESULT, FIXTURES
 from convoso_exporter.api.stats import ApiStats
+from tests.api_fixtures import DOCUMENTED_RESULT, FIXTURES
 
 BASE = "http://127.0.0.1:18080/v1"
 TOKEN = "s3cr3t-T0KEN/+="

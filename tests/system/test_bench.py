@@ -15,7 +15,7 @@ from bench.harness import machine, run_figures
 from bench.loadgen import Load, fetch, percentile, run_load
 from bench.procs import Processes, cpu_seconds, rss_bytes
 from bench.report import Row, Table, goals_line, markdown
-from bench.services import Bench, series_count, samples
+from bench.services import Bench, samples, series_count
 from bench.sizes import QUICK
 
 TINY = dataclasses.replace(QUICK, round_targets=4, round_concurrency=2, round_latency=0.05, round_agents_per_target=3)

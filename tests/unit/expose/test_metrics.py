@@ -14,13 +14,13 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from convoso_exporter.config.schema import Target
 from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.api.model import COMMON_STATUSES, Agent, CallData, SearchResult
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.config.schema import Target
 from convoso_exporter.expose.exposition import to_prometheus_client
 from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
-from convoso_exporter.api.model import COMMON_STATUSES, Agent, CallData, SearchResult
 from convoso_exporter.poll.poller import TargetState
-from convoso_exporter.api.stats import ApiStats
 
 NOW = 1_700_000_000.0
 STALE_AFTER = 45.0

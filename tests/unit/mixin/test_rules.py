@@ -13,15 +13,13 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support import require_binary
+from tests.support import ROOT, require_binary
 
-ROOT = Path(__file__).resolve().parent.parent
 PROM = ROOT / "prometheus"
 RULES_FILE = PROM / "convoso.rules.yml"
 RULES_TEST_FILE = PROM / "convoso.rules.test.yml"

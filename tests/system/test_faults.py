@@ -27,12 +27,13 @@ from datetime import datetime, timezone
 import pytest
 
 from convoso_exporter.api.client import ConvosoClient
-from convoso_exporter.config.schema import Target
 from convoso_exporter.api.errors import ConvosoError
-from convoso_exporter.web.http import HttpServer, Request, Response
-from convoso_exporter.poll.poller import Poller
-from convoso_exporter.simulator import ContactCenter, Simulator as InProcessSimulator
 from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.config.schema import Target
+from convoso_exporter.poll.poller import Poller
+from convoso_exporter.simulator import ContactCenter
+from convoso_exporter.simulator import Simulator as InProcessSimulator
+from convoso_exporter.web.http import HttpServer, Request, Response
 from tests.fault_stack import (
     Exporter,
     Scrape,

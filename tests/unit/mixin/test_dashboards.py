@@ -29,9 +29,8 @@ from tests.dashboard_queries import (
     substitute_variables,
     variable_queries,
 )
-from tests.support import require_binary
+from tests.support import ROOT, require_binary
 
-ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "grafana"
 EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}

@@ -9,7 +9,14 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from convoso_exporter.expose.exposition import Family, format_value, headers, render, sections, to_prometheus_client
+from convoso_exporter.expose.exposition import (
+    Family,
+    format_value,
+    headers,
+    render,
+    sections,
+    to_prometheus_client,
+)
 
 INF = math.inf
 

@@ -17,9 +17,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from convoso_exporter.config.schema import Target
-from convoso_exporter.api.errors import AuthError, ConnectionFailed, ProtocolError, RateLimited, ServerError
+from convoso_exporter.api.errors import (
+    AuthError,
+    ConnectionFailed,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+)
 from convoso_exporter.api.model import Agent, SearchResult
+from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.poller import INTERNAL, MAX_RETRY_AFTER, Poller, TargetState
 
 WALL0 = 1_700_000_000.0
