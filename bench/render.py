@@ -28,9 +28,10 @@ from prometheus_client import generate_latest
 from convoso_exporter import __version__
 from convoso_exporter.config.schema import Target
 from convoso_exporter.expose.exposition import render as render_families, to_prometheus_client
-from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
+from convoso_exporter.expose.cache import MetricsRenderer
+from convoso_exporter.expose.families import ExporterInfo
 from convoso_exporter.api.parse import parse_search
-from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.poll.state import TargetState
 from convoso_exporter.simulator.center import ContactCenter
 from convoso_exporter.api.stats import ApiStats
 
@@ -48,13 +49,13 @@ def make_states(agents: int, targets: int) -> list[TargetState]:
     for campaign_id in center.campaign_ids():
         snapshot = parse_search(json.loads(json.dumps(center.search(campaign_id=campaign_id))))
         target = Target(name=f"campaign-{campaign_id}", campaign_id=campaign_id)
-        states.append(TargetState(target, snapshot, last_success=NOW, up=True, attempted=True, last_duration=0.25, generation=1))
+        states.append(TargetState(target, 45.0, snapshot, last_success=NOW, up=True, attempted=True, last_duration=0.25, generation=1))
     return states
 
 
 def new_renderer() -> MetricsRenderer:
     # No process metrics: generate_latest is given only the snapshot's families too.
-    return MetricsRenderer(agent_metrics=True, max_agents_per_target=MAX_AGENTS_PER_TARGET, stale_after=45.0, process_metrics=False)
+    return MetricsRenderer(agent_metrics=True, max_agents_per_target=MAX_AGENTS_PER_TARGET, process_metrics=False)
 
 
 INFO = ExporterInfo(version=__version__, targets=0, reload_ok=True, reload_timestamp=NOW)

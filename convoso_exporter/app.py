@@ -8,7 +8,6 @@ in a worker thread, and the server only ever hands out the last finished bytes.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import signal
 import time
@@ -20,8 +19,10 @@ from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.config.schema import Config, ConfigError, Target
 from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.logs import add_secret
-from convoso_exporter.expose.metrics import ExporterInfo, Exposition, MetricsRenderer
-from convoso_exporter.poll.poller import Poller, TargetState
+from convoso_exporter.expose.cache import Exposition, MetricsRenderer
+from convoso_exporter.expose.families import ExporterInfo
+from convoso_exporter.poll.poller import Poller
+from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.routes import ExporterServer, ReloadError
 from convoso_exporter.shard import select_targets
@@ -30,8 +31,6 @@ from convoso_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
 
-# Data of a failing target is served for this many poll intervals, then removed.
-STALE_INTERVALS = 3
 # Bursts of poll completions within this window share one render; a slow render
 # widens it (RENDER_GAP_FACTOR × its duration) so rendering never eats the CPU.
 RENDER_COALESCE_SECONDS = 1.0
@@ -185,7 +184,6 @@ class App:
         return MetricsRenderer(
             agent_metrics=config.agent_metrics,
             max_agents_per_target=config.max_agents_per_target,
-            stale_after=STALE_INTERVALS * config.poll_interval,
         )
 
     def _apply(self, new: Config) -> None:
@@ -197,11 +195,7 @@ class App:
             # In-flight polls finish on the old client; close it once they are done.
             asyncio.get_running_loop().call_later(new.convoso.timeout + 1, lambda: asyncio.ensure_future(old_client.aclose()))
             self.client = client
-        if (new.agent_metrics, new.max_agents_per_target, new.poll_interval) != (
-            old.agent_metrics,
-            old.max_agents_per_target,
-            old.poll_interval,
-        ):
+        if (new.agent_metrics, new.max_agents_per_target) != (old.agent_metrics, old.max_agents_per_target):
             self.renderer = self._make_renderer(new)
         self.poller.replace(
             self._targets(new),
@@ -240,17 +234,15 @@ class App:
         the exposition must be rebuilt even though no poll finished."""
         now = time.time()
         return frozenset(
-            name
-            for name, state in self.poller.states.items()
-            if state.snapshot is not None and not self.renderer.fresh(state, now)
+            name for name, state in self.poller.states.items() if state.snapshot is not None and not state.fresh(now)
         )
 
     async def _render_in_thread(self) -> Exposition:
-        # Copy the states on the event loop so the worker thread sees a consistent view
-        # while polls keep completing.
-        states = [copy.copy(s) for s in self.poller.states.values()]
-        round_done = self.poller.ready()
-        stats = copy.deepcopy(self.stats)
+        # Published states are immutable and the mapping is replaced whole, so taking the
+        # current one is enough; the stats are still written by the client: copy them.
+        states = list(self.poller.states.values())
+        round_done = all(state.attempted for state in states)
+        stats = self.stats.snapshot()
         self._render_stale = self._stale_targets()
         renderer, info = self.renderer, self._info()
         try:

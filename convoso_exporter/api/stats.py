@@ -44,6 +44,15 @@ class ApiStats:
         self.requests: dict[tuple[str, str], int] = {}
         self.latency: dict[str, LatencyHistogram] = {}
 
+    def snapshot(self) -> ApiStats:
+        """A copy the client's later requests do not change (for a render in another thread)."""
+        copy = ApiStats()
+        copy.requests = dict(self.requests)
+        for endpoint, histogram in self.latency.items():
+            frozen = copy.latency[endpoint] = LatencyHistogram(histogram.buckets)
+            frozen.counts, frozen.sum, frozen.count = list(histogram.counts), histogram.sum, histogram.count
+        return copy
+
     def record(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count one finished request. `outcome` is "success" or an error kind."""
         key = (endpoint, outcome)

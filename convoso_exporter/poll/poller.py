@@ -4,9 +4,9 @@ Each task polls its target at a fixed rate (every `interval`, measured from the 
 the previous poll, with a little random jitter so many targets do not fire in lockstep).
 A poll that overruns the interval is followed by the next one at once; a target's polls
 never overlap because one task runs them one after another. Failures back off
-exponentially and honour the server's Retry-After. Every finished poll updates the
-target's `TargetState` (between awaits, so readers on the event loop see it whole) and
-calls `on_change`, which the app uses to re-render /metrics.
+exponentially and honour the server's Retry-After. Every finished poll builds a
+new, immutable `TargetState` (see state.py) and publishes it by replacing the whole
+mapping of states, then calls `on_change`, which the app uses to re-render /metrics.
 
 Logs say when a target's health changes, not on every poll: a warning when it starts
 failing or fails differently, an info when it recovers; each poll is logged at debug.
@@ -15,16 +15,19 @@ failing or fails differently, an info when it recovers; each poll is logged at d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from convoso_exporter.config.schema import Target
 from convoso_exporter.api.errors import ConvosoError
 from convoso_exporter.api.model import SearchResult
+from convoso_exporter.api.parse import one_line
+from convoso_exporter.poll.state import TargetState, stale_after
 
 # Error kind recorded when the client raises something outside the ConvosoError taxonomy
 # (a bug): the poll counts as failed and the loop carries on.
@@ -37,24 +40,6 @@ MAX_RETRY_AFTER = 3600.0
 # Backoff doubles per consecutive failure; past 2**30 intervals it has long hit
 # max_backoff, and capping the exponent keeps the float arithmetic from overflowing.
 _MAX_DOUBLINGS = 30
-
-
-@dataclass
-class TargetState:
-    """What the exporter knows about one target. Replaced field-wise by the poller
-    only between awaits, so readers on the event loop always see a consistent state."""
-
-    target: Target
-    snapshot: SearchResult | None = None
-    last_success: float | None = None
-    up: bool = False
-    attempted: bool = False
-    last_duration: float | None = None
-    last_error: str | None = None
-    last_error_kind: str | None = None
-    consecutive_failures: int = 0
-    errors_by_kind: dict[str, int] = field(default_factory=dict)
-    generation: int = 0
 
 
 class Poller:
@@ -91,15 +76,23 @@ class Poller:
         self._rng = rng if rng is not None else random.Random()
         self._jitter = jitter
         self._log = logger if logger is not None else logging.getLogger(__name__)
-        self.states: dict[str, TargetState] = {t.name: TargetState(t) for t in _unique(targets)}
+        self._states: Mapping[str, TargetState] = MappingProxyType(
+            {t.name: self._new_state(t) for t in _check_unique_names(targets)}
+        )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._running = False
         self._stopped = asyncio.Event()
 
+    @property
+    def states(self) -> Mapping[str, TargetState]:
+        """The latest published state per target name. The mapping is replaced whole on
+        every change and never edited: take it once and read it as long as you like."""
+        return self._states
+
     def ready(self) -> bool:
         """True once every current target has finished at least one poll, ok or not."""
-        return all(state.attempted for state in self.states.values())
+        return all(state.attempted for state in self._states.values())
 
     async def run(self) -> None:
         """Poll every target until `stop()` (or until this coroutine is cancelled)."""
@@ -107,7 +100,7 @@ class Poller:
             return
         self._running = True
         try:
-            for name in self.states:
+            for name in self._states:
                 self._start(name)
             await self._stopped.wait()
         finally:
@@ -125,37 +118,52 @@ class Poller:
         and their schedule; changed and new ones start afresh (first poll at once);
         removed ones stop. Every poll from now on uses `client`, and a new `interval` /
         `max_backoff` apply from each target's next scheduling on."""
-        wanted = _unique(targets)
+        wanted = _check_unique_names(targets)
         self._client = client
         if interval is not None:
             self._interval = interval
         if max_backoff is not None:
             self._max_backoff = max_backoff
-        new_states: dict[str, TargetState] = {}
+        old = self._states
+        new: dict[str, TargetState] = {}
         for target in wanted:
-            kept = self.states.get(target.name)
-            unchanged = kept is not None and kept.target == target
-            new_states[target.name] = kept if unchanged else TargetState(target)
-        for name, state in self.states.items():
-            if new_states.get(name) is not state:
+            kept = old.get(target.name)
+            if kept is not None and kept.target == target:
+                new[target.name] = _with_stale_after(kept, stale_after(self._interval))
+            else:
+                new[target.name] = self._new_state(target)
+        for name, state in old.items():
+            if name not in new or new[name].target != state.target:
                 self._cancel(name)
-        # Mutated in place: the app and metrics may hold a reference to this dict.
-        self.states.clear()
-        self.states.update(new_states)
+        self._states = MappingProxyType(new)
         if self._running:
-            for name in self.states:
+            for name in new:
                 if name not in self._tasks:
                     self._start(name)
 
     async def poll_once(self, name: str) -> None:
-        """Poll one target once and record the outcome in its state."""
-        await self._poll(self.states[name])
+        """Poll one target once and publish the outcome."""
+        await self._poll(name)
+
+    def _new_state(self, target: Target) -> TargetState:
+        return TargetState(target, stale_after=stale_after(self._interval))
+
+    def _publish(self, previous: TargetState, state: TargetState) -> TargetState | None:
+        """Swap in `state` for its target and return it as published, unless the target
+        was removed or redefined by a reload while this poll ran (then None)."""
+        name = state.target.name
+        current = self._states.get(name)
+        if current is None or current.target != previous.target or current.generation != previous.generation:
+            return None
+        if current.stale_after != state.stale_after:  # a reload changed the interval
+            state = dataclasses.replace(state, stale_after=current.stale_after)
+        states = dict(self._states)
+        states[name] = state
+        self._states = MappingProxyType(states)
+        return state
 
     def _start(self, name: str) -> None:
-        state = self.states[name]
-        self._tasks[name] = asyncio.get_running_loop().create_task(
-            self._loop(state), name=f"poll {name}"
-        )
+        self._tasks[name] = asyncio.get_running_loop().create_task(self._loop(name), name=f"poll {name}")
 
     def _cancel(self, name: str) -> None:
         task = self._tasks.pop(name, None)
@@ -170,25 +178,27 @@ class Poller:
             self._cancel(name)
         await asyncio.gather(*self._retiring, return_exceptions=True)
 
-    async def _loop(self, state: TargetState) -> None:
+    async def _loop(self, name: str) -> None:
         # Fixed rate: the next poll is due `delay` after this one started, or at once if
         # this one overran. Polls of one target run strictly one after another.
         while True:
             started = self._clock()
-            delay = await self._poll(state)
+            delay = await self._poll(name)
             await self._sleep(max(0.0, started + delay - self._clock()))
 
-    async def _poll(self, state: TargetState) -> float:
-        """One poll of `state.target`; returns the delay from its start to the next poll."""
+    async def _poll(self, name: str) -> float:
+        """One poll of target `name`; returns the delay from its start to the next poll."""
+        state = self._states[name]
+        target = state.target
         started = self._clock()
         try:
-            result = await self._search(state.target)
+            result = await self._search(target)
         except ConvosoError as err:
             retry_after = getattr(err, "retry_after", None)  # only RateLimited has one
             return self._failed(state, err.kind, str(err), started, retry_after)
         except Exception as err:
-            self._log.debug("target %s: unexpected error from the client", state.target.name,
-                            exc_info=True, extra={"target": state.target.name})
+            self._log.debug("target %s: unexpected error from the client", target.name,
+                            exc_info=True, extra={"target": target.name})
             return self._failed(state, INTERNAL, f"{type(err).__name__}: {err}", started, None)
         return self._succeeded(state, result, started)
 
@@ -209,44 +219,34 @@ class Poller:
                 # closes the old client): that failure says nothing about the target, so
                 # ask again with the new client.
 
-    def _succeeded(self, state: TargetState, result: SearchResult, started: float) -> float:
-        recovered_after = state.consecutive_failures
-        state.snapshot = result
-        state.up = True
-        state.attempted = True
-        state.last_success = self._wall()
-        state.last_duration = self._clock() - started
-        state.last_error = None
-        state.last_error_kind = None
-        state.consecutive_failures = 0
-        state.generation += 1
-        name = state.target.name
-        if recovered_after:
-            self._log.info("target %s: recovered after %d failed polls", name, recovered_after,
-                           extra={"target": name})
+    def _succeeded(self, previous: TargetState, result: SearchResult, started: float) -> float:
+        state = previous.succeeded(result, wall=self._wall(), duration=self._clock() - started)
         delay = self._jittered(self._interval)
+        state = self._publish(previous, state)
+        if state is None:
+            return delay
+        name = state.target.name
+        if previous.consecutive_failures:
+            self._log.info("target %s: recovered after %d failed polls", name, previous.consecutive_failures,
+                           extra={"target": name})
         self._log.debug("target %s: poll ok in %.3fs, %d agents; next in %.1fs", name,
                         state.last_duration, len(result.agents), delay, extra={"target": name})
         self._notify(state)
         return delay
 
-    def _failed(self, state: TargetState, kind: str, message: str, started: float,
+    def _failed(self, previous: TargetState, kind: str, message: str, started: float,
                 retry_after: float | None) -> float:
-        message = _one_line(message) or kind
-        previous_kind = state.last_error_kind  # None while ok or before the first poll
-        state.up = False
-        state.attempted = True
-        state.last_duration = self._clock() - started
-        state.last_error = message
-        state.last_error_kind = kind
-        state.errors_by_kind[kind] = state.errors_by_kind.get(kind, 0) + 1
-        state.consecutive_failures += 1
-        state.generation += 1
+        message = one_line(message) or kind
+        state = previous.failed(kind, message, wall=self._wall(), duration=self._clock() - started)
+        delay = self._failure_delay(state.consecutive_failures, retry_after)
+        state = self._publish(previous, state)
+        if state is None:
+            return delay
         name = state.target.name
-        if kind != previous_kind:
+        # previous.last_error_kind is None while ok or before the first poll.
+        if kind != previous.last_error_kind:
             self._log.warning("target %s: poll failed: %s: %s", name, kind, message,
                               extra={"target": name})
-        delay = self._failure_delay(state.consecutive_failures, retry_after)
         self._log.debug("target %s: poll failed in %.3fs (%d in a row): %s: %s; next in %.1fs",
                         name, state.last_duration, state.consecutive_failures, kind, message,
                         delay, extra={"target": name})
@@ -276,7 +276,7 @@ class Poller:
                                 extra={"target": state.target.name})
 
 
-def _unique(targets: Sequence[Target]) -> list[Target]:
+def _check_unique_names(targets: Sequence[Target]) -> list[Target]:
     seen: set[str] = set()
     for target in targets:
         if target.name in seen:
@@ -285,5 +285,5 @@ def _unique(targets: Sequence[Target]) -> list[Target]:
     return list(targets)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _with_stale_after(state: TargetState, seconds: float) -> TargetState:
+    return state if state.stale_after == seconds else dataclasses.replace(state, stale_after=seconds)

@@ -17,13 +17,14 @@ import html
 import time
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol
 
+from convoso_exporter.api.parse import one_line
 from convoso_exporter.config.schema import Target
 from convoso_exporter.web.http import HttpServer, Request, Response, text_response
-from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.poll.state import TargetState
 from convoso_exporter.web.webconfig import WebConfig
 
 if TYPE_CHECKING:
-    from convoso_exporter.expose.metrics import Exposition
+    from convoso_exporter.expose.cache import Exposition
 
 NAME = "convoso-exporter"
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -46,7 +47,7 @@ class Backend(Protocol):
         """The latest rendered metrics; never blocks, never calls the API."""
 
     def ready(self) -> bool:
-        """True once every target has been polled at least once."""
+        """True once the served metrics include every target's first poll."""
 
     def target_states(self) -> Iterable[TargetState]: ...
 
@@ -130,8 +131,8 @@ class ExporterServer:
         try:
             message = await self.backend.reload()
         except ReloadError as exc:
-            return text_response(500, _one_line(f"reload failed: {exc}"))
-        return text_response(200, _one_line(message))
+            return text_response(500, one_line(f"reload failed: {exc}"))
+        return text_response(200, one_line(message))
 
     async def landing_page(self, request: Request) -> Response:
         page = render_landing_page(
@@ -168,10 +169,6 @@ def _quality(params: str) -> float:
                 return 0.0
             return quality if 0.0 <= quality <= 1.0 else 0.0
     return 1.0
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # --- landing page ---------------------------------------------------------------------

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import Target
-from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
+from convoso_exporter.expose.cache import MetricsRenderer
+from convoso_exporter.expose.families import ExporterInfo
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
 from tests.support import FIXTURES_DIR
@@ -68,7 +69,7 @@ async def render_simulated(style: str) -> str:
             for target in TARGETS:
                 await poller.poll_once(target.name)
             renderer = MetricsRenderer(
-                agent_metrics=True, max_agents_per_target=5000, stale_after=45.0, process_metrics=False
+                agent_metrics=True, max_agents_per_target=5000, process_metrics=False
             )
             info = ExporterInfo(version="golden", targets=len(TARGETS), reload_ok=True, reload_timestamp=WALL)
             body = renderer.render(poller.states.values(), ApiStats(), WALL, info).body

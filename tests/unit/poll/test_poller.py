@@ -9,11 +9,13 @@ deterministically and a test of minutes of polling runs in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 
 import pytest
 
@@ -201,12 +203,12 @@ def test_failure_sets_down_at_once_and_keeps_last_snapshot():
     seen: list[int] = []
     poller = make_poller(vt, [target("sales")], client,
                          on_change=lambda s: seen.append(s.generation))
-    state = poller.states["sales"]
 
     async def main() -> None:
         await poller.poll_once("sales")
         vt.now = 10.0
         await poller.poll_once("sales")
+        state = poller.states["sales"]
         assert not state.up
         assert state.snapshot is RESULT
         assert state.last_success == WALL0  # unchanged by the failure
@@ -217,12 +219,14 @@ def test_failure_sets_down_at_once_and_keeps_last_snapshot():
         assert state.generation == 2
 
         await poller.poll_once("sales")
+        state = poller.states["sales"]
         assert state.last_error == "not JSON: <html> oops"  # one line
         assert state.last_error_kind == "protocol"
         assert state.errors_by_kind == {"server": 1, "protocol": 1}
         assert state.consecutive_failures == 2
 
         await poller.poll_once("sales")
+        state = poller.states["sales"]
         assert state.up and state.snapshot is OTHER_RESULT
         assert state.last_error is None and state.last_error_kind is None
         assert state.consecutive_failures == 0
@@ -293,7 +297,8 @@ def test_backoff_survives_very_many_failures():
     vt = VirtualTime()
     client = FakeClient(vt, failing(ServerError("HTTP 502")))
     poller = make_poller(vt, [target("a")], client, interval=10.0, max_backoff=80.0)
-    poller.states["a"].consecutive_failures = 5000  # ~ a week of a dead API
+    # ~ a week of a dead API; states are immutable, so publish one that says so.
+    poller._states = MappingProxyType({"a": dataclasses.replace(poller.states["a"], consecutive_failures=5000)})
     run_for(poller, vt, 100)
     assert gaps(client.starts("a")) == [80]
 
@@ -319,8 +324,8 @@ def test_recovers_on_the_first_poll_after_the_fault_clears():
     ups: list[bool] = []
     poller = make_poller(vt, [target("a")], client, interval=10, max_backoff=80,
                          on_change=lambda s: ups.append(s.up))
-    state = poller.states["a"]
     run_for(poller, vt, 100)
+    state = poller.states["a"]
     assert ups[:5] == [False, False, False, True, True]
     assert gaps(client.starts("a"))[:5] == [10, 20, 40, 10, 10]
     assert state.up and state.consecutive_failures == 0
@@ -415,11 +420,12 @@ def test_replace_keeps_unchanged_targets_drops_removed_and_adds_new():
         await task
 
     asyncio.run(main())
-    assert poller.states is states_dict  # mutated in place
+    assert poller.states is not states_dict  # replaced whole, never edited
+    assert list(states_dict) == ["a", "b", "c"]  # what a reader took before the reload
     assert list(poller.states) == ["d", "a", "b"]  # the new config's order
     a = poller.states["a"]
-    assert a is kept["a"]
-    assert a.snapshot is OTHER_RESULT and a.generation == 4  # 1 before the reload, 3 after
+    assert a.target is kept["a"].target
+    assert a.snapshot is OTHER_RESULT and a.generation == 4  # 1 before the reload, 3 after: kept
     assert poller.states["b"] is not kept["b"]
     assert poller.states["b"].target.queue_id == "q2"
     assert old_client.calls == [("a", 0), ("b", 0), ("c", 0)]
@@ -427,6 +433,34 @@ def test_replace_keeps_unchanged_targets_drops_removed_and_adds_new():
     assert new_client.starts("b") == [5, 15, 25, 35]  # started afresh
     assert new_client.starts("d") == [5, 15, 25, 35]
     assert new_client.starts("c") == []
+
+
+def test_a_poll_that_finishes_after_its_target_was_redefined_publishes_nothing():
+    vt = VirtualTime()
+    release = asyncio.Event()
+
+    async def slow(name: str, n: int) -> SearchResult:
+        await release.wait()
+        return RESULT
+
+    client = FakeClient(vt, slow)
+    poller = make_poller(vt, [target("a")], client)
+    seen: list[TargetState] = []
+    poller._on_change = seen.append
+
+    async def main() -> None:
+        poll = asyncio.create_task(poller.poll_once("a"))
+        await settle()
+        poller.replace([target("a", queue_id="q9"), target("b")], client)
+        replaced = poller.states
+        release.set()
+        await poll
+        # The answer was for the old definition of "a": the new state stays as it was.
+        assert poller.states is replaced
+        assert poller.states["a"].target.queue_id == "q9" and not poller.states["a"].attempted
+
+    asyncio.run(main())
+    assert seen == []
 
 
 def test_replace_before_run_applies_at_start():

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from convoso_exporter.config.schema import Target
-from convoso_exporter.poll.poller import TargetState
+from convoso_exporter.poll.state import TargetState
 from convoso_exporter.web.routes import (
     ExporterServer,
     ReloadError,
@@ -23,7 +23,7 @@ NOW = 1_800_000_000.0
 
 
 class Exposition(NamedTuple):
-    """The shape of convoso_exporter.expose.metrics.Exposition; the server reads only these fields."""
+    """The shape of convoso_exporter.expose.cache.Exposition; the server reads only these fields."""
 
     body: bytes
     gzip_body: bytes

@@ -1,157 +1,36 @@
-"""convoso_exporter.expose.metrics: TargetStates + ApiStats → cached exposition (plain and gzip)."""
+"""convoso_exporter.expose.families: what each target and the exporter publish, from the state."""
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import os
 import platform
-import shutil
-import subprocess
-import zlib
 
 import pytest
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from convoso_exporter.api.errors import ERROR_KINDS
-from convoso_exporter.api.model import COMMON_STATUSES, Agent, CallData, SearchResult
+from convoso_exporter.api.model import COMMON_STATUSES, CallData, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import Target
-from convoso_exporter.expose.exposition import to_prometheus_client
-from convoso_exporter.expose.metrics import ExporterInfo, MetricsRenderer
-from convoso_exporter.poll.poller import TargetState
-
-NOW = 1_700_000_000.0
-STALE_AFTER = 45.0
-INFO = ExporterInfo(version="1.2.3", targets=3, reload_ok=True, reload_timestamp=NOW - 600)
-
-DATA_FAMILIES = {
-    "convoso_agent_count",
-    "convoso_agents",
-    "convoso_agents_status_time_seconds_bucket",
-    "convoso_agents_calls_today_bucket",
-    "convoso_queue_calls_today",
-    "convoso_calls_today",
-}
-PER_AGENT = {
-    "convoso_agent_status_time_seconds",
-    "convoso_agent_calls_today",
-    "convoso_agent_session_calls",
-    "convoso_agent_info",
-    "convoso_exporter_agents_truncated",
-}
-
-
-def agent(user_id: str | None, status: str | None = "READY", **fields) -> Agent:
-    defaults = dict(status_time_sec=30, calls_today=4, total_calls=2, user_full_name=f"Agent {user_id}")
-    return Agent(user_id=user_id, status=status, **{**defaults, **fields})
-
-
-def full_snapshot(agents: tuple[Agent, ...]) -> SearchResult:
-    return SearchResult(
-        agents=agents,
-        call_data=CallData(total_calls=500, answered=450, dropped=20),
-        queue_dialable_leads=1200,
-        queue_calls_today=500,
-        queue_dropped=20,
-        queue_answered=450,
-        agent_total=len(agents),
-        agent_incall=1,
-        agent_ready=2,
-        agent_paused=0,
-    )
-
-
-def state(name: str, agents: tuple[Agent, ...] = (), *, age: float = 5.0, up: bool = True, generation: int = 1,
-          snapshot: SearchResult | None = None, **fields) -> TargetState:
-    return TargetState(
-        target=Target(name=name, campaign_id="111", skills=("english", "sales")),
-        snapshot=snapshot if snapshot is not None else full_snapshot(agents),
-        last_success=NOW - age,
-        up=up,
-        attempted=True,
-        last_duration=0.25,
-        generation=generation,
-        **fields,
-    )
-
-
-def renderer(**overrides) -> MetricsRenderer:
-    options = dict(agent_metrics=True, max_agents_per_target=1000, stale_after=STALE_AFTER, process_metrics=False)
-    return MetricsRenderer(**{**options, **overrides})
-
-
-def samples(body: bytes) -> dict[tuple[str, frozenset], float]:
-    """Every sample of an exposition, parsed by prometheus_client: (name, labels) -> value.
-    Fails on a duplicate series."""
-    result: dict[tuple[str, frozenset], float] = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            key = (sample.name, frozenset(sample.labels.items()))
-            assert key not in result, f"duplicate series {key}"
-            result[key] = sample.value
-    return result
-
-
-def value(body: bytes, name: str, **labels: str) -> float | None:
-    return samples(body).get((name, frozenset(labels.items())))
-
-
-def names(body: bytes) -> set[str]:
-    return {name for name, _ in samples(body)}
-
-
-def hostile_states() -> list[TargetState]:
-    rtl = "שלום \"עולם\""
-    east = state(
-        'east "main" \\ 😀',
-        (
-            agent("1001", "READY", status_time_sec=5, user_full_name=rtl, campaign_name="Sales\nWest"),
-            agent("1002", "INCALL", status_time_sec=700, calls_today=0, extension="1\\2"),
-            agent("1003", "LUNCH", status_time_sec=4000, calls_today=200, queue_name="Q \"1\""),
-            agent("1004", None, calls_today=7),
-            agent(None, "PAUSED", status_time_sec=60),
-        ),
-        errors_by_kind={"timeout": 3, "weird_kind": 1},
-    )
-    west = state("west\nline", tuple(agent(str(2000 + i), ["READY", "WRAP", "RINGING"][i % 3], status_time_sec=i * 37) for i in range(40)))
-    failing = TargetState(target=Target("failing"), attempted=True, last_duration=10.0, last_error="timed out",
-                          last_error_kind="timeout", consecutive_failures=9, errors_by_kind={"timeout": 9}, generation=9)
-    return [east, west, failing]
-
-
-def api_stats() -> ApiStats:
-    stats = ApiStats()
-    for seconds in (0.01, 0.2, 0.2, 3.0, 45.0):
-        stats.record("search", "success", seconds)
-    stats.record("search", "timeout", 10.0)
-    stats.record("logout", "api", 0.3)
-    return stats
-
-
-def reference(families) -> bytes:
-    metrics = to_prometheus_client(families)
-
-    class Fixed:
-        def collect(self):
-            return metrics
-
-    return generate_latest(Fixed())
-
+from convoso_exporter.poll.state import TargetState
+from tests.unit.expose.support import (
+    DATA_FAMILIES,
+    INFO,
+    NOW,
+    PER_AGENT,
+    STALE_AFTER,
+    agent,
+    api_stats,
+    families,
+    hostile_states,
+    names,
+    reference,
+    renderer,
+    samples,
+    state,
+    value,
+)
 
 # (a) ------------------------------------------------------------------------------
-
-
-def test_body_is_byte_identical_to_generate_latest_for_the_same_families():
-    r = renderer()
-    states, stats = hostile_states(), api_stats()
-    body = r.render(states, stats, NOW, INFO).body
-    assert body == reference(r.families(states, stats, NOW, INFO))
-    # Rendered again from the cache, and with one target re-rendered: still identical.
-    assert r.render(states, stats, NOW, INFO).body == body
-    states[1] = dataclasses.replace(states[1], generation=2, snapshot=full_snapshot((agent("9", "READY"),)))
-    assert r.render(states, stats, NOW, INFO).body == reference(r.families(states, stats, NOW, INFO))
 
 
 def test_values_reach_the_exposition():
@@ -332,7 +211,7 @@ def test_agent_metrics_off_keeps_aggregates_only():
     assert not names(body) & PER_AGENT
     assert b"convoso_agent_info" not in body
     assert DATA_FAMILIES <= names(body)
-    assert body == reference(r.families(states, api_stats(), NOW, INFO))
+    assert body == reference(families(r, states, api_stats(), NOW, INFO))
 
 
 # exporter self-metrics ---------------------------------------------------------------
@@ -367,108 +246,3 @@ def test_api_stats_are_rendered():
     assert value(body, "convoso_exporter_poll_errors_total", target="failing", kind="timeout") == 9
 
 
-# (g) ------------------------------------------------------------------------------
-
-
-class Counting:
-    """Wraps MetricsRenderer.target_families to count calls per target."""
-
-    def __init__(self, r: MetricsRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: list[str] = []
-        original = r.target_families
-
-        def counted(state, now):
-            self.calls.append(state.target.name)
-            return original(state, now)
-
-        monkeypatch.setattr(r, "target_families", counted)
-
-    def take(self) -> list[str]:
-        calls, self.calls = self.calls, []
-        return calls
-
-
-def test_cache_rerenders_only_changed_targets(monkeypatch):
-    r = renderer()
-    counter = Counting(r, monkeypatch)
-    states = [state("a", (agent("1"),)), state("b", (agent("2"),)), state("c", (agent("3"),))]
-    first = r.render(states, ApiStats(), NOW, INFO)
-    assert counter.take() == ["a", "b", "c"]
-
-    assert r.render(states, ApiStats(), NOW, INFO).body == first.body
-    assert counter.take() == []
-
-    states[1] = dataclasses.replace(states[1], generation=2, snapshot=full_snapshot((agent("2", "INCALL"),)))
-    changed = r.render(states, ApiStats(), NOW, INFO).body
-    assert counter.take() == ["b"]
-    assert value(changed, "convoso_agents", target="b", status="INCALL") == 1
-    assert value(changed, "convoso_agents", target="a", status="READY") == 1
-
-    # The same name with another config is another target, even at the same generation.
-    states[2] = dataclasses.replace(states[2], target=Target("c", queue_id="9"))
-    r.render(states, ApiStats(), NOW, INFO)
-    assert counter.take() == ["c"]
-
-
-def test_removed_targets_disappear_and_are_evicted(monkeypatch):
-    r = renderer()
-    counter = Counting(r, monkeypatch)
-    a, b = state("a", (agent("1"),)), state("b", (agent("2"),))
-    r.render([a, b], ApiStats(), NOW, INFO)
-    counter.take()
-    body = r.render([a], ApiStats(), NOW, INFO).body
-    assert counter.take() == []
-    assert not any(dict(labels).get("target") == "b" for _, labels in samples(body))
-    assert body == reference(r.families([a], ApiStats(), NOW, INFO))
-    counter.take()  # families() builds afresh, uncached
-    # Evicted: bringing it back renders it again.
-    r.render([a, b], ApiStats(), NOW, INFO)
-    assert counter.take() == ["b"]
-
-
-def test_staleness_flip_rerenders_the_target(monkeypatch):
-    r = renderer()
-    counter = Counting(r, monkeypatch)
-    s = state("a", (agent("1"),), age=40)
-    r.render([s], ApiStats(), NOW, INFO)
-    r.render([s], ApiStats(), NOW + 1, INFO)
-    assert counter.take() == ["a"]
-    r.render([s], ApiStats(), NOW + 10, INFO)
-    assert counter.take() == ["a"]
-
-
-# (h) ------------------------------------------------------------------------------
-
-
-def test_gzip_body_decompresses_to_body():
-    r = renderer(process_metrics=True)
-    states = hostile_states()
-    for step in range(3):
-        exposition = r.render(states, api_stats(), NOW, INFO)
-        assert gzip.decompress(exposition.gzip_body) == exposition.body
-        # One gzip member, checked with zlib's own gzip reader too (CRC and length).
-        decompressor = zlib.decompressobj(wbits=31)
-        assert decompressor.decompress(exposition.gzip_body) == exposition.body
-        assert decompressor.eof and decompressor.unused_data == b""
-        assert len(exposition.gzip_body) < len(exposition.body)
-        states[step % 3] = dataclasses.replace(states[step % 3], generation=10 + step)
-
-
-def test_gzip_of_an_empty_target_list_is_valid():
-    exposition = renderer().render([], ApiStats(), NOW, INFO)
-    assert gzip.decompress(exposition.gzip_body) == exposition.body
-    assert value(exposition.body, "convoso_exporter_targets") == 3
-
-
-# (i) ------------------------------------------------------------------------------
-
-def test_promtool_check_metrics_is_clean():
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool is not installed (apt-get install prometheus)")
-        pytest.skip("promtool is not installed")
-    body = renderer(process_metrics=True).render(hostile_states(), api_stats(), NOW, INFO).body
-    done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout + done.stderr == b""

@@ -1,0 +1,167 @@
+"""The exposition as bytes, rendered once per change, with a gzip copy stitched from
+cached pieces.
+
+`MetricsRenderer.render()` is called after polls finish, possibly with 100k+ series,
+so each target's share is rendered once per published state and cached: keyed by the
+state object itself (states are immutable and replaced whole) and whether its data is
+still fresh, holding per family the rendered sample lines and their deflate-compressed
+copy. A render rebuilds only targets whose state changed, then joins the cached pieces
+family by family (one HELP/TYPE per family, all its samples together) in catalogue
+order. The gzip body is assembled from the cached compressed pieces too, so neither
+the text nor its compression is redone for unchanged targets.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from prometheus_client import ProcessCollector, generate_latest
+
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
+from convoso_exporter.expose.exposition import Family, encode, headers, sections
+from convoso_exporter.expose.families import ExporterInfo, FamilyOptions, exporter_families, target_families
+from convoso_exporter.poll.state import TargetState
+
+
+class Exposition(NamedTuple):
+    body: bytes
+    gzip_body: bytes
+    series: int
+
+
+# A rendered family share: per block (see exposition.sections), (text, deflated text).
+_Block = tuple[tuple[bytes, bytes], ...]
+
+
+class _Piece(NamedTuple):
+    """One target's rendered share of every family (None: no samples)."""
+
+    state: TargetState  # the published state it was rendered from (compared by identity)
+    fresh: bool
+    blocks: tuple[_Block | None, ...]
+    series: int
+
+
+class MetricsRenderer:
+    """Renders the exposition from the published states, reusing each unchanged
+    target's cached piece. Safe to call from a worker thread."""
+
+    def __init__(
+        self,
+        *,
+        agent_metrics: bool,
+        max_agents_per_target: int,
+        process_metrics: bool = True,
+    ) -> None:
+        self.options = FamilyOptions(agent_metrics=agent_metrics, max_agents_per_target=max_agents_per_target)
+        self._process = ProcessCollector(registry=None) if process_metrics else None
+        self._cache: dict[str, _Piece] = {}
+        # The app renders in a worker thread; never let two renders share the cache.
+        self._lock = threading.Lock()
+        self._headers = tuple(_packed_headers(spec) for spec in SPECS)
+
+    def render(self, states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo) -> Exposition:
+        """The whole exposition: cached per-target pieces, exporter and process metrics."""
+        with self._lock:
+            pieces = self._pieces(states, now)
+        exporter = {INDEX[f.name]: f for f in exporter_families(stats, info)}
+        raw: list[bytes] = []
+        packed: list[bytes] = []
+        series = sum(p.series for p in pieces)
+        for index, spec in enumerate(SPECS):
+            if spec.scope == EXPORTER:
+                family = exporter.get(index)
+                blocks = [_render_block(family)] if family is not None and family.metrics else []
+                series += family.series() if blocks else 0
+            else:
+                blocks = [p.blocks[index] for p in pieces if p.blocks[index] is not None]
+            if blocks:
+                _join_family(self._headers[index], blocks, raw, packed)
+        if self._process is not None:
+            text = generate_latest(self._process)
+            raw.append(text)
+            packed.append(_deflate(text))
+            series += sum(1 for line in text.splitlines() if line and not line.startswith(b"#"))
+        body = b"".join(raw)
+        return Exposition(body, _gzip(body, packed), series)
+
+    def _pieces(self, states: Iterable[TargetState], now: float) -> list[_Piece]:
+        """Every target's piece, from the cache where its key is unchanged. The new cache
+        holds only the targets passed in, so removed targets are evicted."""
+        cache: dict[str, _Piece] = {}
+        pieces = []
+        for state in states:
+            name = state.target.name
+            fresh = state.fresh(now)
+            piece = self._cache.get(name)
+            if piece is None or piece.state is not state or piece.fresh != fresh:
+                piece = self._render_target(state, now, fresh)
+            cache[name] = piece
+            pieces.append(piece)
+        self._cache = cache
+        return pieces
+
+    def _render_target(self, state: TargetState, now: float, fresh: bool) -> _Piece:
+        blocks: list[_Block | None] = [None] * len(SPECS)
+        series = 0
+        for family in target_families(state, now, self.options):
+            blocks[INDEX[family.name]] = _render_block(family)
+            series += family.series()
+        return _Piece(state, fresh, tuple(blocks), series)
+
+
+def _render_block(family: Family) -> _Block:
+    result = []
+    for text in sections(family):
+        data = encode(text)
+        result.append((data, _deflate(data) if data else b""))
+    return tuple(result)
+
+
+def _packed_headers(spec: Spec) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((data, _deflate(data)) for data in map(encode, headers(spec.family())))
+
+
+def _join_family(
+    family_headers: tuple[tuple[bytes, bytes], ...],
+    blocks: list[_Block],
+    raw: list[bytes],
+    packed: list[bytes],
+) -> None:
+    """Append one family: each block's header, then that block of every target."""
+    for section, (header, header_packed) in enumerate(family_headers):
+        parts = [block[section] for block in blocks if block[section][0]]
+        # Only a gauge histogram's _gcount/_gsum blocks can be empty: when it has no
+        # samples at all, and then generate_latest writes no header for them either.
+        if section and not parts:
+            continue
+        raw.append(header)
+        packed.append(header_packed)
+        for data, data_packed in parts:
+            raw.append(data)
+            packed.append(data_packed)
+
+
+# gzip member header: magic, deflate, no flags, mtime 0, "fastest" flag, unknown OS.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x04\xff"
+# An empty final deflate block, ending the stream.
+_FINAL_BLOCK = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw deflate blocks for `data`, byte-aligned and not final, with no references
+    outside `data`: such pieces concatenate into one valid deflate stream, so cached
+    pieces need no recompression. Level 1: speed over size."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _gzip(body: bytes, packed: list[bytes]) -> bytes:
+    """A gzip stream of `body`, from the deflated pieces that make it up, in order."""
+    trailer = struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
+    return b"".join([_GZIP_HEADER, *packed, _FINAL_BLOCK, trailer])

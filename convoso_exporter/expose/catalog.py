@@ -1,0 +1,135 @@
+"""The metric catalogue: every family the exporter serves, in output order.
+
+Name, type, scope (which decides when a family is emitted), label names, help text
+and buckets, once. `docs/metrics.md` documents the same list and a test holds the two
+together; the families module fills these families from the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.expose.exposition import Family
+
+INF = float("inf")
+# Contact-centre statuses last seconds (RINGING) to hours (PAUSED, READY on a slow day).
+STATUS_TIME_BUCKETS: tuple[float, ...] = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, INF)
+CALLS_TODAY_BUCKETS: tuple[float, ...] = (0, 1, 5, 10, 20, 40, 80, 160, INF)
+
+# Where a family's samples come from, which decides when it is emitted.
+HEALTH = "health"  # per target, always
+DATA = "data"  # per target, while its data is fresh
+AGENT = "agent"  # per target, while fresh, only with agent_metrics
+EXPORTER = "exporter"  # the exporter itself, once
+
+_TODAY = " Resets at the account's day boundary."
+_SEARCH = " in the /agent-monitor/search answer"
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    type: str
+    scope: str
+    labelnames: tuple[str, ...]
+    help: str
+    buckets: tuple[float, ...] = ()
+
+    def family(self) -> Family:
+        return Family(self.name, self.type, self.help, self.labelnames, self.buckets)
+
+
+AGENT_INFO_FIELDS: tuple[str, ...] = (
+    "user_full_name",
+    "extension",
+    "campaign_id",
+    "campaign_name",
+    "queue_id",
+    "queue_name",
+    "channel_type",
+    "call_type",
+    "connection_type",
+)
+
+# Every family, in output order (the order of docs/metrics.md).
+SPECS: tuple[Spec, ...] = (
+    Spec("convoso_up", "gauge", HEALTH, ("target",),
+         "1 if the last poll of this target succeeded, else 0. The exporter polls the Convoso API "
+         "in the background every poll_interval and serves the last result; samples carry no timestamps."),
+    Spec("convoso_last_success_timestamp_seconds", "gauge", HEALTH, ("target",),
+         "Unix time (exporter clock) of the last successful poll of this target."),
+    Spec("convoso_poll_duration_seconds", "gauge", HEALTH, ("target",),
+         "Seconds the last poll of this target took (exporter clock), successful or not."),
+    Spec("convoso_target_info", "gauge", HEALTH, ("target", "campaign_id", "queue_id", "user_id", "skills"),
+         "The filters each target sends to /agent-monitor/search, from the config file "
+         "(empty label = no filter). Always 1."),
+    # Untyped, not gauge: the name is a contract and promtool reserves `_count` for
+    # histograms on typed families. Prometheus stores untyped samples like gauges.
+    Spec("convoso_agent_count", "untyped", DATA, ("target",),
+         "Agents the API counts in scope (agent_total" + _SEARCH + "); a gauge value."),
+    Spec("convoso_agent_ready", "gauge", DATA, ("target",),
+         "Agents ready for calls (agent_ready" + _SEARCH + ")."),
+    Spec("convoso_agent_incall", "gauge", DATA, ("target",),
+         "Agents on a call (agent_incall" + _SEARCH + ")."),
+    Spec("convoso_agent_paused", "gauge", DATA, ("target",),
+         "Agents paused (agent_paused" + _SEARCH + ")."),
+    Spec("convoso_agents", "gauge", DATA, ("target", "status"),
+         "Agents in each status, counted from the agents list" + _SEARCH + " (status as sent; "
+         "common statuses are always present, 0 when no agent has them)."),
+    Spec("convoso_agents_status_time_seconds", "gaugehistogram", DATA, ("target", "status"),
+         "Distribution across agents of the seconds spent in their current status (agents[].status_time_sec"
+          + _SEARCH + "), per status.", STATUS_TIME_BUCKETS),
+    Spec("convoso_agents_status_time_max_seconds", "gauge", DATA, ("target", "status"),
+         "Longest time any agent has been in this status (max of agents[].status_time_sec" + _SEARCH + ")."),
+    Spec("convoso_agents_calls_today", "gaugehistogram", DATA, ("target",),
+         "Distribution across agents of the calls each handled today (agents[].calls_today" + _SEARCH + ")."
+          + _TODAY, CALLS_TODAY_BUCKETS),
+    Spec("convoso_queue_dialable_leads", "gauge", DATA, ("target",),
+         "Leads left to dial (queue_dialable_leads" + _SEARCH + ")."),
+    Spec("convoso_queue_calls_today", "gauge", DATA, ("target",),
+         "Queue calls today (queue_calls_today" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_queue_answered_today", "gauge", DATA, ("target",),
+         "Queue calls answered today (queue_answered" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_queue_dropped_today", "gauge", DATA, ("target",),
+         "Queue calls dropped (abandoned) today (queue_dropped" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_calls_today", "gauge", DATA, ("target",),
+         "Calls today in scope (call_data.total_calls" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_calls_answered_today", "gauge", DATA, ("target",),
+         "Answered calls today in scope (call_data.answered" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_calls_dropped_today", "gauge", DATA, ("target",),
+         "Dropped calls today in scope (call_data.dropped" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_agent_status_time_seconds", "gauge", AGENT, ("target", "user_id", "status"),
+         "Seconds this agent has been in its current status (status_time_sec" + _SEARCH + ")."),
+    Spec("convoso_agent_calls_today", "gauge", AGENT, ("target", "user_id"),
+         "Calls this agent handled today (calls_today" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_agent_session_calls", "gauge", AGENT, ("target", "user_id"),
+         "Calls in this agent's current session (total_calls" + _SEARCH + ")."),
+    Spec("convoso_agent_info", "gauge", AGENT, ("target", "user_id") + AGENT_INFO_FIELDS,
+         "Who the agent is and where they work, from the agents list" + _SEARCH
+          + " (empty label = not sent). Always 1."),
+    Spec("convoso_exporter_build_info", "gauge", EXPORTER, ("version", "python_version"),
+         "Version of convoso-exporter and of the Python running it. Always 1."),
+    Spec("convoso_exporter_api_requests_total", "counter", EXPORTER, ("endpoint", "outcome"),
+         "Requests made to the Convoso API, by endpoint and outcome (success or an error kind)."),
+    Spec("convoso_exporter_api_request_duration_seconds", "histogram", EXPORTER, ("endpoint",),
+         "Latency of requests to the Convoso API, by endpoint (exporter clock).", ApiStats.BUCKETS + (INF,)),
+    Spec("convoso_exporter_poll_errors_total", "counter", HEALTH, ("target", "kind"),
+         "Failed polls of this target, by error kind."),
+    Spec("convoso_exporter_agents_truncated", "gauge", AGENT, ("target",),
+         "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
+    Spec("convoso_exporter_targets", "gauge", EXPORTER, (), "Targets in the loaded configuration."),
+    Spec("convoso_exporter_config_last_reload_successful", "gauge", EXPORTER, (),
+         "1 if the last load or reload of the configuration file succeeded, else 0."),
+    Spec("convoso_exporter_config_last_reload_success_timestamp_seconds", "gauge", EXPORTER, (),
+         "Unix time of the last successful load or reload of the configuration file."),
+)
+
+# Position in SPECS by Family.name (a counter's without "_total"), and spec by its name.
+INDEX: dict[str, int] = {spec.family().name: i for i, spec in enumerate(SPECS)}
+BY_NAME: dict[str, Spec] = {spec.name: spec for spec in SPECS}
+
+
+def new_family(name: str) -> Family:
+    """An empty family for the catalogue entry `name`."""
+    return BY_NAME[name].family()

@@ -1,0 +1,150 @@
+"""convoso_exporter.expose.cache: cached per-target pieces → the exposition, plain and gzip."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+import shutil
+import subprocess
+import zlib
+
+import pytest
+
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.config.schema import Target
+from convoso_exporter.expose import cache
+from convoso_exporter.expose.cache import MetricsRenderer
+from tests.unit.expose.support import (
+    INFO,
+    NOW,
+    agent,
+    api_stats,
+    families,
+    full_snapshot,
+    hostile_states,
+    reference,
+    renderer,
+    samples,
+    state,
+    value,
+)
+
+
+def test_body_is_byte_identical_to_generate_latest_for_the_same_families():
+    r = renderer()
+    states, stats = hostile_states(), api_stats()
+    body = r.render(states, stats, NOW, INFO).body
+    assert body == reference(families(r, states, stats, NOW, INFO))
+    # Rendered again from the cache, and with one target re-rendered: still identical.
+    assert r.render(states, stats, NOW, INFO).body == body
+    states[1] = dataclasses.replace(states[1], generation=2, snapshot=full_snapshot((agent("9", "READY"),)))
+    assert r.render(states, stats, NOW, INFO).body == reference(families(r, states, stats, NOW, INFO))
+
+
+
+# (g) ------------------------------------------------------------------------------
+
+
+class Counting:
+    """Wraps the renderer's target_families to count calls per target."""
+
+    def __init__(self, r: MetricsRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        original = cache.target_families
+
+        def counted(state, now, options):
+            self.calls.append(state.target.name)
+            return original(state, now, options)
+
+        monkeypatch.setattr(cache, "target_families", counted)
+
+    def take(self) -> list[str]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def test_cache_rerenders_only_changed_targets(monkeypatch):
+    r = renderer()
+    counter = Counting(r, monkeypatch)
+    states = [state("a", (agent("1"),)), state("b", (agent("2"),)), state("c", (agent("3"),))]
+    first = r.render(states, ApiStats(), NOW, INFO)
+    assert counter.take() == ["a", "b", "c"]
+
+    assert r.render(states, ApiStats(), NOW, INFO).body == first.body
+    assert counter.take() == []
+
+    states[1] = dataclasses.replace(states[1], generation=2, snapshot=full_snapshot((agent("2", "INCALL"),)))
+    changed = r.render(states, ApiStats(), NOW, INFO).body
+    assert counter.take() == ["b"]
+    assert value(changed, "convoso_agents", target="b", status="INCALL") == 1
+    assert value(changed, "convoso_agents", target="a", status="READY") == 1
+
+    # The same name with another config is another target, even at the same generation.
+    states[2] = dataclasses.replace(states[2], target=Target("c", queue_id="9"))
+    r.render(states, ApiStats(), NOW, INFO)
+    assert counter.take() == ["c"]
+
+
+def test_removed_targets_disappear_and_are_evicted(monkeypatch):
+    r = renderer()
+    counter = Counting(r, monkeypatch)
+    a, b = state("a", (agent("1"),)), state("b", (agent("2"),))
+    r.render([a, b], ApiStats(), NOW, INFO)
+    counter.take()
+    body = r.render([a], ApiStats(), NOW, INFO).body
+    assert counter.take() == []
+    assert not any(dict(labels).get("target") == "b" for _, labels in samples(body))
+    assert body == reference(families(r, [a], ApiStats(), NOW, INFO))
+    counter.take()  # families() builds afresh, uncached
+    # Evicted: bringing it back renders it again.
+    r.render([a, b], ApiStats(), NOW, INFO)
+    assert counter.take() == ["b"]
+
+
+def test_staleness_flip_rerenders_the_target(monkeypatch):
+    r = renderer()
+    counter = Counting(r, monkeypatch)
+    s = state("a", (agent("1"),), age=40)
+    r.render([s], ApiStats(), NOW, INFO)
+    r.render([s], ApiStats(), NOW + 1, INFO)
+    assert counter.take() == ["a"]
+    r.render([s], ApiStats(), NOW + 10, INFO)
+    assert counter.take() == ["a"]
+
+
+# (h) ------------------------------------------------------------------------------
+
+
+def test_gzip_body_decompresses_to_body():
+    r = renderer(process_metrics=True)
+    states = hostile_states()
+    for step in range(3):
+        exposition = r.render(states, api_stats(), NOW, INFO)
+        assert gzip.decompress(exposition.gzip_body) == exposition.body
+        # One gzip member, checked with zlib's own gzip reader too (CRC and length).
+        decompressor = zlib.decompressobj(wbits=31)
+        assert decompressor.decompress(exposition.gzip_body) == exposition.body
+        assert decompressor.eof and decompressor.unused_data == b""
+        assert len(exposition.gzip_body) < len(exposition.body)
+        states[step % 3] = dataclasses.replace(states[step % 3], generation=10 + step)
+
+
+def test_gzip_of_an_empty_target_list_is_valid():
+    exposition = renderer().render([], ApiStats(), NOW, INFO)
+    assert gzip.decompress(exposition.gzip_body) == exposition.body
+    assert value(exposition.body, "convoso_exporter_targets") == 3
+
+
+# (i) ------------------------------------------------------------------------------
+
+def test_promtool_check_metrics_is_clean():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is not installed (apt-get install prometheus)")
+        pytest.skip("promtool is not installed")
+    body = renderer(process_metrics=True).render(hostile_states(), api_stats(), NOW, INFO).body
+    done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout + done.stderr == b""
