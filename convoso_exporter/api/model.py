@@ -57,6 +57,14 @@ class CallData:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """A campaign or queue the account answer lists (`campaigns` / `queues`)."""
+
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResult:
     """One answer of POST /agent-monitor/search, parsed."""
 
@@ -70,3 +78,7 @@ class SearchResult:
     agent_incall: int | None = None
     agent_ready: int | None = None
     agent_paused: int | None = None
+    # The account's scopes, as the live service lists them beside the agents;
+    # None when the answer has no such list (the documented shape).
+    campaigns: tuple[Scope, ...] | None = None
+    queues: tuple[Scope, ...] | None = None

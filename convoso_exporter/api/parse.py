@@ -12,6 +12,10 @@ service is known to do differently"); this module absorbs every known difference
 - collections may be objects keyed by id (agents keyed by user_id); PHP-style
   `[]` stands for an empty object; non-object agent entries are skipped;
 - unknown fields are ignored, unknown statuses are kept verbatim;
+- the live service's `campaigns` / `queues` lists (`[{"value": 1234, "name": "..."}]`,
+  or keyed by id) become `Scope`s; entries that name no id are skipped, and a list
+  that is not a list or object is treated as absent: scopes are a hint for discovery,
+  never a reason to refuse the agents;
 - `success: false` documents become `AuthError` or `ApiError`.
 
 It runs on every poll for up to ~50k agents, so agent fields are converted by a
@@ -26,7 +30,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError
-from convoso_exporter.api.model import Agent, CallData, SearchResult
+from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 
 _EMPTY_TEXT = frozenset(("", "-"))
 _EMPTY_ID = frozenset(("", "-", "0"))
@@ -332,6 +336,37 @@ def _call_data(levels: list[Level]) -> CallData | None:
     )
 
 
+# Where a scope entry may carry its id and its name, in order of preference.
+_SCOPE_ID_KEYS = {"campaigns": ("value", "id", "campaign_id"), "queues": ("value", "id", "queue_id")}
+_SCOPE_NAME_KEYS = {"campaigns": ("name", "campaign_name", "label"), "queues": ("name", "queue_name", "label")}
+
+
+def _scope(kind: str, entry: Any, key: str | None) -> Scope | None:
+    """One entry of a `campaigns`/`queues` list: an object, or a bare id."""
+    if type(entry) is not dict:
+        ident = _ident(entry) if type(entry) in (str, int, float) else None
+        return Scope(ident) if ident is not None else None
+    ident = next((i for i in map(_ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
+    if ident is None and key is not None:
+        ident = _ident(key)  # keyed by id
+    if ident is None:
+        return None
+    name = next((n for n in map(_text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
+    return Scope(ident, name)
+
+
+def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
+    raw = _find(levels, kind)[1]
+    if type(raw) is list:
+        entries = [(entry, None) for entry in raw]
+    elif type(raw) is dict:
+        entries = [(entry, key) for key, entry in raw.items()]
+    else:
+        return None
+    scopes = (_scope(kind, entry, key) for entry, key in entries)
+    return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
+
+
 def parse_search(doc: Any) -> SearchResult:
     """A decoded /agent-monitor/search answer → `SearchResult`.
 
@@ -339,7 +374,13 @@ def parse_search(doc: Any) -> SearchResult:
     """
     levels = _levels(doc)
     counts = {name: _count(_find(levels, name)[1]) for name in _ROOT_COUNTS}
-    return SearchResult(agents=_agents(levels), call_data=_call_data(levels), **counts)
+    return SearchResult(
+        agents=_agents(levels),
+        call_data=_call_data(levels),
+        campaigns=_scopes(levels, "campaigns"),
+        queues=_scopes(levels, "queues"),
+        **counts,
+    )
 
 
 def parse_logout(doc: Any) -> None:

@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 
 from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError
-from convoso_exporter.api.model import Agent, CallData, SearchResult
+from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 from convoso_exporter.api.parse import (
     document_error,
     mmss_seconds,
@@ -209,7 +209,38 @@ def test_unknown_fields_ignored_and_unknown_status_kept() -> None:
 
 
 def test_unknown_root_fields_ignored() -> None:
-    assert parse_search({"campaigns": [1], "queues": "x", "agent_total": 1, "new": {}}).agent_total == 1
+    result = parse_search({"campaigns": [1], "queues": "x", "agent_total": 1, "new": {}})
+    assert result.agent_total == 1
+    assert result.campaigns == (Scope("1"),) and result.queues is None
+
+
+def test_scopes_in_the_help_centre_shape() -> None:
+    doc = {"success": True, "data": {"entries": {
+        "campaigns": [{"value": 1234, "name": "Solar Savings"}, {"value": "1235", "name": ""}],
+        "queues": [{"value": 2001, "name": "Main"}],
+        "agents": [],
+    }}}
+    result = parse_search(doc)
+    assert result.campaigns == (Scope("1234", "Solar Savings"), Scope("1235", None))
+    assert result.queues == (Scope("2001", "Main"),)
+
+
+def test_scopes_keyed_by_id_with_other_field_names_and_junk() -> None:
+    doc = {
+        "campaigns": {"111": {"campaign_name": "Sales"}, "112": {"id": "112", "name": "Retention"}, "0": {}},
+        "queues": [{"queue_id": "222", "queue_name": "Main Queue"}, {"name": "no id"}, None, ["x"], True,
+                   {"value": "222", "name": "Main Queue"}, "223", 0],
+    }
+    result = parse_search(doc)
+    assert result.campaigns == (Scope("111", "Sales"), Scope("112", "Retention"))
+    # Entries naming no id are skipped; the same scope listed twice counts once.
+    assert result.queues == (Scope("222", "Main Queue"), Scope("223"))
+
+
+def test_the_live_fixture_lists_its_scopes() -> None:
+    result = parse_search(load("search_wrapped_live.json"))
+    assert result.campaigns == (Scope("111", "Sales Campaign"),)
+    assert result.queues == (Scope("222", "Main Queue"),)
 
 
 @pytest.mark.parametrize("status", ["Break-Lunch", "DISPO", "lowercase", "0"])
