@@ -11,21 +11,23 @@ import asyncio
 import logging
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
-from convoso_exporter.config.schema import Config, ConfigError, Target
+from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
 from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.logs import add_secret
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
-from convoso_exporter.expose.families import ExporterInfo
+from convoso_exporter.expose.exporter import ExporterInfo
+from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.routes import ExporterServer, ReloadError
-from convoso_exporter.shard import select_targets
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.web.webconfig import WebConfig
 
@@ -74,6 +76,7 @@ class App:
         self._ready = False
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
+        self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
         self.poller = Poller(
             self._targets(config),
             self.client,
@@ -163,10 +166,8 @@ class App:
     # --- config application -------------------------------------------------------
 
     def _targets(self, config: Config) -> tuple[Target, ...]:
-        if self.options.shard is None:
-            return config.targets
-        index, count = self.options.shard
-        return tuple(select_targets(config.targets, index, count))
+        found = self.discovery.found.targets if self.discovery is not None else ()
+        return plan(config, found, self.options.shard)
 
     def _make_client(self, config: Config) -> ConvosoClient:
         settings = config.convoso
@@ -183,6 +184,7 @@ class App:
     def _make_renderer(self, config: Config) -> MetricsRenderer:
         return MetricsRenderer(
             agent_metrics=config.agent_metrics,
+            agent_names=config.agent_names,
             max_agents_per_target=config.max_agents_per_target,
         )
 
@@ -195,8 +197,13 @@ class App:
             # In-flight polls finish on the old client; close it once they are done.
             asyncio.get_running_loop().call_later(new.convoso.timeout + 1, lambda: asyncio.ensure_future(old_client.aclose()))
             self.client = client
-        if (new.agent_metrics, new.max_agents_per_target) != (old.agent_metrics, old.max_agents_per_target):
+        if (new.agent_metrics, new.agent_names, new.max_agents_per_target) != (
+            old.agent_metrics, old.agent_names, old.max_agents_per_target
+        ):
             self.renderer = self._make_renderer(new)
+        if new.discovery != old.discovery:
+            # New rules for what to poll: the next account answer rediscovers at once.
+            self.discovery = Discovery(new.discovery) if new.discovery.enabled else None
         self.poller.replace(
             self._targets(new),
             client,
@@ -210,7 +217,17 @@ class App:
     # --- rendering ----------------------------------------------------------------
 
     def _on_change(self, state: TargetState) -> None:
+        if state.target.kind == ACCOUNT and state.up and self.discovery is not None:
+            self._discover(state)
         self._dirty.set()
+
+    def _discover(self, account: TargetState) -> None:
+        """A discovery round from a fresh account answer: new scopes start polling now."""
+        assert account.snapshot is not None and account.last_success is not None
+        self.discovery.update(account.snapshot, account.last_success)
+        targets = self._targets(self.config)
+        if not same_plan(targets, [state.target for state in self.poller.states.values()]):
+            self.poller.replace(targets)
 
     async def _render_loop(self) -> None:
         """Render after changes, and when a target's data crosses the staleness line."""
@@ -257,9 +274,12 @@ class App:
         return self.renderer.render(list(self.poller.states.values()), self.stats, time.time(), self._info())
 
     def _info(self) -> ExporterInfo:
+        targets = [state.target for state in self.poller.states.values()]
         return ExporterInfo(
             version=__version__,
-            targets=len(self.poller.states),
+            targets=Counter(target.kind for target in targets),
             reload_ok=self._reload_ok,
             reload_timestamp=self._reload_time,
+            budget_per_minute=budget_per_minute(targets, self.config.poll_interval),
+            discovered=self.discovery.found.counts if self.discovery is not None else {},
         )

@@ -1,19 +1,21 @@
 """`--demo`: a living contact center with no account.
 
 Starts the simulator in-process on an ephemeral loopback port and gives the
-exporter a preset config pointing at it: one target per campaign and per queue,
-one skill-filtered target and the whole account. The only module of the
-exporter that imports the simulator.
+exporter a preset config pointing at it, with no target list: the account is
+polled and every campaign and queue is discovered from it, as a new user's
+config would. The only module of the exporter that imports the simulator.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from convoso_exporter.config.schema import Config, ConvosoSettings, Target
+from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings
 
 DEMO_AGENTS = 60
 DEMO_POLL_INTERVAL = 5.0
+# Discovered targets are polled less often in real use (60 s); the demo shows them moving.
+DEMO_DISCOVERY_INTERVAL = 15.0
 
 
 async def start_demo(*, agents: int = DEMO_AGENTS, seed: int = 7):
@@ -25,18 +27,12 @@ async def start_demo(*, agents: int = DEMO_AGENTS, seed: int = 7):
     token = secrets.token_urlsafe(16)
     sim = Simulator(center, token=token)
     await sim.start("127.0.0.1", 0)
-    return sim, demo_config(sim.base_url, token, center)
+    return sim, demo_config(sim.base_url, token)
 
 
-def demo_config(base_url: str, token: str, center) -> Config:
-    targets = [Target(name="all-agents")]
-    targets += [Target(name=f"campaign-{cid}", campaign_id=cid) for cid in center.campaign_ids()]
-    targets += [Target(name=f"queue-{qid}", queue_id=qid) for qid in center.queue_ids()]
-    targets.append(Target(name="spanish-speakers", skills=("spanish",)))
+def demo_config(base_url: str, token: str) -> Config:
     return Config(
         convoso=ConvosoSettings(base_url=base_url, auth_token=token, timeout=5.0, concurrency=4, max_backoff=20.0),
         poll_interval=DEMO_POLL_INTERVAL,
-        agent_metrics=True,
-        max_agents_per_target=5000,
-        targets=tuple(targets),
+        discovery=DiscoverySettings(interval=DEMO_DISCOVERY_INTERVAL),
     )

@@ -82,3 +82,19 @@ class SearchResult:
     # None when the answer has no such list (the documented shape).
     campaigns: tuple[Scope, ...] | None = None
     queues: tuple[Scope, ...] | None = None
+
+    def scope_names(self, kind: str) -> dict[str, str | None]:
+        """id -> name of every campaign (`kind` "campaign") or queue ("queue") this answer
+        mentions: its list if it has one, and the ids its agents carry. A name from the
+        list wins over one from an agent; the first agent naming a scope wins."""
+        listed = (self.campaigns if kind == "campaign" else self.queues) or ()
+        id_field, name_field = f"{kind}_id", f"{kind}_name"
+        found: dict[str, str | None] = {}
+        for agent in self.agents:
+            ident = getattr(agent, id_field)
+            if ident is not None and found.get(ident) is None:
+                found[ident] = getattr(agent, name_field)
+        for scope in listed:
+            if scope.name is not None or scope.id not in found:
+                found[scope.id] = scope.name
+        return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -34,6 +35,14 @@ MIN_RESPONSE_BYTES = 1024
 MAX_TOKEN_FILE_BYTES = 64 * 1024  # a token is short; do not slurp a wrong (huge) file
 
 
+# What a target can be: the whole account (the backbone every agent count comes from),
+# a campaign or queue found by discovery, or a slice the config lists by hand.
+ACCOUNT, CAMPAIGN, QUEUE, CUSTOM = "account", "campaign", "queue", "custom"
+TARGET_KINDS = (ACCOUNT, CAMPAIGN, QUEUE, CUSTOM)
+# The fields of a target that filter its search, in one place.
+FILTER_FIELDS = ("campaign_id", "queue_id", "user_id", "skills")
+
+
 @dataclass(frozen=True)
 class Target:
     """One search call per poll. `name` is the `target` label."""
@@ -43,6 +52,23 @@ class Target:
     queue_id: str | None = None
     user_id: str | None = None
     skills: tuple[str, ...] = ()
+    kind: str = CUSTOM
+    interval: float | None = None  # seconds between polls; None: the config's poll_interval
+    publish: bool = True  # False: polled for discovery only, its series left to another shard
+    # Display names: not part of what the target asks for, so a renamed campaign
+    # keeps its state (and its counters).
+    campaign_name: str | None = field(default=None, compare=False)
+    queue_name: str | None = field(default=None, compare=False)
+
+    def same_names(self, other: Target) -> bool:
+        """Whether the display names (which `==` leaves out) are the same too."""
+        return (self.campaign_name, self.queue_name) == (other.campaign_name, other.queue_name)
+
+    def filters(self) -> dict[str, Any]:
+        """The search filters this target sets, by field name (unset ones left out):
+        the keyword arguments of `ConvosoClient.search`."""
+        values = ((name, getattr(self, name)) for name in FILTER_FIELDS)
+        return {name: value for name, value in values if value}
 
 
 @dataclass(frozen=True)
@@ -57,11 +83,26 @@ class ConvosoSettings:
 
 
 @dataclass(frozen=True)
+class DiscoverySettings:
+    """`discovery:` — every campaign and queue in the account answer becomes a target."""
+
+    enabled: bool = True
+    campaigns: bool = True
+    queues: bool = True
+    include: re.Pattern[str] | None = None  # matched (anywhere) against a scope's id and name
+    exclude: re.Pattern[str] | None = None
+    interval: float = 60.0  # seconds between polls of each discovered target
+    max_targets: int = 200
+
+
+@dataclass(frozen=True)
 class Config:
     convoso: ConvosoSettings = field(default_factory=ConvosoSettings)
     poll_interval: float = 15.0
     agent_metrics: bool = True
-    max_agents_per_target: int = 5000
+    agent_names: bool = True  # False: per-agent series without the agent's name
+    max_agents_per_target: int = 5000  # per-agent series are published for at most this many agents
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     targets: tuple[Target, ...] = ()
     # Diagnostics, not settings: left out of ==/hash so that a reload which only
     # changes a warning (say, a token file's mode) does not count as a change.
@@ -251,7 +292,8 @@ def _build_targets(data: Any, warnings: list[str]) -> tuple[Target, ...]:
                 "names must be unique",
             )
         first_by_name[target.name] = i
-        scope = (target.campaign_id, target.queue_id, target.user_id, frozenset(target.skills))
+        scope = frozenset((key, frozenset(value) if key == "skills" else value)
+                          for key, value in target.filters().items())
         if scope in first_by_scope:
             other = targets[first_by_scope[scope]].name
             warnings.append(

@@ -24,7 +24,8 @@ from prometheus_client import ProcessCollector, generate_latest
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
 from convoso_exporter.expose.exposition import Family, encode, headers, sections
-from convoso_exporter.expose.families import ExporterInfo, FamilyOptions, exporter_families, target_families
+from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
+from convoso_exporter.expose.families import FamilyOptions, target_families
 from convoso_exporter.poll.state import TargetState
 
 
@@ -56,9 +57,12 @@ class MetricsRenderer:
         *,
         agent_metrics: bool,
         max_agents_per_target: int,
+        agent_names: bool = True,
         process_metrics: bool = True,
     ) -> None:
-        self.options = FamilyOptions(agent_metrics=agent_metrics, max_agents_per_target=max_agents_per_target)
+        self.options = FamilyOptions(
+            agent_metrics=agent_metrics, agent_names=agent_names, max_agents_per_target=max_agents_per_target
+        )
         self._process = ProcessCollector(registry=None) if process_metrics else None
         self._cache: dict[str, _Piece] = {}
         # The app renders in a worker thread; never let two renders share the cache.

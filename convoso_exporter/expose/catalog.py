@@ -18,13 +18,15 @@ STATUS_TIME_BUCKETS: tuple[float, ...] = (10, 30, 60, 120, 300, 600, 900, 1800, 
 CALLS_TODAY_BUCKETS: tuple[float, ...] = (0, 1, 5, 10, 20, 40, 80, 160, INF)
 
 # Where a family's samples come from, which decides when it is emitted.
-HEALTH = "health"  # per target, always
-DATA = "data"  # per target, while its data is fresh
-AGENT = "agent"  # per target, while fresh, only with agent_metrics
+HEALTH = "health"  # per published target, always
+DATA = "data"  # per published target, while its data is fresh
+ACCOUNT = "account"  # from the account-wide answer, once, while fresh
+AGENT = "agent"  # from the account-wide answer, per agent, only with agent_metrics
 EXPORTER = "exporter"  # the exporter itself, once
 
 _TODAY = " Resets at the account's day boundary."
 _SEARCH = " in the /agent-monitor/search answer"
+_ACCOUNT = " in the account-wide /agent-monitor/search answer"
 
 
 @dataclass(frozen=True)
@@ -40,30 +42,25 @@ class Spec:
         return Family(self.name, self.type, self.help, self.labelnames, self.buckets)
 
 
-AGENT_INFO_FIELDS: tuple[str, ...] = (
-    "user_full_name",
-    "extension",
-    "campaign_id",
-    "campaign_name",
-    "queue_id",
-    "queue_name",
-    "channel_type",
-    "call_type",
-    "connection_type",
+# The agent fields on convoso_agent_info; user_full_name only with agent_names (see
+# agent_info_fields). Campaign and queue names are joined from their _info series.
+AGENT_INFO_FIELDS: tuple[str, ...] = ("user_full_name", "extension", "campaign_id", "queue_id", "connection_type")
+TARGET_INFO_LABELS: tuple[str, ...] = (
+    "target", "kind", "campaign_id", "campaign_name", "queue_id", "queue_name", "user_id", "skills",
 )
 
 # Every family, in output order (the order of docs/metrics.md).
 SPECS: tuple[Spec, ...] = (
     Spec("convoso_up", "gauge", HEALTH, ("target",),
          "1 if the last poll of this target succeeded, else 0. The exporter polls the Convoso API "
-         "in the background every poll_interval and serves the last result; samples carry no timestamps."),
+         "in the background and serves the last result; samples carry no timestamps."),
     Spec("convoso_last_success_timestamp_seconds", "gauge", HEALTH, ("target",),
          "Unix time (exporter clock) of the last successful poll of this target."),
     Spec("convoso_poll_duration_seconds", "gauge", HEALTH, ("target",),
          "Seconds the last poll of this target took (exporter clock), successful or not."),
-    Spec("convoso_target_info", "gauge", HEALTH, ("target", "campaign_id", "queue_id", "user_id", "skills"),
-         "The filters each target sends to /agent-monitor/search, from the config file "
-         "(empty label = no filter). Always 1."),
+    Spec("convoso_target_info", "gauge", HEALTH, TARGET_INFO_LABELS,
+         "What each target is (kind: account, campaign, queue or custom) and the filters it sends to "
+         "/agent-monitor/search, with the scope's names (empty label = no filter or no name). Always 1."),
     # Untyped, not gauge: the name is a contract and promtool reserves `_count` for
     # histograms on typed families. Prometheus stores untyped samples like gauges.
     Spec("convoso_agent_count", "untyped", DATA, ("target",),
@@ -74,17 +71,19 @@ SPECS: tuple[Spec, ...] = (
          "Agents on a call (agent_incall" + _SEARCH + ")."),
     Spec("convoso_agent_paused", "gauge", DATA, ("target",),
          "Agents paused (agent_paused" + _SEARCH + ")."),
-    Spec("convoso_agents", "gauge", DATA, ("target", "status"),
-         "Agents in each status, counted from the agents list" + _SEARCH + " (status as sent; "
-         "common statuses are always present, 0 when no agent has them)."),
-    Spec("convoso_agents_status_time_seconds", "gaugehistogram", DATA, ("target", "status"),
-         "Distribution across agents of the seconds spent in their current status (agents[].status_time_sec"
-          + _SEARCH + "), per status.", STATUS_TIME_BUCKETS),
-    Spec("convoso_agents_status_time_max_seconds", "gauge", DATA, ("target", "status"),
-         "Longest time any agent has been in this status (max of agents[].status_time_sec" + _SEARCH + ")."),
-    Spec("convoso_agents_calls_today", "gaugehistogram", DATA, ("target",),
-         "Distribution across agents of the calls each handled today (agents[].calls_today" + _SEARCH + ")."
-          + _TODAY, CALLS_TODAY_BUCKETS),
+    Spec("convoso_target_agents", "gauge", DATA, ("target", "status"),
+         "Agents in each status, counted from this target's own agents list" + _SEARCH + " (status as sent; "
+         "common statuses are always present). Targets overlap: never sum this over targets, "
+         "use convoso_agents."),
+    Spec("convoso_target_agents_status_time_seconds", "gaugehistogram", DATA, ("target", "status"),
+         "Distribution across this target's agents of the seconds spent in their current status "
+         "(agents[].status_time_sec" + _SEARCH + "), per status.", STATUS_TIME_BUCKETS),
+    Spec("convoso_target_agents_status_time_max_seconds", "gauge", DATA, ("target", "status"),
+         "Longest time any of this target's agents has been in this status (max of agents[].status_time_sec"
+         + _SEARCH + ")."),
+    Spec("convoso_target_agents_calls_today", "gaugehistogram", DATA, ("target",),
+         "Distribution across this target's agents of the calls each handled today (agents[].calls_today"
+         + _SEARCH + ")." + _TODAY, CALLS_TODAY_BUCKETS),
     Spec("convoso_queue_dialable_leads", "gauge", DATA, ("target",),
          "Leads left to dial (queue_dialable_leads" + _SEARCH + ")."),
     Spec("convoso_queue_calls_today", "gauge", DATA, ("target",),
@@ -99,26 +98,40 @@ SPECS: tuple[Spec, ...] = (
          "Answered calls today in scope (call_data.answered" + _SEARCH + ")." + _TODAY),
     Spec("convoso_calls_dropped_today", "gauge", DATA, ("target",),
          "Dropped calls today in scope (call_data.dropped" + _SEARCH + ")." + _TODAY),
-    Spec("convoso_agent_status_time_seconds", "gauge", AGENT, ("target", "user_id", "status"),
-         "Seconds this agent has been in its current status (status_time_sec" + _SEARCH + ")."),
-    Spec("convoso_agent_calls_today", "gauge", AGENT, ("target", "user_id"),
-         "Calls this agent handled today (calls_today" + _SEARCH + ")." + _TODAY),
-    Spec("convoso_agent_session_calls", "gauge", AGENT, ("target", "user_id"),
-         "Calls in this agent's current session (total_calls" + _SEARCH + ")."),
-    Spec("convoso_agent_info", "gauge", AGENT, ("target", "user_id") + AGENT_INFO_FIELDS,
-         "Who the agent is and where they work, from the agents list" + _SEARCH
-          + " (empty label = not sent). Always 1."),
+    Spec("convoso_agents", "gauge", ACCOUNT, ("campaign_id", "queue_id", "status"),
+         "Logged-in agents (and LOGGED_OUT ones the API still lists) by campaign, queue and status, each agent "
+         "once, from the agents list" + _ACCOUNT + ". Additive: sum over any label is the right total."),
+    Spec("convoso_campaign_info", "gauge", ACCOUNT, ("campaign_id", "campaign_name"),
+         "Each campaign" + _ACCOUNT + ", with its name; join it where a panel wants names. Always 1."),
+    Spec("convoso_queue_info", "gauge", ACCOUNT, ("queue_id", "queue_name"),
+         "Each queue" + _ACCOUNT + ", with its name; join it where a panel wants names. Always 1."),
+    Spec("convoso_agent_status_time_seconds", "gauge", AGENT, ("user_id", "status"),
+         "Seconds this agent has been in its current status (status_time_sec" + _ACCOUNT + ")."),
+    Spec("convoso_agent_calls_today", "gauge", AGENT, ("user_id",),
+         "Calls this agent handled today (calls_today" + _ACCOUNT + ")." + _TODAY),
+    Spec("convoso_agent_session_calls", "gauge", AGENT, ("user_id",),
+         "Calls in this agent's current session (total_calls" + _ACCOUNT + ")."),
+    Spec("convoso_agent_info", "gauge", AGENT, ("user_id",) + AGENT_INFO_FIELDS,
+         "Who the agent is and where they work, from the agents list" + _ACCOUNT
+         + " (empty label = not sent; user_full_name is empty with agent_names: false). Always 1."),
     Spec("convoso_exporter_build_info", "gauge", EXPORTER, ("version", "python_version"),
          "Version of convoso-exporter and of the Python running it. Always 1."),
     Spec("convoso_exporter_api_requests_total", "counter", EXPORTER, ("endpoint", "outcome"),
          "Requests made to the Convoso API, by endpoint and outcome (success or an error kind)."),
     Spec("convoso_exporter_api_request_duration_seconds", "histogram", EXPORTER, ("endpoint",),
          "Latency of requests to the Convoso API, by endpoint (exporter clock).", ApiStats.BUCKETS + (INF,)),
+    Spec("convoso_exporter_api_budget_calls_per_minute", "gauge", EXPORTER, (),
+         "API calls per minute the current targets and intervals imply for this exporter "
+         "(sum over polled targets of 60 / interval; retries and backoff not included)."),
     Spec("convoso_exporter_poll_errors_total", "counter", HEALTH, ("target", "kind"),
          "Failed polls of this target, by error kind."),
-    Spec("convoso_exporter_agents_truncated", "gauge", AGENT, ("target",),
+    Spec("convoso_exporter_agents_truncated", "gauge", AGENT, (),
          "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
-    Spec("convoso_exporter_targets", "gauge", EXPORTER, (), "Targets in the loaded configuration."),
+    Spec("convoso_exporter_targets", "gauge", EXPORTER, ("kind",),
+         "Targets this exporter polls, by kind (account, campaign, queue, custom)."),
+    Spec("convoso_exporter_discovered_scopes", "gauge", EXPORTER, ("kind", "outcome"),
+         "Campaigns and queues found in the account answer, by outcome: polled, filtered (include / exclude) "
+         "or over_limit (cut by discovery.max_targets)."),
     Spec("convoso_exporter_config_last_reload_successful", "gauge", EXPORTER, (),
          "1 if the last load or reload of the configuration file succeeded, else 0."),
     Spec("convoso_exporter_config_last_reload_success_timestamp_seconds", "gauge", EXPORTER, (),

@@ -1,22 +1,22 @@
-"""From state to metric families: what each target, and the exporter itself, publishes.
+"""From state to metric families: what each target publishes.
 
-Pure functions of immutable inputs (a `TargetState`, the client's `ApiStats`), so the
-renderer can call them from a worker thread and cache their output per state.
+Pure functions of immutable inputs (a published `TargetState`), so the renderer can
+call them from a worker thread and cache their output per state. Every published
+target has its health series always and its own figures while its data is fresh; the
+account target adds the families only the account-wide answer gives (account.py).
 
 Choices where the API is vague:
 - Agents repeated with the same user_id in one answer count once (the first wins),
   in the aggregates and in per-agent series.
-- An agent without a status is left out of everything keyed by status (counts by
-  status, time-in-status distribution and max, its per-agent status time) and is
-  never counted under an invented status; its calls still count.
+- In a target's own status counts and distributions, an agent without a status is
+  left out of everything keyed by status (it is never counted under an invented
+  status); its calls still count. The account breakdown counts it under status "".
 - Per-agent series are kept for the lowest `max_agents_per_target` user_ids (string
   order), so the same agents stay in from one poll to the next.
 """
 
 from __future__ import annotations
 
-import operator
-import platform
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,28 +25,13 @@ from itertools import accumulate
 from convoso_exporter.api.errors import ERROR_KINDS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.expose.catalog import (
-    AGENT_INFO_FIELDS,
-    CALLS_TODAY_BUCKETS,
-    INDEX,
-    SPECS,
-    STATUS_TIME_BUCKETS,
-    new_family,
-)
+from convoso_exporter.config.schema import ACCOUNT
+from convoso_exporter.derive.breakdown import NONE, distinct_agents
+from convoso_exporter.expose.account import account_families, agent_families
+from convoso_exporter.expose.catalog import CALLS_TODAY_BUCKETS, INDEX, SPECS, STATUS_TIME_BUCKETS, new_family
+from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import Family
 from convoso_exporter.poll.state import TargetState
-
-# One C-level call for all the info labels: this runs once per agent per poll.
-_agent_info_values = operator.attrgetter(*AGENT_INFO_FIELDS)
-
-
-@dataclass(frozen=True)
-class ExporterInfo:
-    version: str
-    targets: int
-    reload_ok: bool
-    reload_timestamp: float | None
-
 
 
 @dataclass(frozen=True)
@@ -54,34 +39,27 @@ class FamilyOptions:
     """The config settings that shape the families."""
 
     agent_metrics: bool = True
+    agent_names: bool = True
     max_agents_per_target: int = 5000
 
 
 def target_families(state: TargetState, now: float, options: FamilyOptions) -> list[Family]:
-    """One target's families: health always; data while fresh; per-agent if enabled."""
+    """One target's families: health always; its data while fresh; for the account
+    target, the breakdown and (with agent_metrics) the per-agent series too. A target
+    polled only for discovery (another shard publishes it) has none."""
+    target = state.target
+    if not target.publish:
+        return []
     families = _health_families(state)
     snapshot = state.snapshot
     if snapshot is not None and state.fresh(now):
-        name = state.target.name
-        agents = _distinct_agents(snapshot.agents)
-        families += _data_families(name, snapshot, agents)
-        if options.agent_metrics:
-            families += _agent_families(name, agents, options.max_agents_per_target)
+        agents = distinct_agents(snapshot.agents)
+        families += _data_families(target.name, snapshot, agents)
+        if target.kind == ACCOUNT:
+            families += account_families(snapshot, agents)
+            if options.agent_metrics:
+                families += agent_families(agents, options.max_agents_per_target, options.agent_names)
     return [f for f in families if f.metrics]
-
-
-def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
-    """The exporter's own families (not per target)."""
-    build = new_family("convoso_exporter_build_info")
-    build.add((info.version, platform.python_version()), 1)
-    targets = new_family("convoso_exporter_targets")
-    targets.add((), info.targets)
-    reload_ok = new_family("convoso_exporter_config_last_reload_successful")
-    reload_ok.add((), 1 if info.reload_ok else 0)
-    reload_time = new_family("convoso_exporter_config_last_reload_success_timestamp_seconds")
-    if info.reload_timestamp is not None:
-        reload_time.add((), info.reload_timestamp)
-    return [build, _requests_family(stats), _latency_family(stats), targets, reload_ok, reload_time]
 
 
 def merged_families(
@@ -109,7 +87,10 @@ def _health_families(state: TargetState) -> list[Family]:
     target = state.target
     name = target.name
     info = new_family("convoso_target_info")
-    info.add((name, target.campaign_id or "", target.queue_id or "", target.user_id or "", ",".join(target.skills)), 1)
+    filters = {key: ",".join(value) if key == "skills" else value for key, value in target.filters().items()}
+    info.add((name, target.kind, filters.get("campaign_id", NONE), target.campaign_name or NONE,
+              filters.get("queue_id", NONE), target.queue_name or NONE, filters.get("user_id", NONE),
+              filters.get("skills", NONE)), 1)
     errors = new_family("convoso_exporter_poll_errors_total")
     # Every known kind from 0, so rate() sees the first error; unknown kinds carried too.
     kinds = list(ERROR_KINDS) + sorted(set(state.errors_by_kind) - set(ERROR_KINDS))
@@ -142,20 +123,6 @@ def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -
     ]
 
 
-def _distinct_agents(agents: Sequence[Agent]) -> list[Agent]:
-    """The agents, without repeats of a user_id (the first wins). Agents without a
-    user_id cannot be told apart, so they all stay."""
-    seen: set[str] = set()
-    result = []
-    for agent in agents:
-        if agent.user_id:
-            if agent.user_id in seen:
-                continue
-            seen.add(agent.user_id)
-        result.append(agent)
-    return result
-
-
 def _agent_aggregates(name: str, agents: Sequence[Agent]) -> list[Family]:
     """Counts by status, time-in-status distribution and max, calls-today distribution:
     bounded by the number of statuses, however many agents."""
@@ -171,15 +138,15 @@ def _agent_aggregates(name: str, agents: Sequence[Agent]) -> list[Family]:
         if agent.status_time_sec is not None:
             times.setdefault(agent.status, []).append(agent.status_time_sec)
     statuses = list(COMMON_STATUSES) + sorted(set(counts) - set(COMMON_STATUSES))
-    by_status = new_family("convoso_agents")
-    distribution = new_family("convoso_agents_status_time_seconds")
-    longest = new_family("convoso_agents_status_time_max_seconds")
+    by_status = new_family("convoso_target_agents")
+    distribution = new_family("convoso_target_agents_status_time_seconds")
+    longest = new_family("convoso_target_agents_status_time_max_seconds")
     for status in statuses:
         by_status.add((name, status), counts[status])
         if status in times:
             distribution.add_histogram((name, status), *_histogram(times[status], STATUS_TIME_BUCKETS))
             longest.add((name, status), max(times[status]))
-    calls_today = new_family("convoso_agents_calls_today")
+    calls_today = new_family("convoso_target_agents_calls_today")
     if calls:
         calls_today.add_histogram((name,), *_histogram(calls, CALLS_TODAY_BUCKETS))
     return [by_status, distribution, longest, calls_today]
@@ -191,45 +158,3 @@ def _histogram(values: Sequence[int], bounds: Sequence[float]) -> tuple[list[int
     for value in values:
         counts[bisect_left(bounds, value)] += 1
     return list(accumulate(counts)), sum(values)
-
-
-def _agent_families(name: str, agents: Sequence[Agent], limit: int) -> list[Family]:
-    """Per-agent series for the first `limit` user_ids, and how many were left out."""
-    identified = sorted((a for a in agents if a.user_id), key=lambda a: a.user_id or "")
-    kept = identified[:limit]
-    status_time = new_family("convoso_agent_status_time_seconds")
-    calls_today = new_family("convoso_agent_calls_today")
-    session_calls = new_family("convoso_agent_session_calls")
-    info = new_family("convoso_agent_info")
-    for agent in kept:
-        user = agent.user_id or ""
-        if agent.status and agent.status_time_sec is not None:
-            status_time.metrics.append(((name, user, agent.status), agent.status_time_sec))
-        if agent.calls_today is not None:
-            calls_today.metrics.append(((name, user), agent.calls_today))
-        if agent.total_calls is not None:
-            session_calls.metrics.append(((name, user), agent.total_calls))
-        labels = (name, user) + tuple(value or "" for value in _agent_info_values(agent))
-        info.metrics.append((labels, 1))
-    truncated = _gauge("convoso_exporter_agents_truncated", name, len(identified) - len(kept))
-    return [status_time, calls_today, session_calls, info, truncated]
-
-
-def _requests_family(stats: ApiStats) -> Family:
-    # Every search outcome from 0, so rate() and alerts see the first failure.
-    counts = dict.fromkeys((("search", outcome) for outcome in ("success",) + ERROR_KINDS), 0)
-    counts.update(stats.requests)
-    family = new_family("convoso_exporter_api_requests_total")
-    for key in sorted(counts):
-        family.add(key, counts[key])
-    return family
-
-
-def _latency_family(stats: ApiStats) -> Family:
-    family = new_family("convoso_exporter_api_request_duration_seconds")
-    if "search" not in stats.latency:
-        family.add_histogram(("search",), [0] * len(family.buckets), 0.0)
-    for endpoint in sorted(stats.latency):
-        histogram = stats.latency[endpoint]
-        family.add_histogram((endpoint,), list(histogram.counts) + [histogram.count], histogram.sum)
-    return family

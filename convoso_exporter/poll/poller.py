@@ -112,14 +112,16 @@ class Poller:
         self._stopped.set()
         await self._cancel_all()
 
-    def replace(self, targets: Sequence[Target], client: Any, *,
+    def replace(self, targets: Sequence[Target], client: Any = None, *,
                 interval: float | None = None, max_backoff: float | None = None) -> None:
-        """Apply a reloaded config. Targets whose definition is unchanged keep their state
-        and their schedule; changed and new ones start afresh (first poll at once);
-        removed ones stop. Every poll from now on uses `client`, and a new `interval` /
-        `max_backoff` apply from each target's next scheduling on."""
+        """Apply a new target list (a reload, or a discovery round). Targets whose
+        definition is unchanged keep their state and their schedule; changed and new ones
+        start afresh (first poll at once); removed ones stop. A new `client` is used by
+        every poll from now on, and a new `interval` / `max_backoff` apply from each
+        target's next scheduling on."""
         wanted = _check_unique_names(targets)
-        self._client = client
+        if client is not None:
+            self._client = client
         if interval is not None:
             self._interval = interval
         if max_backoff is not None:
@@ -129,7 +131,10 @@ class Poller:
         for target in wanted:
             kept = old.get(target.name)
             if kept is not None and kept.target == target:
-                new[target.name] = _with_stale_after(kept, stale_after(self._interval))
+                # Display names are not part of a target's identity: take the new ones.
+                if not kept.target.same_names(target):
+                    kept = dataclasses.replace(kept, target=target)
+                new[target.name] = _with_stale_after(kept, stale_after(self._interval_of(target)))
             else:
                 new[target.name] = self._new_state(target)
         for name, state in old.items():
@@ -145,8 +150,11 @@ class Poller:
         """Poll one target once and publish the outcome."""
         await self._poll(name)
 
+    def _interval_of(self, target: Target) -> float:
+        return target.interval or self._interval
+
     def _new_state(self, target: Target) -> TargetState:
-        return TargetState(target, stale_after=stale_after(self._interval))
+        return TargetState(target, stale_after=stale_after(self._interval_of(target)))
 
     def _publish(self, previous: TargetState, state: TargetState) -> TargetState | None:
         """Swap in `state` for its target and return it as published, unless the target
@@ -155,8 +163,9 @@ class Poller:
         current = self._states.get(name)
         if current is None or current.target != previous.target or current.generation != previous.generation:
             return None
-        if current.stale_after != state.stale_after:  # a reload changed the interval
-            state = dataclasses.replace(state, stale_after=current.stale_after)
+        if current.stale_after != state.stale_after or current.target is not state.target:
+            # A reload or discovery round changed the interval or the names meanwhile.
+            state = dataclasses.replace(state, target=current.target, stale_after=current.stale_after)
         states = dict(self._states)
         states[name] = state
         self._states = MappingProxyType(states)
@@ -206,12 +215,7 @@ class Poller:
         while True:
             client = self._client
             try:
-                return await client.search(
-                    campaign_id=target.campaign_id,
-                    queue_id=target.queue_id,
-                    user_id=target.user_id,
-                    skills=target.skills,
-                )
+                return await client.search(**target.filters())
             except Exception:
                 if client is self._client:
                     raise
@@ -221,7 +225,7 @@ class Poller:
 
     def _succeeded(self, previous: TargetState, result: SearchResult, started: float) -> float:
         state = previous.succeeded(result, wall=self._wall(), duration=self._clock() - started)
-        delay = self._jittered(self._interval)
+        delay = self._jittered(self._interval_of(previous.target))
         state = self._publish(previous, state)
         if state is None:
             return delay
@@ -238,7 +242,7 @@ class Poller:
                 retry_after: float | None) -> float:
         message = one_line(message) or kind
         state = previous.failed(kind, message, wall=self._wall(), duration=self._clock() - started)
-        delay = self._failure_delay(state.consecutive_failures, retry_after)
+        delay = self._failure_delay(self._interval_of(previous.target), state.consecutive_failures, retry_after)
         state = self._publish(previous, state)
         if state is None:
             return delay
@@ -253,11 +257,11 @@ class Poller:
         self._notify(state)
         return delay
 
-    def _failure_delay(self, failures: int, retry_after: float | None) -> float:
+    def _failure_delay(self, interval: float, failures: int, retry_after: float | None) -> float:
         # interval, 2×, 4×, ... up to max_backoff, never faster than the normal interval
         # (even if max_backoff is set below it); the first retry comes one interval later.
-        backoff = min(self._max_backoff, self._interval * 2 ** min(failures - 1, _MAX_DOUBLINGS))
-        delay = self._jittered(max(self._interval, backoff))
+        backoff = min(self._max_backoff, interval * 2 ** min(failures - 1, _MAX_DOUBLINGS))
+        delay = self._jittered(max(interval, backoff))
         if retry_after is not None and retry_after > 0:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
         return delay

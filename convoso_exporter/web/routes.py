@@ -238,13 +238,7 @@ def _state_word(state: TargetState) -> str:
 
 def describe_filter(target: Target) -> str:
     """`campaign_id=111 skills=english,spanish`, or `whole account` for no filter."""
-    parts = [
-        f"{key}={value}"
-        for key, value in (("campaign_id", target.campaign_id), ("queue_id", target.queue_id), ("user_id", target.user_id))
-        if value is not None
-    ]
-    if target.skills:
-        parts.append("skills=" + ",".join(target.skills))
+    parts = [f"{key}={','.join(value) if key == 'skills' else value}" for key, value in target.filters().items()]
     return " ".join(parts) or "whole account"
 
 

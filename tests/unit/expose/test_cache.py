@@ -77,8 +77,8 @@ def test_cache_rerenders_only_changed_targets(monkeypatch):
     states[1] = dataclasses.replace(states[1], generation=2, snapshot=full_snapshot((agent("2", "INCALL"),)))
     changed = r.render(states, ApiStats(), NOW, INFO).body
     assert counter.take() == ["b"]
-    assert value(changed, "convoso_agents", target="b", status="INCALL") == 1
-    assert value(changed, "convoso_agents", target="a", status="READY") == 1
+    assert value(changed, "convoso_target_agents", target="b", status="INCALL") == 1
+    assert value(changed, "convoso_target_agents", target="a", status="READY") == 1
 
     # The same name with another config is another target, even at the same generation.
     states[2] = dataclasses.replace(states[2], target=Target("c", queue_id="9"))
@@ -133,7 +133,7 @@ def test_gzip_body_decompresses_to_body():
 def test_gzip_of_an_empty_target_list_is_valid():
     exposition = renderer().render([], ApiStats(), NOW, INFO)
     assert gzip.decompress(exposition.gzip_body) == exposition.body
-    assert value(exposition.body, "convoso_exporter_targets") == 3
+    assert value(exposition.body, "convoso_exporter_targets", kind="custom") == 2
 
 
 # (i) ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Figures derived from the snapshots: agents by campaign, queue and status; counters; agent time."""

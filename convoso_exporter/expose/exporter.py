@@ -1,0 +1,66 @@
+"""The exporter's own families: build, API requests and latency, targets, discovery,
+the API budget and the config's reload state."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.config.schema import TARGET_KINDS
+from convoso_exporter.expose.catalog import new_family
+from convoso_exporter.expose.exposition import Family
+
+
+@dataclass(frozen=True)
+class ExporterInfo:
+    """What the app knows about itself at render time."""
+
+    version: str
+    targets: Mapping[str, int]  # kind -> targets polled
+    reload_ok: bool
+    reload_timestamp: float | None
+    budget_per_minute: float = 0.0  # API calls per minute the targets imply
+    discovered: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (kind, outcome) -> scopes
+
+
+def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
+    """The exporter's own families (not per target)."""
+    build = new_family("convoso_exporter_build_info")
+    build.add((info.version, platform.python_version()), 1)
+    budget = new_family("convoso_exporter_api_budget_calls_per_minute")
+    budget.add((), info.budget_per_minute)
+    targets = new_family("convoso_exporter_targets")
+    for kind in TARGET_KINDS:
+        targets.add((kind,), info.targets.get(kind, 0))
+    discovered = new_family("convoso_exporter_discovered_scopes")
+    for (kind, outcome), count in sorted(info.discovered.items()):
+        discovered.add((kind, outcome), count)
+    reload_ok = new_family("convoso_exporter_config_last_reload_successful")
+    reload_ok.add((), 1 if info.reload_ok else 0)
+    reload_time = new_family("convoso_exporter_config_last_reload_success_timestamp_seconds")
+    if info.reload_timestamp is not None:
+        reload_time.add((), info.reload_timestamp)
+    return [build, _requests_family(stats), _latency_family(stats), budget, targets, discovered, reload_ok, reload_time]
+
+
+def _requests_family(stats: ApiStats) -> Family:
+    # Every search outcome from 0, so rate() and alerts see the first failure.
+    counts = dict.fromkeys((("search", outcome) for outcome in ("success",) + ERROR_KINDS), 0)
+    counts.update(stats.requests)
+    family = new_family("convoso_exporter_api_requests_total")
+    for key in sorted(counts):
+        family.add(key, counts[key])
+    return family
+
+
+def _latency_family(stats: ApiStats) -> Family:
+    family = new_family("convoso_exporter_api_request_duration_seconds")
+    if "search" not in stats.latency:
+        family.add_histogram(("search",), [0] * len(family.buckets), 0.0)
+    for endpoint in sorted(stats.latency):
+        histogram = stats.latency[endpoint]
+        family.add_histogram((endpoint,), list(histogram.counts) + [histogram.count], histogram.sum)
+    return family

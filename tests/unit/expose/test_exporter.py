@@ -1,0 +1,55 @@
+"""convoso_exporter.expose.exporter: the exporter's own families."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+
+import pytest
+
+from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.api.stats import ApiStats
+from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, names, renderer, state, value
+
+
+def test_build_targets_budget_discovery_and_reload():
+    body = renderer().render([state("t")], ApiStats(), NOW, INFO).body
+    assert value(body, "convoso_exporter_build_info", version="1.2.3", python_version=platform.python_version()) == 1
+    assert value(body, "convoso_exporter_targets", kind="account") == 1
+    assert value(body, "convoso_exporter_targets", kind="custom") == 2
+    assert value(body, "convoso_exporter_targets", kind="campaign") == 0  # every kind, from 0
+    assert value(body, "convoso_exporter_api_budget_calls_per_minute") == 12.5
+    assert value(body, "convoso_exporter_discovered_scopes", kind="campaign", outcome="polled") == 2
+    assert value(body, "convoso_exporter_discovered_scopes", kind="queue", outcome="over_limit") == 1
+    assert value(body, "convoso_exporter_config_last_reload_successful") == 1
+    assert value(body, "convoso_exporter_config_last_reload_success_timestamp_seconds") == NOW - 600
+
+
+def test_self_metrics_are_pre_initialised():
+    info = dataclasses.replace(INFO, reload_ok=False, reload_timestamp=None)
+    body = renderer().render([state("t")], ApiStats(), NOW, info).body
+    for outcome in ("success",) + ERROR_KINDS:
+        assert value(body, "convoso_exporter_api_requests_total", endpoint="search", outcome=outcome) == 0
+        if outcome != "success":
+            assert value(body, "convoso_exporter_poll_errors_total", target="t", kind=outcome) == 0
+    assert value(body, "convoso_exporter_api_request_duration_seconds_count", endpoint="search") == 0
+    assert value(body, "convoso_exporter_api_request_duration_seconds_bucket", endpoint="search", le="+Inf") == 0
+    assert value(body, "convoso_exporter_config_last_reload_successful") == 0
+    assert "convoso_exporter_config_last_reload_success_timestamp_seconds" not in names(body)
+
+
+def test_api_stats_are_rendered():
+    body = renderer().render(hostile_states(), api_stats(), NOW, INFO).body
+    assert value(body, "convoso_exporter_api_requests_total", endpoint="search", outcome="success") == 5
+    assert value(body, "convoso_exporter_api_requests_total", endpoint="search", outcome="timeout") == 1
+    assert value(body, "convoso_exporter_api_requests_total", endpoint="logout", outcome="api") == 1
+    assert value(body, "convoso_exporter_api_request_duration_seconds_bucket", endpoint="search", le="0.25") == 3
+    assert value(body, "convoso_exporter_api_request_duration_seconds_bucket", endpoint="search", le="30.0") == 5
+    assert value(body, "convoso_exporter_api_request_duration_seconds_bucket", endpoint="search", le="+Inf") == 6
+    assert value(body, "convoso_exporter_api_request_duration_seconds_count", endpoint="search") == 6
+    assert value(body, "convoso_exporter_api_request_duration_seconds_sum", endpoint="search") == pytest.approx(58.41)
+    assert value(body, "convoso_exporter_api_request_duration_seconds_count", endpoint="logout") == 1
+    east = 'east "main" \\ 😀'
+    assert value(body, "convoso_exporter_poll_errors_total", target=east, kind="timeout") == 3
+    assert value(body, "convoso_exporter_poll_errors_total", target=east, kind="weird_kind") == 1
+    assert value(body, "convoso_exporter_poll_errors_total", target="failing", kind="timeout") == 9
