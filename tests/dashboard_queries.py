@@ -1,6 +1,6 @@
 """The PromQL behind the shipped Grafana dashboards, ready to run against a real Prometheus.
 
-`tests/test_dashboards.py` checks the queries' structure; the end-to-end test runs every
+`tests/unit/mixin/test_dashboards.py` checks the queries' structure; the end-to-end test runs every
 one of them against a Prometheus that scraped the exporter:
 
     for name, dashboard in load_dashboards().items():
@@ -42,6 +42,12 @@ def panels(dashboard: Mapping[str, Any]) -> list[dict[str, Any]]:
     for panel in dashboard.get("panels", []):
         found.append(panel)
         found.extend(panel.get("panels", []))
+    return found
+
+
+def panel_named(dashboard: Mapping[str, Any], title: str) -> dict[str, Any]:
+    """The one visible panel (not a row) with this title."""
+    (found,) = [p for p in panels(dashboard) if p["title"] == title and p["type"] != "row"]
     return found
 
 

@@ -7,7 +7,7 @@ running in a thread of the test process, recording every JSON notification.
 Everything listens on 127.0.0.1, on ephemeral ports, with its data in the test's tmp dir.
 The Prometheus and Alertmanager configs are the shipped examples (`prometheus/*.yml`) with
 only addresses and timings changed, so the test proves the examples' routing and grouping;
-the rules are `prometheus/generate_rules.py` output with the fast `RULE_SETTINGS` below.
+the rules are `python -m convoso_exporter.mixin` output with the fast `RULE_SETTINGS` below.
 """
 
 from __future__ import annotations
@@ -206,14 +206,15 @@ def write_exporter_config(folder: Path, base_url: str, targets: dict[str, dict[s
 
 
 def write_rules(folder: Path) -> Path:
-    path = folder / "convoso.fast.rules.yml"
+    """The mixin generated with the fast settings into its own folder; its rule file."""
+    output = folder / "mixin.fast"
     sets = [arg for setting in RULE_SETTINGS for arg in ("--set", setting)]
     result = subprocess.run(
-        [sys.executable, str(ROOT / "prometheus" / "generate_rules.py"), "-o", str(path), *sets],
+        [sys.executable, "-m", "convoso_exporter.mixin", "--output-dir", str(output), *sets],
         capture_output=True, text=True, timeout=30,
     )
-    assert result.returncode == 0, f"generate_rules.py {' '.join(sets)}: {result.stderr}"
-    return path
+    assert result.returncode == 0, f"convoso_exporter.mixin {' '.join(sets)}: {result.stderr}"
+    return output / "prometheus" / "convoso.rules.yml"
 
 
 def write_prometheus_config(folder: Path, rules: Path, exporter: str, alertmanager: str) -> Path:

@@ -9,7 +9,6 @@ exporter's own `--config.check`.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import shutil
@@ -345,38 +344,6 @@ def test_configmap_config_passes_config_check_with_the_secret_mounted(k8s, tmp_p
     checked.write_text(yaml.safe_dump(config))
     result = run_exporter_config_check(checked, tmp_path)
     assert result.returncode == 0, result.stderr
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("k8s_generate", K8S / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_prometheusrule_carries_exactly_the_rule_files_groups(k8s):
-    rules = yaml.safe_load(RULES_FILE.read_text())
-    assert rules["groups"], "the rule file has no groups"
-    assert k8s["PrometheusRule"]["spec"]["groups"] == rules["groups"]
-
-
-def test_prometheusrule_is_freshly_generated():
-    generator = load_generator()
-    committed = (BASE / "prometheusrule.yaml").read_text()
-    assert committed == generator.render(RULES_FILE.read_text()), (
-        "run python3 deploy/kubernetes/generate.py"
-    )
-    assert generator.main(["--check"]) == 0
-
-
-def test_generator_check_notices_a_stale_file(tmp_path, monkeypatch):
-    generator = load_generator()
-    stale = tmp_path / "prometheusrule.yaml"
-    stale.write_text((BASE / "prometheusrule.yaml").read_text() + "# edited by hand\n")
-    monkeypatch.setattr(generator, "OUTPUT", stale)
-    assert generator.main(["--check"]) == 1
-    assert generator.main([]) == 0
-    assert generator.main(["--check"]) == 0
 
 
 def test_image_tags_are_the_package_version():

@@ -284,6 +284,9 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     assert _run([program, "--version"], tmp_path, env) == expected
     assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env) == expected
 
+    # The mixin ships too: the installed package regenerates exactly the committed files.
+    _run([python, "-m", "convoso_exporter.mixin", "--check", "--output-dir", str(ROOT)], tmp_path, env)
+
     check_env = dict(env, CONVOSO_AUTH_TOKEN="packaging-test-token")
     _run([program, "--config.check", "--config.file", str(ROOT / "config.example.yaml")], tmp_path, check_env)
 

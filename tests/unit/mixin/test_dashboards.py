@@ -4,23 +4,23 @@ Checked on the committed JSON: a `datasource` variable used by every panel and v
 query, `job`/`instance`/`target` filters on every selector, a title, description and
 unit on every panel, `$__rate_interval` in every rate/increase, stable uids, read-only,
 a clean grid. Every metric a query names must exist in docs/metrics.md, and every query
-must parse (promtool). The committed JSON must be exactly what grafana/generate.py
-writes, and the provisioning files must point Grafana at it.
+must parse (promtool). The committed JSON must be exactly what the dashboard modules
+(convoso_exporter/mixin/dashboards/) write, and the provisioning files must point Grafana
+at it. Checks of one dashboard's panels live beside it in tests/unit/mixin/dashboards/.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from convoso_exporter.api.model import COMMON_STATUSES
+from convoso_exporter.mixin import dashboards
+from convoso_exporter.mixin.settings import Settings
 from tests.dashboard_queries import (
     load_dashboards,
     panel_queries,
@@ -53,15 +53,6 @@ QUERIES = [
 
 def ids(items: list[tuple[Any, ...]]) -> list[str]:
     return [f"{item[0]}:{item[1]['title'] if isinstance(item[1], dict) else item[1]}" for item in items]
-
-
-def load_module(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def metric_catalog() -> dict[str, set[str]]:
@@ -222,46 +213,6 @@ def test_every_query_parses_as_promql(tmp_path):
 # ---------------------------------------------------------------- specific panels
 
 
-def panel_named(uid: str, title: str) -> dict[str, Any]:
-    (found,) = [p for p in panels(DASHBOARDS[f"{uid}.json"]) if p["title"] == title and p["type"] != "row"]
-    return found
-
-
-def test_agents_by_status_is_stacked_with_one_fixed_colour_per_status():
-    panel = panel_named("convoso-overview", "Logged-in agents by status")
-    assert panel["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
-    colours = {
-        o["matcher"]["options"]: o["properties"][0]["value"]["fixedColor"]
-        for o in panel["fieldConfig"]["overrides"]
-        if o["properties"][0]["id"] == "color" and o["properties"][0]["value"]["mode"] == "fixed"
-    }
-    assert set(COMMON_STATUSES) <= set(colours)
-    assert len(set(colours.values())) == len(colours), "two statuses share a colour"
-    assert "red" not in colours.values(), "red is for trouble"
-
-
-def test_drop_rate_panels_draw_the_alert_thresholds():
-    rules = load_module(ROOT / "prometheus" / "generate_rules.py", "generate_rules")
-    settings = rules.Settings()
-    for title in (
-        "Drop rate today",
-        f"Drop rate today against the {rules.percent(settings.drop_rate_critical)} line",
-    ):
-        panel = panel_named("convoso-overview", title)
-        assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
-        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
-        assert [step["value"] for step in steps] == [
-            None,
-            settings.drop_rate_warning,
-            settings.drop_rate_critical,
-        ]
-        assert [step["color"] for step in steps] == ["green", "orange", "red"]
-    chart = panel_named(
-        "convoso-overview", f"Drop rate today against the {rules.percent(settings.drop_rate_critical)} line"
-    )
-    assert chart["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line+area"
-
-
 def test_panels_that_need_per_agent_metrics_say_so_and_the_rest_do_not_use_them():
     per_agent = {name for name in CATALOG if name.startswith("convoso_agent_") and "user_id" in CATALOG[name]}
     for name, panel in VISIBLE:
@@ -270,21 +221,25 @@ def test_panels_that_need_per_agent_metrics_say_so_and_the_rest_do_not_use_them(
         assert says_so == bool(used & per_agent), f"{name}: {panel['title']}"
 
 
-def test_calls_today_distribution_comes_from_the_aggregate_gaugehistogram():
-    panel = panel_named("convoso-agents", "Calls today: how many agents per bucket")
-    (target,) = panel["targets"]
-    assert "convoso_agents_calls_today_bucket{" in target["expr"] and target["format"] == "heatmap"
-
-
 # ---------------------------------------------------------------- generator and provisioning
 
 
 def test_committed_dashboards_are_what_the_generator_writes():
-    generate = load_module(GRAFANA / "generate.py", "grafana_generate")
-    assert set(generate.DASHBOARDS) == set(DASHBOARDS)
-    for name, build in generate.DASHBOARDS.items():
+    generated = {Path(file.path).name: file for file in dashboards.files(Settings())}
+    assert set(generated) == set(DASHBOARDS)
+    for name, file in generated.items():
+        assert file.path == f"grafana/dashboards/{name}"
         committed = (GRAFANA / "dashboards" / name).read_text(encoding="utf-8")
-        assert generate.render(build) == committed, f"{name} is stale: run python3 grafana/generate.py"
+        assert file.text == committed, f"{name} is stale: run python -m convoso_exporter.mixin"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_description_says_which_module_generates_the_dashboard(name):
+    module = name.removeprefix("convoso-").removesuffix(".json")
+    assert DASHBOARDS[name]["description"].endswith(
+        f" Generated by `python -m convoso_exporter.mixin` (convoso_exporter/mixin/dashboards/{module}.py); "
+        "edit that, not this file."
+    )
 
 
 def test_provisioning_points_grafana_at_prometheus_and_the_dashboards():

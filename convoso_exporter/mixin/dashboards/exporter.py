@@ -1,0 +1,270 @@
+"""Convoso / Exporter health: is the exporter polling, how fast, with which errors, how fresh.
+
+The data-age lines are the `ConvosoDataStale` threshold from `Settings`.
+"""
+
+from __future__ import annotations
+
+from convoso_exporter.mixin.layout import Line, dashboard
+from convoso_exporter.mixin.panels import (
+    queries,
+    sel,
+    stat,
+    state_timeline,
+    thresholds,
+    timeseries,
+    value_mappings,
+)
+from convoso_exporter.mixin.settings import Settings, duration_seconds
+
+
+def polls_row(settings: Settings) -> Line:
+    """Whether each target's polls succeed and how old its data is, against the stale-data alert."""
+    stale = duration_seconds(settings.stale_after)
+    return [
+        (
+            state_timeline(
+                "Poll outcome per target",
+                "OK when the exporter's last poll of the target succeeded, FAILED when it did not (convoso_up).",
+                "none",
+                queries((sel("convoso_up"), "{{target}}")),
+                mappings=value_mappings({"0": ("FAILED", "red"), "1": ("OK", "green")}),
+                color={"mode": "thresholds"},
+            ),
+            12,
+            7,
+        ),
+        (
+            timeseries(
+                "Poll success ratio",
+                "Share of the time each target's last poll had succeeded, over the rate interval.",
+                "percentunit",
+                queries((f"avg_over_time({sel('convoso_up')}[$__rate_interval])", "{{target}}")),
+                defaults={"min": 0, "max": 1},
+            ),
+            12,
+            7,
+        ),
+        (
+            timeseries(
+                "Data age",
+                "Seconds since the last successful poll of each target. "
+                f"ConvosoDataStale fires past {settings.stale_after} (the red line).",
+                "s",
+                queries((f"time() - {sel('convoso_last_success_timestamp_seconds')}", "{{target}}")),
+                threshold_lines=True,
+                thresholds=thresholds("green", (stale / 2, "orange"), (stale, "red")),
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "Poll duration",
+                "How long the last poll of each target took.",
+                "s",
+                queries((sel("convoso_poll_duration_seconds"), "{{target}}")),
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "Poll errors by target and kind",
+                "Failed polls per rate interval by error kind (auth, api, rate_limited, server, "
+                'protocol, too_large, timeout, connection). A flat "none" line means no poll failed.',
+                "short",
+                queries(
+                    (
+                        "sum by (target, kind) "
+                        f"(increase({sel('convoso_exporter_poll_errors_total')}[$__rate_interval]))\n"
+                        "or on (target)\n"
+                        f'label_replace(sum by (target) ({sel("convoso_up")}) * 0, "kind", "none", "", "")',
+                        "{{target}} {{kind}}",
+                    )
+                ),
+            ),
+            8,
+            8,
+        ),
+    ]
+
+
+def api_row() -> Line:
+    """The Convoso API as the exporter sees it: traffic, errors, latency."""
+    requests = sel("convoso_exporter_api_requests_total", target=False)
+    errors = sel("convoso_exporter_api_requests_total", 'outcome!="success"', target=False)
+    latency = sel("convoso_exporter_api_request_duration_seconds_bucket", target=False)
+    return [
+        (
+            timeseries(
+                "API requests by outcome",
+                "Requests to the Convoso API per second, by endpoint and outcome (success or the error kind).",
+                "reqps",
+                queries(
+                    (
+                        f"sum by (endpoint, outcome) (rate({requests}[$__rate_interval]))",
+                        "{{endpoint}} {{outcome}}",
+                    )
+                ),
+                stack=True,
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "API error ratio",
+                "Share of Convoso API requests that failed, per endpoint.",
+                "percentunit",
+                queries(
+                    (
+                        f"sum by (endpoint) (rate({errors}[$__rate_interval]))\n"
+                        f"  / sum by (endpoint) (rate({requests}[$__rate_interval]))\n"
+                        "or\n"
+                        f"sum by (endpoint) (rate({requests}[$__rate_interval])) * 0",
+                        "{{endpoint}}",
+                    )
+                ),
+                defaults={"min": 0},
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "API latency",
+                "Convoso API request latency quantiles per endpoint, from the exporter's histogram.",
+                "s",
+                queries(
+                    *(
+                        (
+                            f"histogram_quantile({q}, sum by (endpoint, le) (rate({latency}[$__rate_interval])))",
+                            f"p{round(q * 100)} {{{{endpoint}}}}",
+                        )
+                        for q in (0.5, 0.9, 0.99)
+                    )
+                ),
+            ),
+            8,
+            8,
+        ),
+    ]
+
+
+def process_row() -> Line:
+    """The exporter process itself: version, config, scrape cost, CPU, memory."""
+    return [
+        (
+            stat(
+                "Exporter version",
+                "Version and Python of each exporter instance (convoso_exporter_build_info).",
+                "none",
+                queries(
+                    (
+                        sel("convoso_exporter_build_info", target=False),
+                        "{{instance}}: {{version}} (Python {{python_version}})",
+                    ),
+                    instant=True,
+                ),
+                text_mode="name",
+            ),
+            8,
+            4,
+        ),
+        (
+            stat(
+                "Targets configured",
+                "Targets in each exporter's configuration.",
+                "short",
+                queries((sel("convoso_exporter_targets", target=False), "{{instance}}"), instant=True),
+            ),
+            4,
+            4,
+        ),
+        (
+            stat(
+                "Last config reload",
+                "Whether the exporter's last configuration (re)load succeeded.",
+                "none",
+                queries(
+                    (sel("convoso_exporter_config_last_reload_successful", target=False), "{{instance}}"),
+                    instant=True,
+                ),
+                colour_mode="background",
+                mappings=value_mappings({"0": ("FAILED", "red"), "1": ("OK", "green")}),
+            ),
+            4,
+            4,
+        ),
+        (
+            stat(
+                "Agents left out of per-agent series",
+                "Agents not exported one by one because of max_agents_per_target, per target; "
+                "aggregates still count them.",
+                "short",
+                queries((sel("convoso_exporter_agents_truncated"), "{{target}}"), instant=True),
+                thresholds=thresholds("green", (1, "orange")),
+            ),
+            8,
+            4,
+        ),
+        (
+            timeseries(
+                "Scrape duration and size",
+                "How long Prometheus takes to scrape the exporter (left) and how many samples it gets (right).",
+                "s",
+                queries(
+                    (sel("scrape_duration_seconds", target=False), "{{instance}} duration"),
+                    (sel("scrape_samples_scraped", target=False), "{{instance}} samples"),
+                ),
+                overrides=[
+                    {
+                        "matcher": {"id": "byFrameRefID", "options": "B"},
+                        "properties": [
+                            {"id": "unit", "value": "short"},
+                            {"id": "custom.axisPlacement", "value": "right"},
+                        ],
+                    }
+                ],
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "Exporter CPU",
+                "CPU used by the exporter process, in cores.",
+                "percentunit",
+                queries(
+                    (
+                        f"rate({sel('process_cpu_seconds_total', target=False)}[$__rate_interval])",
+                        "{{instance}}",
+                    )
+                ),
+            ),
+            8,
+            8,
+        ),
+        (
+            timeseries(
+                "Exporter memory",
+                "Resident memory of the exporter process.",
+                "bytes",
+                queries((sel("process_resident_memory_bytes", target=False), "{{instance}}")),
+            ),
+            8,
+            8,
+        ),
+    ]
+
+
+def build(settings: Settings) -> dict:
+    """The dashboard for `settings`: its data-age lines are the stale-data alert's."""
+    return dashboard(
+        __name__,
+        "convoso-exporter",
+        "Convoso / Exporter health",
+        "Is convoso-exporter polling Convoso, how fast, with which errors, and how fresh is the data.",
+        [("Polls per target", polls_row(settings)), ("Convoso API", api_row()), ("Exporter process", process_row())],
+    )

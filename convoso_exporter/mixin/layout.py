@@ -1,0 +1,138 @@
+"""The dashboard around the panels: rows on Grafana's grid, template variables, the JSON envelope.
+
+Every dashboard gets the same `datasource`/`job`/`instance`/`target` variables, links to
+its siblings and is read-only; its description ends with the note saying which module
+generates it.
+"""
+
+from __future__ import annotations
+
+from convoso_exporter.mixin.files import generated_note
+from convoso_exporter.mixin.panels import DATASOURCE, Panel
+
+SCHEMA_VERSION = 39
+TAGS = ["convoso", "contact-center"]
+
+
+def row(title: str) -> Panel:
+    """A section heading across the grid (never collapsed, so every panel shows)."""
+    return {"collapsed": False, "panels": [], "title": title, "type": "row"}
+
+
+Line = list[tuple[Panel, int, int]]  # (panel, width, height) left to right
+
+
+def layout(sections: list[tuple[str, Line]]) -> list[Panel]:
+    """Rows of panels on Grafana's 24-column grid, ids in reading order."""
+    placed: list[Panel] = []
+    y = 0
+    for title, line in sections:
+        placed.append({**row(title), "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}})
+        y += 1
+        x, tallest = 0, 0
+        for item, width, height in line:
+            if x + width > 24:
+                y, x, tallest = y + tallest, 0, 0
+            placed.append({**item, "gridPos": {"h": height, "w": width, "x": x, "y": y}})
+            x, tallest = x + width, max(tallest, height)
+        y += tallest
+    return [{**item, "id": index} for index, item in enumerate(placed, start=1)]
+
+
+def query_variable(name: str, label: str, definition: str) -> dict:
+    """A multi-value variable with All meaning `.+`, so every query can filter on it."""
+    return {
+        "allValue": ".+",
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "datasource": DATASOURCE,
+        "definition": definition,
+        "hide": 0,
+        "includeAll": True,
+        "label": label,
+        "multi": True,
+        "name": name,
+        "options": [],
+        "query": definition,
+        "refresh": 2,
+        "regex": "",
+        "skipUrlSync": False,
+        "sort": 1,
+        "type": "query",
+    }
+
+
+def variables() -> list[dict]:
+    """datasource, job, instance, target: each narrowed by the ones before it."""
+    return [
+        {
+            "current": {},
+            "hide": 0,
+            "includeAll": False,
+            "label": "Data source",
+            "multi": False,
+            "name": "datasource",
+            "options": [],
+            "query": "prometheus",
+            "refresh": 1,
+            "regex": "",
+            "skipUrlSync": False,
+            "type": "datasource",
+        },
+        query_variable("job", "Job", "label_values(convoso_exporter_build_info, job)"),
+        query_variable(
+            "instance", "Instance", 'label_values(convoso_exporter_build_info{job=~"$job"}, instance)'
+        ),
+        query_variable(
+            "target", "Target", 'label_values(convoso_up{job=~"$job",instance=~"$instance"}, target)'
+        ),
+    ]
+
+
+def dashboard(source: str, uid: str, title: str, description: str, sections: list[tuple[str, Line]]) -> dict:
+    """A whole dashboard; `source` is the generating module's `__name__`, named in the description."""
+    return {
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "description": f"{description} {generated_note(source)}",
+        "editable": False,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "id": None,
+        "links": [
+            {
+                "asDropdown": True,
+                "icon": "external link",
+                "includeVars": True,
+                "keepTime": True,
+                "tags": ["convoso"],
+                "targetBlank": False,
+                "title": "Convoso dashboards",
+                "tooltip": "",
+                "type": "dashboards",
+                "url": "",
+            }
+        ],
+        "panels": layout(sections),
+        "refresh": "30s",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": TAGS,
+        "templating": {"list": variables()},
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "title": title,
+        "uid": uid,
+        "version": 1,
+        "weekStart": "",
+    }

@@ -1,0 +1,26 @@
+"""Convoso / Exporter health (convoso_exporter/mixin/dashboards/exporter.py).
+
+Its data-age panel draws the ConvosoDataStale threshold, whatever the settings say.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from convoso_exporter.mixin.dashboards import exporter
+from convoso_exporter.mixin.settings import Settings, duration_seconds
+from tests.dashboard_queries import panel_named
+
+
+@pytest.mark.parametrize("stale_after", ["10m", "1h30m"])
+def test_data_age_draws_the_stale_data_alert_threshold(stale_after):
+    panel = panel_named(exporter.build(Settings(stale_after=stale_after)), "Data age")
+    stale = duration_seconds(stale_after)
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [(step["value"], step["color"]) for step in steps] == [
+        (None, "green"),
+        (stale / 2, "orange"),
+        (stale, "red"),
+    ]
+    assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line+area"
+    assert f"ConvosoDataStale fires past {stale_after}" in panel["description"]
