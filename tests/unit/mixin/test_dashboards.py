@@ -1,12 +1,26 @@
 """The shipped Grafana dashboards follow the monitoring-mixin conventions.
 
 Checked on the committed JSON: a `datasource` variable used by every panel and variable
-query, `job`/`instance`/`target` filters on every selector, a title, description and
-unit on every panel, `$__rate_interval` in every rate/increase, stable uids, read-only,
-a clean grid. Every metric a query names must exist in docs/metrics.md, and every query
-must parse (promtool). The committed JSON must be exactly what the dashboard modules
-(convoso_exporter/mixin/dashboards/) write, and the provisioning files must point Grafana
-at it. Checks of one dashboard's panels live beside it in tests/unit/mixin/dashboards/.
+query, `job`/`instance` filters and the dashboard's scope on every selector, a title,
+description and unit on every panel, `$__rate_interval` in every rate/increase, stable
+uids, read-only, a clean grid. Every metric a query names must exist in docs/metrics.md,
+and every query must parse (promtool). The committed JSON must be exactly what the
+dashboard modules (convoso_exporter/mixin/dashboards/) write, and the provisioning files
+must point Grafana at it. Checks of one dashboard's panels live beside it in
+tests/unit/mixin/dashboards/.
+
+The scope rule (targets overlap, so a panel must never add up overlapping scopes):
+- the exporter-health dashboard has a `target` variable and filters every per-target
+  series on it;
+- the contact-center dashboards have `campaign` and `queue` variables. A series that
+  carries campaign_id / queue_id (the account's breakdown, the per-agent and scope info)
+  filters on them; a per-target series is either the account's (`target="account"`) or
+  joined on `target` to `convoso_target_info` of one kind filtered on that kind's
+  variable (custom slices are their own scope: listed whatever the selection); a
+  per-agent series is joined on `user_id` to the filtered `convoso_agent_info`;
+- an additive aggregation (sum, avg, count...) over a per-target series keeps `target`,
+  or works on one target (the account) or on campaign targets only, which do not
+  overlap (an agent is in one campaign at a time).
 """
 
 from __future__ import annotations
@@ -26,13 +40,28 @@ from tests.dashboard_queries import (
     panel_queries,
     panels,
     parse_label_values,
+    parse_query_result,
+    query_result_options,
+    query_variables,
     substitute_variables,
-    variable_queries,
 )
 from tests.support import ROOT, require_binary
 
 GRAFANA = ROOT / "grafana"
 EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
+# Which dashboards are narrowed by campaign and queue; the others by target.
+SCOPE_DASHBOARDS = {"convoso-overview.json", "convoso-agents.json"}
+SCOPE_LABELS = {"campaign": "campaign_id", "queue": "queue_id"}
+# convoso_target_info of each kind is filtered on the variable of that kind.
+KIND_SCOPE = {"account": set(), "campaign": {"campaign"}, "queue": {"queue"}, "custom": set()}
+# What a variable query filters on: the variables before it whose labels it carries.
+VARIABLE_NEEDS = {
+    "job": [],
+    "instance": ["job"],
+    "target": ["job", "instance"],
+    "campaign": ["job", "instance"],
+    "queue": ["job", "instance"],
+}
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
 # Series Prometheus itself attaches to every scrape.
 SCRAPE_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added"}
@@ -42,12 +71,21 @@ SELECTOR_RE = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}")
 MATCHER_RE = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
 STRING_RE = re.compile(r'"[^"]*"')
 RATE_CALL_RE = re.compile(r"(?<![\w:])(rate|irate|increase)\s*\(")
+ADDITIVE_RE = re.compile(r"(?<![\w:])(sum|avg|count|group|stddev|stdvar)\s*(?:(by|without)\s*\(([^)]*)\)\s*)?\(")
+INFO_JOIN_RE = re.compile(r"on\s*\(([^)]*)\)\s*group_left\s*\([^)]*\)\s*(convoso_\w+_info)\{([^}]*)\}")
 
 DASHBOARDS = load_dashboards()
 PANELS = [(name, panel) for name, dashboard in DASHBOARDS.items() for panel in panels(dashboard)]
 VISIBLE = [(name, panel) for name, panel in PANELS if panel["type"] != "row"]
 QUERIES = [
     (name, title, expr) for name, dashboard in DASHBOARDS.items() for title, expr in panel_queries(dashboard)
+]
+# The PromQL inside the query_result variables (campaign, queue).
+VARIABLE_EXPRS = [
+    parse_query_result(v["query"])
+    for dashboard in DASHBOARDS.values()
+    for v in query_variables(dashboard)
+    if v["query"].startswith("query_result(")
 ]
 
 
@@ -99,29 +137,47 @@ def test_dashboard_is_read_only_current_schema_and_tagged(name):
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_variables_are_datasource_then_all_able_job_instance_target(name):
+def test_variables_are_datasource_job_instance_then_the_dashboards_scope(name):
     variables = {v["name"]: v for v in DASHBOARDS[name]["templating"]["list"]}
-    assert list(variables) == ["datasource", "job", "instance", "target"]
+    scope = ["campaign", "queue"] if name in SCOPE_DASHBOARDS else ["target"]
+    assert list(variables) == ["datasource", "job", "instance", *scope]
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
-    for var in ("job", "instance", "target"):
+    for var in ("job", "instance", *scope):
         variable = variables[var]
         assert variable["type"] == "query"
         assert variable["datasource"] == DATASOURCE_REF
         assert variable["multi"] is True and variable["includeAll"] is True
-        assert variable["allValue"] == ".+"
+        # All must keep agents without a campaign or queue (the empty value), or the
+        # dashboard's total would fall short of the account's.
+        assert variable["allValue"] == (".*" if var in SCOPE_LABELS else ".+")
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_each_variable_query_is_narrowed_by_the_variables_before_it(name):
-    queries = dict(variable_queries(DASHBOARDS[name]))
-    for var, needs in (("job", []), ("instance", ["job"]), ("target", ["job", "instance"])):
-        selector, label = parse_label_values(queries[var])
-        assert label == var
-        matchers = dict((m[0], m[2]) for m in MATCHER_RE.findall(selector or ""))
-        assert {k: v for k, v in matchers.items()} == {need: f"${need}" for need in needs}
-        metric = SELECTOR_RE.match(selector).group(1) if "{" in (selector or "") else selector
-        assert var in labels_of(metric) | {"job", "instance"}
+    for variable in query_variables(DASHBOARDS[name]):
+        var, query = variable["name"], variable["query"]
+        if var in SCOPE_LABELS:
+            selector, label = parse_query_result(query), SCOPE_LABELS[var]
+            assert re.match(rf"max by \({label}, {var}_name\) \(", selector), selector
+        else:
+            selector, label = parse_label_values(query)
+            assert label == var
+        (found,) = SELECTOR_RE.findall(selector or "") or [(selector, "")]
+        metric, body = found
+        matchers = {m[0]: m[2] for m in MATCHER_RE.findall(body)}
+        assert matchers == {need: f"${need}" for need in VARIABLE_NEEDS[var]}
+        assert label in labels_of(metric) | {"job", "instance"}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPE_DASHBOARDS))
+def test_campaign_and_queue_variables_show_names_and_keep_ids_as_values(name):
+    variables = {v["name"]: v for v in query_variables(DASHBOARDS[name])}
+    for var, label in SCOPE_LABELS.items():
+        regex = variables[var]["regex"]
+        named = f'{{{label}="1001",{var}_name="Medicare Advantage",instance="x:1",job="convoso"}} 1 1700000000000'
+        unnamed = f'{{{label}="2002",instance="x:1",job="convoso"}} 1 1700000000000'
+        assert query_result_options(regex, [named, unnamed]) == [("1001", "Medicare Advantage"), ("2002", "2002")]
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -156,8 +212,44 @@ def test_panel_has_title_description_unit_and_the_datasource_variable(name, pane
         assert target["expr"].strip()
 
 
+def scope_required(metric: str, matchers: dict[tuple[str, str], str]) -> set[str]:
+    """The scope variables a selector must filter on itself, on a campaign/queue dashboard."""
+    if metric == "convoso_target_info":
+        kind = matchers.get(("kind", "="))
+        assert kind in KIND_SCOPE, f"convoso_target_info must pin one kind, not {kind!r}"
+        return KIND_SCOPE[kind]
+    return {var for var, label in SCOPE_LABELS.items() if label in labels_of(metric)}
+
+
+def joins_scoped_info(expr: str, on: str, info: str) -> bool:
+    """Whether `expr` joins `on` a label to an `info` selector that passes the scope rule."""
+    for labels, metric, body in INFO_JOIN_RE.findall(expr):
+        matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
+        if on in labels.replace(" ", "").split(",") and metric == info and scope_required(metric, matchers):
+            return True
+        if metric == info == "convoso_target_info" and matchers.get(("kind", "=")) == "custom":
+            return on == "target"
+    return False
+
+
+def check_scope(metric: str, matchers: dict[tuple[str, str], str], expr: str) -> None:
+    """The scope rule of a campaign/queue dashboard for one selector (see the module docstring)."""
+    required = scope_required(metric, matchers)
+    for var in required:
+        assert matchers.get((SCOPE_LABELS[var], "=~")) == f"${var}", f"{metric} not filtered on ${var}"
+    labels = labels_of(metric)
+    if required or metric == "convoso_target_info":
+        return
+    if "target" in labels:
+        assert matchers.get(("target", "=")) == "account" or joins_scoped_info(expr, "target", "convoso_target_info"), (
+            f"{metric}: neither the account's nor joined on target to a filtered convoso_target_info"
+        )
+    elif "user_id" in labels:
+        assert joins_scoped_info(expr, "user_id", "convoso_agent_info"), f"{metric}: not joined to convoso_agent_info"
+
+
 @pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
-def test_every_selector_filters_on_job_instance_and_target(name, title, expr):
+def test_every_selector_filters_on_job_instance_and_the_dashboards_scope(name, title, expr):
     without_strings = STRING_RE.sub('""', expr)
     for match in METRIC_WORD_RE.finditer(without_strings):
         assert without_strings[match.end() :].startswith("{"), (
@@ -170,10 +262,38 @@ def test_every_selector_filters_on_job_instance_and_target(name, title, expr):
         assert matchers.get(("job", "=~")) == "$job", metric
         assert matchers.get(("instance", "=~")) == "$instance", metric
         labels = labels_of(metric)
-        if "target" in labels:
-            assert matchers.get(("target", "=~")) == "$target", metric
         unknown = {label for label, _ in matchers} - labels - {"job", "instance"}
         assert not unknown, f"{metric} has no label {unknown}"
+        if name in SCOPE_DASHBOARDS:
+            assert ("target", "=~") not in matchers, f"{metric}: no $target on this dashboard"
+            check_scope(metric, matchers, expr)
+        elif "target" in labels:
+            assert matchers.get(("target", "=~")) == "$target", metric
+
+
+def call_argument(expr: str, start: int) -> str:
+    """The text inside the parenthesis that opens just before `start`."""
+    depth, end = 1, start
+    while depth:
+        depth += {"(": 1, ")": -1}.get(expr[end], 0)
+        end += 1
+    return expr[start : end - 1]
+
+
+@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
+def test_no_query_adds_up_overlapping_targets(name, title, expr):
+    for call in ADDITIVE_RE.finditer(expr):
+        grouping = {label.strip() for label in (call[3] or "").split(",")}
+        if (call[2] == "by" and "target" in grouping) or (call[2] == "without" and "target" not in grouping):
+            continue  # one result per target: nothing added across targets
+        argument = call_argument(expr, call.end())
+        for metric, body in SELECTOR_RE.findall(argument):
+            if "target" not in labels_of(metric) or metric == "convoso_target_info":
+                continue
+            matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
+            one_target = matchers.get(("target", "=")) == "account"
+            campaigns_only = re.search(r'convoso_target_info\{[^}]*kind="campaign"', argument)
+            assert one_target or campaigns_only, f"{call[1]} adds up {metric} over overlapping targets"
 
 
 @pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
@@ -196,7 +316,7 @@ def test_every_query_parses_as_promql(tmp_path):
                 "name": "dashboard-queries",
                 "rules": [
                     {"record": f"dashboard:query_{index}", "expr": substitute_variables(expr)}
-                    for index, (_, _, expr) in enumerate(QUERIES)
+                    for index, expr in enumerate([expr for _, _, expr in QUERIES] + VARIABLE_EXPRS)
                 ],
             }
         ]
@@ -207,7 +327,7 @@ def test_every_query_parses_as_promql(tmp_path):
         [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(QUERIES)} rules found" in result.stdout
+    assert f"{len(QUERIES) + len(VARIABLE_EXPRS)} rules found" in result.stdout
 
 
 # ---------------------------------------------------------------- specific panels
