@@ -22,6 +22,7 @@ from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.logs import add_secret
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
+from convoso_exporter.derive.history import Deriver
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
@@ -77,12 +78,14 @@ class App:
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
         self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
+        self.deriver = Deriver(config.timezone)
         self.poller = Poller(
             self._targets(config),
             self.client,
             interval=config.poll_interval,
             max_backoff=config.convoso.max_backoff,
             on_change=self._on_change,
+            derive=lambda *args: self.deriver.advance(*args),
         )
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
         self._exposition = self._render_now()
@@ -201,6 +204,8 @@ class App:
             old.agent_metrics, old.agent_names, old.max_agents_per_target
         ):
             self.renderer = self._make_renderer(new)
+        if new.timezone != old.timezone:
+            self.deriver = Deriver(new.timezone)
         if new.discovery != old.discovery:
             # New rules for what to poll: the next account answer rediscovers at once.
             self.discovery = Discovery(new.discovery) if new.discovery.enabled else None

@@ -99,6 +99,7 @@ class DiscoverySettings:
 class Config:
     convoso: ConvosoSettings = field(default_factory=ConvosoSettings)
     poll_interval: float = 15.0
+    timezone: str = "UTC"  # the account's day boundary: its "today" figures reset at local midnight
     agent_metrics: bool = True
     agent_names: bool = True  # False: per-agent series without the agent's name
     max_agents_per_target: int = 5000  # per-agent series are published for at most this many agents
