@@ -94,7 +94,7 @@ class HttpServer:
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
         self._server: asyncio.base_events.Server | None = None
-        self._connections: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         # TCP connections accepted since start: how the benchmark proves keep-alive works.
         self.connections_opened = 0
 
@@ -119,16 +119,19 @@ class HttpServer:
         if self._server is None:
             return
         self._server.close()
-        for task in list(self._connections):
+        for task, writer in list(self._connections.items()):
             task.cancel()
+            # Close the socket too: on Python 3.11 a cancel that lands just as a
+            # `wait_for` finishes is lost, and the task would wait for another request.
+            writer.close()
         if self._connections:
-            await asyncio.wait(self._connections, timeout=1.0)
+            await asyncio.wait(list(self._connections), timeout=1.0)
         await self._server.wait_closed()
         self._server = None
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        self._connections.add(task)
+        self._connections[task] = writer
         self.connections_opened += 1
         try:
             await self._serve_requests(reader, writer)
@@ -137,7 +140,7 @@ class HttpServer:
         except asyncio.CancelledError:
             pass
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
 
     async def _serve_requests(self, reader, writer) -> None:
