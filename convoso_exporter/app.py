@@ -175,14 +175,7 @@ class App:
     def _make_client(self, config: Config) -> ConvosoClient:
         settings = config.convoso
         add_secret(settings.auth_token)
-        return ConvosoClient(
-            settings.base_url,
-            settings.auth_token,
-            timeout=settings.timeout,
-            concurrency=settings.concurrency,
-            max_response_bytes=settings.max_response_bytes,
-            stats=self.stats,
-        )
+        return ConvosoClient.from_settings(settings, stats=self.stats)
 
     def _make_renderer(self, config: Config) -> MetricsRenderer:
         return MetricsRenderer(

@@ -160,3 +160,32 @@ def test_logout_reads_base_url_and_token_from_the_config_file(simulator, tmp_pat
 def test_logout_without_any_token_is_a_usage_error():
     result = run_cli("logout", "--user-id", "1", "--yes", env={"CONVOSO_AUTH_TOKEN": ""})
     assert_one_line_error(result, "token")
+
+
+# ---- simulate ---------------------------------------------------------------------------
+
+
+def test_simulate_start_time_pins_the_simulated_time_of_day():
+    # Just after the simulated midnight the day's counters are near zero; mid-afternoon
+    # they are large. Tests pin the time so they never cross midnight.
+    def calls_today(start: str) -> int:
+        with simulator_process("--agents", "30", "--seed", "2", "--start-time", start) as (proc, base_url):
+            answer = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": "demo"}).json()
+            return answer["queue_calls_today"]
+
+    assert calls_today("2026-11-24T00:00:05Z") < 30 < calls_today("2026-11-24T15:00:00")
+
+
+def test_simulate_start_time_rejects_garbage_in_one_line():
+    result = run_cli("simulate", "--start-time", "teatime")
+    assert result.returncode == 2
+    assert "--start-time" in result.stderr and "teatime" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_runs_as_a_module_and_lists_the_settings_in_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "convoso_exporter.mixin", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--check" in result.stdout and "drop_rate_critical=0.03" in result.stdout

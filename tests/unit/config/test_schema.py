@@ -21,7 +21,6 @@ from convoso_exporter.config.schema import (
     load_config,
     parse_config,
 )
-from convoso_exporter.config.units import parse_duration, parse_size
 from tests.support import FIXTURES_DIR, ROOT
 
 FIXTURES = FIXTURES_DIR / "config"
@@ -148,86 +147,6 @@ def test_yaml_error_does_not_quote_the_source_line():
         parse_config(text, environ={})
     assert "invalid YAML" in str(info.value)
     assert_clean(str(info.value))
-
-
-# ---------------------------------------------------------------- durations and sizes
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("500ms", 0.5),
-        ("10s", 10.0),
-        ("1m", 60.0),
-        ("1h30m", 5400.0),
-        ("2d", 172800.0),
-        ("1w", 604800.0),
-        ("1y", 365 * 86400.0),
-        ("1m30s500ms", 90.5),
-        ("1.5s", 1.5),
-        (" 15s ", 15.0),
-        ("0s", 0.0),
-        ("15", 15.0),
-        ("2.5", 2.5),
-        (15, 15.0),
-        (2.5, 2.5),
-        (0, 0.0),
-    ],
-)
-def test_parse_duration(text, seconds):
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("-5s", "must not be negative"),
-        ("-1", "must not be negative"),
-        (-1, "must not be negative"),
-        (-0.5, "must not be negative"),
-        (True, "got a boolean"),
-        (False, "got a boolean"),
-        (None, "got null"),
-        ([10], "got a list"),
-        ("", "expected a duration"),
-        ("abc", "expected a duration"),
-        ("10 s", "expected a duration"),
-        ("1s1h", "expected a duration"),  # largest unit first, as Prometheus
-        ("5mss", "expected a duration"),
-        ("1h1h", "expected a duration"),
-        ("nan", "expected a duration"),
-        ("inf", "expected a duration"),
-        (float("inf"), "finite"),
-        (float("nan"), "finite"),
-    ],
-)
-def test_parse_duration_rejects(value, message):
-    with pytest.raises(ValueError, match=message):
-        parse_duration(value)
-
-
-@pytest.mark.parametrize(
-    ("value", "size"),
-    [
-        (4096, 4096),
-        ("4096", 4096),
-        ("4096B", 4096),
-        ("512KiB", 512 * 1024),
-        ("32MiB", 32 * 1024 * 1024),
-        ("1GiB", 1024**3),
-        ("1.5KiB", 1536),
-        ("2 MB", 2_000_000),
-        ("1kb", 1000),
-    ],
-)
-def test_parse_size(value, size):
-    assert parse_size(value) == size
-
-
-@pytest.mark.parametrize("value", [True, 1.5, "32 megs", "MiB", "-1KiB", -1, None, "1TiB"])
-def test_parse_size_rejects(value):
-    with pytest.raises(ValueError):
-        parse_size(value)
 
 
 # ---------------------------------------------------------------- valid configs
