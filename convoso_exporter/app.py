@@ -231,8 +231,11 @@ class App:
         """Render after changes, and when a target's data crosses the staleness line."""
         while True:
             try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=self._tick())
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives as the wait ends, and shutdown would wait on this loop forever.
+                async with asyncio.timeout(self._tick()):
+                    await self._dirty.wait()
+            except TimeoutError:
                 if self._stale_targets() == self._render_stale:
                     continue
             self._dirty.clear()
