@@ -50,11 +50,29 @@ def test_config_check_accepts_the_example():
     assert TOKEN not in result.stdout + result.stderr
 
 
-def test_config_check_rejects_a_broken_config_in_one_line(tmp_path):
+# (config text with {token}, how the one line starts after "error: <path>:")
+BROKEN_CONFIGS = {
+    "a wrong value": (
+        "convoso:\n  auth_token: {token}\n  timeout: soon\ntargets:\n  - name: a\n",
+        "3: convoso.timeout: expected a duration",
+    ),
+    "a duplicate key": (
+        "convoso:\n  auth_token: {token}\n  timeout: 5s\n  timeout: 10s\ntargets:\n  - name: a\n",
+        "4: convoso.timeout: duplicate key (first at line 3)",
+    ),
+    "a syntax error": (
+        "convoso:\n  auth_token: {token}\n  timeout:10s\n  concurrency: 2\ntargets:\n  - name: a\n",
+        "3: convoso: invalid YAML: a ':' must be followed by a space",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), BROKEN_CONFIGS.values(), ids=BROKEN_CONFIGS.keys())
+def test_config_check_rejects_a_broken_config_in_one_line_naming_line_and_key(tmp_path, text, expected):
     path = tmp_path / "bad.yaml"
-    path.write_text(f"convoso:\n  auth_token: {TOKEN}\n  timeout: soon\ntargets:\n  - name: a\n")
+    path.write_text(text.format(token=TOKEN))
     result = run_cli("--config.file", str(path), "--config.check")
-    assert_one_line_error(result, "convoso.timeout")
+    assert_one_line_error(result, f"error: {path}:{expected}")
     assert TOKEN not in result.stderr
 
 
@@ -73,6 +91,17 @@ def test_broken_web_config_stops_startup_in_one_line(tmp_path):
     web.write_text("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n")
     result = run_cli("--demo", "--web.config.file", str(web), "--web.listen-address", f"127.0.0.1:{free_port()}")
     assert_one_line_error(result, "cert_file")
+
+
+def test_web_config_with_a_duplicate_key_stops_startup_naming_it_and_its_line(tmp_path):
+    # Before the strict loader, the second http_server_config silently replaced the first.
+    web = tmp_path / "web.yml"
+    web.write_text(
+        "http_server_config:\n  headers: {X-Frame-Options: deny}\nbasic_auth_users: {}\n"
+        "http_server_config:\n  http2: true\n"
+    )
+    result = run_cli("--demo", "--web.config.file", str(web), "--web.listen-address", f"127.0.0.1:{free_port()}")
+    assert_one_line_error(result, f"error: web config {web}:4: http_server_config: duplicate key (first at line 1)")
 
 
 def test_port_in_use_is_one_line():

@@ -96,8 +96,14 @@ def test_config_not_utf8(tmp_path: Path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"targets:\n  - name: caf\xe9\n")
     assert load_error(path) == (
-        f"cannot read config file {path}: not UTF-8 text (bad byte at offset 22)"
+        f"{path}:2: targets[0].name: not UTF-8 text (byte 0xe9 at column 14); save the file as UTF-8"
     )
+
+
+def test_config_with_a_byte_order_mark(tmp_path: Path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfconvoso: {auth_token: tok}\ntargets: [{name: a}]\n")
+    assert load_config(str(path), environ={}).targets == (Target(name="a"),)
 
 
 def test_unreadable_token_file(tmp_path: Path):
@@ -113,7 +119,7 @@ def test_unreadable_token_file(tmp_path: Path):
         reason = "Permission denied"
     path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
     message = load_error(path)
-    assert message == f"convoso.auth_token_file: cannot read token file {token}: {reason}"
+    assert message == f"{path}:2: convoso.auth_token_file: cannot read token file {token}: {reason}"
     assert_clean(message)
 
 
@@ -122,31 +128,49 @@ def test_huge_token_file_is_not_slurped(tmp_path: Path):
     token.write_bytes(b"x" * (64 * 1024 + 1))
     path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
     assert load_error(path) == (
-        f"convoso.auth_token_file: token file {token} is larger than 65536 bytes; "
+        f"{path}:2: convoso.auth_token_file: token file {token} is larger than 65536 bytes; "
         "expected the token alone"
     )
 
 
-def test_empty_yaml_text_through_parse_config():
-    for text in ("", "   \n", "# only a comment\n", "~\n"):
-        with pytest.raises(ConfigError, match=r"^\(top level\): the config is empty"):
-            parse_config(text, environ={})
+@pytest.mark.parametrize(
+    ("text", "where"), [("", "<config>"), ("   \n", "<config>"), ("# only a comment\n", "<config>"), ("~\n", "<config>:1")]
+)
+def test_empty_yaml_text_through_parse_config(text, where):
+    with pytest.raises(ConfigError, match=rf"^{where}: \(top level\): the config is empty"):
+        parse_config(text, environ={})
 
 
-def test_yaml_error_names_the_source():
+def test_yaml_error_names_the_source_line_and_key():
     with pytest.raises(ConfigError) as info:
         parse_config("targets: [a,\n", environ={}, source_name="demo.yaml")
-    assert str(info.value).startswith("demo.yaml:2:1: invalid YAML: ")
+    assert str(info.value) == (
+        "demo.yaml:1: targets: invalid YAML: the '[' opened here is never closed; add ']' after the last item"
+    )
     assert_clean(str(info.value))
 
 
-def test_yaml_error_does_not_quote_the_source_line():
-    # str(yaml error) prints the offending line; a token written there must not leak.
-    text = 'convoso:\n  auth_token: "s3cr3t-7f3a9c\ntargets: []\n'
+def test_errors_in_a_mapping_name_the_key_path_only():
+    # A mapping handed in by code has no file and no lines.
+    with pytest.raises(ConfigError) as info:
+        parse_config({"convoso": {"auth_token": "tok"}, "targets": [{"name": "a"}, {"name": 5}]}, environ={})
+    assert str(info.value) == (
+        "targets[1].name: expected a string, got an integer (5); put it in quotes to make it text"
+    )
+
+
+def test_a_value_from_an_alias_is_reported_where_the_alias_is():
+    text = (
+        "convoso: {auth_token: tok}\n"
+        "targets:\n"
+        "  - name: a\n"
+        "    skills: &both [english, spanish]\n"
+        "  - name: b\n"
+        "    queue_id: *both\n"
+    )
     with pytest.raises(ConfigError) as info:
         parse_config(text, environ={})
-    assert "invalid YAML" in str(info.value)
-    assert_clean(str(info.value))
+    assert str(info.value) == "<config>:6: targets[1].queue_id: expected an id (string or integer), got a list"
 
 
 # ---------------------------------------------------------------- valid configs
