@@ -10,9 +10,11 @@ line. Messages say what was expected and what was found, never a secret's text.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from convoso_exporter.config.load import KeyPath, PathError, check_keys
 from convoso_exporter.config.units import describe, format_duration, kind_of, parse_duration, parse_size
@@ -201,6 +203,29 @@ def name_list(value: Any, where: KeyPath) -> tuple[str, ...]:
             fail(item_where, f"duplicate skill {item!r}")
         names.append(item)
     return tuple(names)
+
+
+def timezone_name(value: Any, where: KeyPath) -> str:
+    """An IANA time zone name (`America/New_York`, `UTC`), as zoneinfo knows it."""
+    if not isinstance(value, str) or not value.strip():
+        fail(where, f"expected an IANA time zone name like UTC or America/New_York, got {describe_value(value)}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(where, f"unknown time zone {describe_value(value)}; expected an IANA name like UTC or America/New_York")
+    return value
+
+
+def regex(value: Any, where: KeyPath) -> re.Pattern[str] | None:
+    """A regular expression (Python syntax); "" means none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        fail(where, f"expected a regular expression (string), got {describe_value(value)}{quote_hint(value)}")
+    try:
+        return re.compile(value)
+    except re.error as err:
+        fail(where, f"invalid regular expression {describe_value(value)}: {err}")
 
 
 # ---------------------------------------------------------------- helpers

@@ -24,7 +24,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from convoso_exporter.config.fields import Section, base_url, describe_value, fail, identifier, label_value, name_list
+from convoso_exporter.config.fields import (
+    Section,
+    base_url,
+    describe_value,
+    fail,
+    identifier,
+    label_value,
+    name_list,
+    regex,
+    timezone_name,
+)
 from convoso_exporter.config.load import Document, KeyPath, ReadError, YamlError, format_path, one_line, read_text
 from convoso_exporter.config.load import parse as parse_yaml
 from convoso_exporter.config.units import format_duration
@@ -115,7 +125,15 @@ class ConfigError(Exception):
     """A one-line message: `file:line: key.path: what is wrong`."""
 
 
-TOP_KEYS = ("convoso", "poll_interval", "agent_metrics", "max_agents_per_target", "targets")
+TOP_KEYS = (
+    "convoso", "poll_interval", "timezone", "discovery", "agent_metrics", "agent_names", "max_agents_per_target",
+    "targets",
+)
+DISCOVERY_KEYS = ("enabled", "campaigns", "queues", "include", "exclude", "interval", "max_targets")
+MAX_DISCOVERED_TARGETS = 10_000
+# Names the exporter gives its own targets; an explicit target cannot take them.
+ACCOUNT_TARGET = "account"
+RESERVED_PREFIXES = ("campaign:", "queue:")
 CONVOSO_KEYS = (
     "base_url",
     "auth_token",
@@ -169,7 +187,7 @@ def parse_config(
 
 def _build_config(data: Any, base_dir: str, environ: Mapping[str, str]) -> Config:
     if data is None:
-        fail((), "the config is empty; expected a mapping with at least a 'targets' list")
+        fail((), "the config is empty; expected a mapping with at least a 'convoso' section for the token")
     top = Section(data, (), TOP_KEYS)
     warnings: list[str] = []
     poll_interval = top.duration("poll_interval", 15.0, minimum=MIN_POLL_INTERVAL)
@@ -183,10 +201,26 @@ def _build_config(data: Any, base_dir: str, environ: Mapping[str, str]) -> Confi
     return Config(
         convoso=convoso,
         poll_interval=poll_interval,
+        timezone=top.value("timezone", timezone_name, default="UTC"),
+        discovery=_build_discovery(top.section("discovery", DISCOVERY_KEYS), bool(targets)),
         agent_metrics=top.boolean("agent_metrics", True),
+        agent_names=top.boolean("agent_names", True),
         max_agents_per_target=top.integer("max_agents_per_target", 5000, minimum=0),
         targets=targets,
         warnings=tuple(warnings),
+    )
+
+
+def _build_discovery(section: Section, has_targets: bool) -> DiscoverySettings:
+    """On by default unless the config lists its own targets."""
+    return DiscoverySettings(
+        enabled=section.boolean("enabled", not has_targets),
+        campaigns=section.boolean("campaigns", True),
+        queues=section.boolean("queues", True),
+        include=section.value("include", regex),
+        exclude=section.value("exclude", regex),
+        interval=section.duration("interval", 60.0, minimum=MIN_POLL_INTERVAL),
+        max_targets=section.integer("max_targets", 200, minimum=0, maximum=MAX_DISCOVERED_TARGETS),
     )
 
 
@@ -211,13 +245,12 @@ def _build_convoso(
 
 
 def _build_targets(data: Any, warnings: list[str]) -> tuple[Target, ...]:
+    """The explicit targets: optional (discovery finds campaigns and queues)."""
     path = ("targets",)
     if data is None:
-        fail(path, "missing; expected a list of targets, each with a name")
+        return ()
     if not isinstance(data, (list, tuple)):
-        fail(path, f"expected a list of targets, got {describe_value(data)}")
-    if not data:
-        fail(path, "at least one target is required")
+        fail(path, f"expected a list of targets, each with a name, got {describe_value(data)}")
     targets = [_build_target(Section(item, (*path, i), TARGET_KEYS)) for i, item in enumerate(data)]
     first_by_name: dict[str, int] = {}
     first_by_scope: dict[tuple, int] = {}
@@ -242,8 +275,12 @@ def _build_targets(data: Any, warnings: list[str]) -> tuple[Target, ...]:
 
 
 def _build_target(section: Section) -> Target:
+    name = section.value("name", label_value)
+    if name == ACCOUNT_TARGET or name.startswith(RESERVED_PREFIXES):
+        section.fail("name", f"{name!r} is reserved: the exporter names its own targets account, campaign:<id> "
+                             "and queue:<id>; choose another name")
     return Target(
-        name=section.value("name", label_value),
+        name=name,
         campaign_id=section.value("campaign_id", identifier),
         queue_id=section.value("queue_id", identifier),
         user_id=section.value("user_id", identifier),

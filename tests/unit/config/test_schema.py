@@ -9,6 +9,7 @@ for tests/fixtures/config.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from convoso_exporter.config.schema import (
     Config,
     ConfigError,
     ConvosoSettings,
+    DiscoverySettings,
     Target,
     load_config,
     parse_config,
@@ -180,9 +182,18 @@ def test_minimal_config_takes_every_default():
     config = load_config(str(FIXTURES / "valid" / "minimal.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
     assert config == Config(
         convoso=ConvosoSettings(auth_token=ENV_TOKEN),
+        # A config that lists its own targets has discovery off unless it says otherwise.
+        discovery=DiscoverySettings(enabled=False),
         targets=(Target(name="everyone"),),
     )
     assert config.warnings == ()
+
+
+def test_without_targets_discovery_is_on_and_takes_every_default():
+    config = load_config(str(FIXTURES / "valid" / "discovery-only.yaml"), environ={})
+    assert config.targets == () and config.discovery == DiscoverySettings()
+    assert config.discovery.enabled and config.discovery.interval == 60.0 and config.discovery.max_targets == 200
+    assert config.timezone == "UTC" and config.agent_names
 
 
 def test_full_config():
@@ -198,7 +209,13 @@ def test_full_config():
             max_backoff=5400.0,
         ),
         poll_interval=60.0,
+        timezone="America/New_York",
+        discovery=DiscoverySettings(
+            enabled=True, campaigns=False, queues=True, include=re.compile("^2"), exclude=re.compile("Overflow"),
+            interval=120.0, max_targets=50,
+        ),
         agent_metrics=False,
+        agent_names=False,
         max_agents_per_target=0,
         targets=(
             Target(name="sales", campaign_id="111"),
@@ -219,7 +236,8 @@ def test_full_config():
 def test_nulls_mean_defaults():
     config = load_config(str(FIXTURES / "valid" / "nulls.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
     assert config == Config(
-        convoso=ConvosoSettings(auth_token=ENV_TOKEN), targets=(Target(name="sales"),)
+        convoso=ConvosoSettings(auth_token=ENV_TOKEN), discovery=DiscoverySettings(enabled=False),
+        targets=(Target(name="sales"),)
     )
 
 
@@ -387,5 +405,5 @@ def test_config_is_hashable_and_compares_by_value():
 def test_warnings_do_not_count_as_a_change():
     config = parse_config("convoso: {auth_token: tok}\ntargets: [{name: a}]\n", environ={})
     assert Config(
-        convoso=config.convoso, targets=config.targets, warnings=("something",)
+        convoso=config.convoso, discovery=config.discovery, targets=config.targets, warnings=("something",)
     ) == config
