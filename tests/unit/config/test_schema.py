@@ -285,10 +285,10 @@ def test_example_file_loads_and_shows_the_defaults():
     assert config.poll_interval == defaults.poll_interval
     assert config.agent_metrics == defaults.agent_metrics
     assert config.max_agents_per_target == defaults.max_agents_per_target
-    assert config.targets == (
-        Target(name="sales", campaign_id="111"),
-        Target(name="main-queue", queue_id="222", skills=("english", "spanish")),
-    )
+    assert (config.timezone, config.agent_names) == (defaults.timezone, defaults.agent_names)
+    # The example lists a slice and says discovery is on, which is the default without one.
+    assert config.discovery == DiscoverySettings()
+    assert config.targets == (Target(name="spanish-speakers", skills=("spanish",)),)
     assert config.warnings == ()
 
 
@@ -298,6 +298,7 @@ def test_example_file_documents_every_key():
         "base_url:", "auth_token_file:", "auth_token:", "timeout:", "concurrency:",
         "max_response_bytes:", "max_backoff:", "poll_interval:", "agent_metrics:",
         "max_agents_per_target:", "targets:", "campaign_id", "queue_id", "user_id", "skills",
+        "timezone:", "discovery:", "include:", "exclude:", "interval:", "max_targets:", "agent_names:",
         "CONVOSO_AUTH_TOKEN",
     ):
         assert key in text, key
