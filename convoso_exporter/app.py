@@ -22,6 +22,7 @@ from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.logs import add_secret
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
+from convoso_exporter.derive.history import Deriver
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
@@ -77,12 +78,14 @@ class App:
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
         self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
+        self.deriver = Deriver(config.timezone)
         self.poller = Poller(
             self._targets(config),
             self.client,
             interval=config.poll_interval,
             max_backoff=config.convoso.max_backoff,
             on_change=self._on_change,
+            derive=lambda *args: self.deriver.advance(*args),
         )
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
         self._exposition = self._render_now()
@@ -172,14 +175,7 @@ class App:
     def _make_client(self, config: Config) -> ConvosoClient:
         settings = config.convoso
         add_secret(settings.auth_token)
-        return ConvosoClient(
-            settings.base_url,
-            settings.auth_token,
-            timeout=settings.timeout,
-            concurrency=settings.concurrency,
-            max_response_bytes=settings.max_response_bytes,
-            stats=self.stats,
-        )
+        return ConvosoClient.from_settings(settings, stats=self.stats)
 
     def _make_renderer(self, config: Config) -> MetricsRenderer:
         return MetricsRenderer(
@@ -201,6 +197,8 @@ class App:
             old.agent_metrics, old.agent_names, old.max_agents_per_target
         ):
             self.renderer = self._make_renderer(new)
+        if new.timezone != old.timezone:
+            self.deriver = Deriver(new.timezone)
         if new.discovery != old.discovery:
             # New rules for what to poll: the next account answer rediscovers at once.
             self.discovery = Discovery(new.discovery) if new.discovery.enabled else None
@@ -233,8 +231,11 @@ class App:
         """Render after changes, and when a target's data crosses the staleness line."""
         while True:
             try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=self._tick())
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives as the wait ends, and shutdown would wait on this loop forever.
+                async with asyncio.timeout(self._tick()):
+                    await self._dirty.wait()
+            except TimeoutError:
                 if self._stale_targets() == self._render_stale:
                     continue
             self._dirty.clear()

@@ -33,13 +33,7 @@ def settings_for_logout(config_file: str | None, environ: Mapping[str, str]) -> 
 
 
 async def logout_agent(settings: ConvosoSettings, user_id: str) -> int:
-    async with ConvosoClient(
-        settings.base_url,
-        settings.auth_token,
-        timeout=settings.timeout,
-        concurrency=1,
-        max_response_bytes=settings.max_response_bytes,
-    ) as client:
+    async with ConvosoClient.from_settings(settings, concurrency=1) as client:
         try:
             await client.logout(user_id)
         except ApiError as exc:

@@ -22,9 +22,7 @@ import sys
 import time
 import traceback
 from typing import Any, TextIO
-from urllib.parse import quote, quote_plus
-
-from convoso_exporter.api.errors import REDACTED
+from convoso_exporter.api.errors import REDACTED, secret_forms
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 FORMATS = ("logfmt", "json")
@@ -53,9 +51,9 @@ def add_secret(secret: str) -> None:
     global _secret_forms
     if not secret:
         return
-    raw_forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
+    raw_forms = secret_forms(secret)
     # A value quoted in a line has its characters escaped one by one; redact those forms too.
-    forms = raw_forms | {_quoted(form)[1:-1] for form in raw_forms}
+    forms = {*raw_forms, *(_quoted(form)[1:-1] for form in raw_forms)}
     _secret_forms = tuple(sorted(set(_secret_forms) | forms, key=len, reverse=True))
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
@@ -44,6 +44,9 @@ from convoso_exporter.api.errors import (
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
+
+if TYPE_CHECKING:
+    from convoso_exporter.config.schema import ConvosoSettings
 
 USER_AGENT = f"convoso-exporter/{__version__}"
 
@@ -155,6 +158,20 @@ class ConvosoClient:
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: ConvosoSettings, *, stats: ApiStats | None = None, concurrency: int | None = None
+    ) -> ConvosoClient:
+        """A client for the config's `convoso` section; `concurrency` overrides the configured one."""
+        return cls(
+            settings.base_url,
+            settings.auth_token,
+            timeout=settings.timeout,
+            concurrency=settings.concurrency if concurrency is None else concurrency,
+            max_response_bytes=settings.max_response_bytes,
+            stats=stats,
         )
 
     def __repr__(self) -> str:

@@ -8,17 +8,24 @@ already-redacted text: no error ever carries the auth token (see `redact`).
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import quote, quote_plus
 
 REDACTED = "<redacted>"
 
 
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """Every form `secret` takes in a URL or form body: raw, and URL-encoded with `/`
+    kept or escaped and with spaces as `%20` or `+`. Longest first, so that a form
+    which contains another (`%25` in `%2525`) is replaced whole."""
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret)}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact(text: str, secret: str | None) -> str:
-    """Replace every occurrence of `secret` (raw or URL-encoded) in `text`."""
+    """Replace every form of `secret` (see `secret_forms`) in `text`."""
     if not secret:
         return text
-    from urllib.parse import quote, quote_plus
-
-    for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+    for form in secret_forms(secret):
         text = text.replace(form, REDACTED)
     return text
 

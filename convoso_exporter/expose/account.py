@@ -14,7 +14,9 @@ import operator
 from collections.abc import Sequence
 
 from convoso_exporter.api.model import Agent, SearchResult
+from convoso_exporter.derive.agent_time import AgentTime
 from convoso_exporter.derive.breakdown import NONE, breakdown
+from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.catalog import AGENT_INFO_FIELDS, new_family
 from convoso_exporter.expose.exposition import Family
 
@@ -22,18 +24,29 @@ from convoso_exporter.expose.exposition import Family
 _info_values = operator.attrgetter(*AGENT_INFO_FIELDS[1:])
 
 
-def account_families(snapshot: SearchResult, agents: Sequence[Agent]) -> list[Family]:
-    """The breakdown and the campaign and queue names."""
+def account_families(snapshot: SearchResult, agents: Sequence[Agent], derived: Derived | None) -> list[Family]:
+    """The breakdown, agent time, and the campaign and queue names."""
     by_cell = new_family("convoso_agents")
     for cell, count in breakdown(agents).items():
         by_cell.add(cell, count)
-    families = [by_cell]
+    families = [by_cell, *_agent_time(derived.agent_time if derived is not None else None)]
     for kind in ("campaign", "queue"):
         info = new_family(f"convoso_{kind}_info")
         for ident, name in sorted(snapshot.scope_names(kind).items()):
             info.add((ident, name or NONE), 1)
         families.append(info)
     return families
+
+
+def _agent_time(time: AgentTime | None) -> list[Family]:
+    seconds = new_family("convoso_agents_status_seconds_total")
+    entries = new_family("convoso_agents_status_entries_total")
+    if time is not None:
+        for cell in sorted(time.seconds):
+            seconds.add(cell, time.seconds[cell])
+        for cell in sorted(time.entries):
+            entries.add(cell, time.entries[cell])
+    return [seconds, entries]
 
 
 def agent_families(agents: Sequence[Agent], limit: int, names: bool) -> list[Family]:

@@ -27,6 +27,8 @@ EXPORTER = "exporter"  # the exporter itself, once
 _TODAY = " Resets at the account's day boundary."
 _SEARCH = " in the /agent-monitor/search answer"
 _ACCOUNT = " in the account-wide /agent-monitor/search answer"
+_COUNTER = (", across the account's day boundary (a decrease there is a new day; elsewhere it is a glitch, "
+            "not counted). Starts at 0 when the exporter starts.")
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,27 @@ SPECS: tuple[Spec, ...] = (
          "Answered calls today in scope (call_data.answered" + _SEARCH + ")." + _TODAY),
     Spec("convoso_calls_dropped_today", "gauge", DATA, ("target",),
          "Dropped calls today in scope (call_data.dropped" + _SEARCH + ")." + _TODAY),
+    Spec("convoso_queue_calls_total", "counter", DATA, ("target",),
+         "Queue calls, counted by the exporter from queue_calls_today" + _SEARCH + _COUNTER),
+    Spec("convoso_queue_answered_total", "counter", DATA, ("target",),
+         "Queue calls answered, counted by the exporter from queue_answered" + _SEARCH + _COUNTER),
+    Spec("convoso_queue_dropped_total", "counter", DATA, ("target",),
+         "Queue calls dropped (abandoned), counted by the exporter from queue_dropped" + _SEARCH + _COUNTER),
+    Spec("convoso_calls_total", "counter", DATA, ("target",),
+         "Calls in scope, counted by the exporter from call_data.total_calls" + _SEARCH + _COUNTER),
+    Spec("convoso_calls_answered_total", "counter", DATA, ("target",),
+         "Answered calls in scope, counted by the exporter from call_data.answered" + _SEARCH + _COUNTER),
+    Spec("convoso_calls_dropped_total", "counter", DATA, ("target",),
+         "Dropped calls in scope, counted by the exporter from call_data.dropped" + _SEARCH + _COUNTER),
     Spec("convoso_agents", "gauge", ACCOUNT, ("campaign_id", "queue_id", "status"),
          "Logged-in agents (and LOGGED_OUT ones the API still lists) by campaign, queue and status, each agent "
          "once, from the agents list" + _ACCOUNT + ". Additive: sum over any label is the right total."),
+    Spec("convoso_agents_status_seconds_total", "counter", ACCOUNT, ("campaign_id", "queue_id", "status"),
+         "Agent-seconds spent in each status, by campaign and queue, reconstructed by the exporter from each "
+         "agent's status and status_time_sec between polls" + _ACCOUNT + " (docs/metrics.md: accuracy)."),
+    Spec("convoso_agents_status_entries_total", "counter", ACCOUNT, ("campaign_id", "queue_id", "status"),
+         "Times agents entered each status, by campaign and queue, as seen between polls" + _ACCOUNT
+         + " (a status begun and ended between two polls is not seen)."),
     Spec("convoso_campaign_info", "gauge", ACCOUNT, ("campaign_id", "campaign_name"),
          "Each campaign" + _ACCOUNT + ", with its name; join it where a panel wants names. Always 1."),
     Spec("convoso_queue_info", "gauge", ACCOUNT, ("queue_id", "queue_name"),
@@ -125,6 +145,9 @@ SPECS: tuple[Spec, ...] = (
          "(sum over polled targets of 60 / interval; retries and backoff not included)."),
     Spec("convoso_exporter_poll_errors_total", "counter", HEALTH, ("target", "kind"),
          "Failed polls of this target, by error kind."),
+    Spec("convoso_exporter_day_figure_glitches_total", "counter", HEALTH, ("target", "kind"),
+         "Day figures of this target that went down outside the account's day boundary, by kind: decrease "
+         "(an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
     Spec("convoso_exporter_agents_truncated", "gauge", AGENT, (),
          "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
     Spec("convoso_exporter_targets", "gauge", EXPORTER, ("kind",),

@@ -27,6 +27,8 @@ from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT
 from convoso_exporter.derive.breakdown import NONE, distinct_agents
+from convoso_exporter.derive.counters import FIGURES, GLITCH_KINDS
+from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.account import account_families, agent_families
 from convoso_exporter.expose.catalog import CALLS_TODAY_BUCKETS, INDEX, SPECS, STATUS_TIME_BUCKETS, new_family
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
@@ -55,8 +57,9 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
     if snapshot is not None and state.fresh(now):
         agents = distinct_agents(snapshot.agents)
         families += _data_families(target.name, snapshot, agents)
+        families += _counters(target.name, state.derived)
         if target.kind == ACCOUNT:
-            families += account_families(snapshot, agents)
+            families += account_families(snapshot, agents, state.derived)
             if options.agent_metrics:
                 families += agent_families(agents, options.max_agents_per_target, options.agent_names)
     return [f for f in families if f.metrics]
@@ -102,7 +105,30 @@ def _health_families(state: TargetState) -> list[Family]:
         _gauge("convoso_poll_duration_seconds", name, state.last_duration),
         info,
         errors,
+        _glitches(name, state.derived),
     ]
+
+
+def _glitches(name: str, derived: Derived | None) -> Family:
+    family = new_family("convoso_exporter_day_figure_glitches_total")
+    counters = derived.counters if derived is not None else None
+    for kind in GLITCH_KINDS:
+        total = sum(counters.glitch_count(counter, kind) for counter, _ in FIGURES) if counters else 0
+        family.add((name, kind), total)
+    return family
+
+
+def _counters(name: str, derived: Derived | None) -> list[Family]:
+    """The day figures' counters, once the first figure has been seen."""
+    if derived is None:
+        return []
+    families = []
+    for (counter, _), tally in zip(FIGURES, derived.counters.tallies):
+        family = new_family(counter)
+        if tally.baseline is not None:
+            family.add((name,), tally.total)
+        families.append(family)
+    return families
 
 
 def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -> list[Family]:

@@ -41,6 +41,9 @@ MAX_RETRY_AFTER = 3600.0
 # max_backoff, and capping the exponent keeps the float arithmetic from overflowing.
 _MAX_DOUBLINGS = 30
 
+# (target, previous derived figures, answer, wall-clock time) -> new derived figures.
+Derive = Callable[[Target, Any, SearchResult, float], Any]
+
 
 class Poller:
     """Polls every target in its own task; `states` holds the latest state per target name."""
@@ -53,6 +56,7 @@ class Poller:
         interval: float,
         max_backoff: float,
         on_change: Callable[[TargetState], None] | None = None,
+        derive: Derive | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -70,6 +74,7 @@ class Poller:
         self._interval = interval
         self._max_backoff = max_backoff
         self._on_change = on_change
+        self._derive = derive
         self._clock = clock
         self._wall = wall
         self._sleep = sleep
@@ -209,7 +214,22 @@ class Poller:
             self._log.debug("target %s: unexpected error from the client", target.name,
                             exc_info=True, extra={"target": target.name})
             return self._failed(state, INTERNAL, f"{type(err).__name__}: {err}", started, None)
-        return self._succeeded(state, result, started)
+        wall = self._wall()
+        derived = await self._derived(state, result, wall)
+        return self._succeeded(state, result, started, wall, derived)
+
+    async def _derived(self, state: TargetState, result: SearchResult, wall: float) -> Any:
+        """What `derive` makes of this answer (in a worker thread: for the account it walks
+        every agent), or None to keep the previous when there is no deriver or it fails."""
+        if self._derive is None:
+            return None
+        try:
+            return await asyncio.to_thread(self._derive, state.target, state.derived, result, wall)
+        except Exception:
+            # A bug in deriving must not lose the poll: the figures still publish.
+            self._log.exception("target %s: deriving counters failed", state.target.name,
+                                extra={"target": state.target.name})
+            return None
 
     async def _search(self, target: Target) -> SearchResult:
         while True:
@@ -223,8 +243,9 @@ class Poller:
                 # closes the old client): that failure says nothing about the target, so
                 # ask again with the new client.
 
-    def _succeeded(self, previous: TargetState, result: SearchResult, started: float) -> float:
-        state = previous.succeeded(result, wall=self._wall(), duration=self._clock() - started)
+    def _succeeded(self, previous: TargetState, result: SearchResult, started: float, wall: float,
+                   derived: Any) -> float:
+        state = previous.succeeded(result, wall=wall, duration=self._clock() - started, derived=derived)
         delay = self._jittered(self._interval_of(previous.target))
         state = self._publish(previous, state)
         if state is None:

@@ -17,9 +17,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.config.schema import Target
+
+if TYPE_CHECKING:
+    from convoso_exporter.derive.history import Derived
 
 # Data of a failing target is served for this many poll intervals, then removed.
 STALE_INTERVALS = 3
@@ -45,6 +49,7 @@ class TargetState:
     consecutive_failures: int = 0
     errors_by_kind: Mapping[str, int] = field(default_factory=lambda: _NO_ERRORS)  # cumulative, read-only
     generation: int = 0  # finished polls
+    derived: Derived | None = None  # counters and agent time, advanced by each success
 
     def fresh(self, now: float) -> bool:
         """Whether this target's data is still served (at most `stale_after` old)."""
@@ -54,10 +59,13 @@ class TargetState:
             and now - self.last_success <= self.stale_after
         )
 
-    def succeeded(self, result: SearchResult, *, wall: float, duration: float) -> TargetState:
-        """The state after a successful poll that returned `result`."""
+    def succeeded(self, result: SearchResult, *, wall: float, duration: float,
+                  derived: Derived | None = None) -> TargetState:
+        """The state after a successful poll that returned `result` (and what was derived
+        from it; None keeps the previous)."""
         return replace(
             self,
+            derived=derived if derived is not None else self.derived,
             snapshot=result,
             last_success=wall,
             last_attempt=wall,

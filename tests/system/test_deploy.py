@@ -25,7 +25,7 @@ import convoso_exporter
 from convoso_exporter.shard import parse_shard
 from convoso_exporter.simulator import server as simulator_server
 from convoso_exporter.simulator.center import ContactCenter
-from tests.support import ROOT
+from tests.support import ROOT, require_binary
 
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
@@ -34,16 +34,6 @@ BASE = K8S / "base"
 SHARDED = K8S / "sharded"
 RULES_FILE = ROOT / "prometheus" / "convoso.rules.yml"
 EXPORTER_PORT = 10717
-
-
-def require_binary(name: str) -> str:
-    """The tool's path; skip where it is not installed, but never under CI."""
-    path = shutil.which(name)
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} not found: CI must install Debian's prometheus and prometheus-alertmanager")
-    pytest.skip(f"{name} not installed (apt-get install prometheus prometheus-alertmanager)")
 
 
 def run_exporter_config_check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,6 @@ touch the repository's files.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -113,9 +111,3 @@ def test_bad_settings_get_one_clear_line(override, message, capsys, tmp_path):
     assert not list(tmp_path.iterdir()), "a file was written despite the bad setting"
 
 
-def test_runs_as_a_module_and_lists_the_settings_in_help():
-    result = subprocess.run(
-        [sys.executable, "-m", "convoso_exporter.mixin", "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert "--check" in result.stdout and "drop_rate_critical=0.03" in result.stdout

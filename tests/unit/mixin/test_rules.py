@@ -10,7 +10,6 @@ prove the committed rules file is exactly what convoso_exporter/mixin/rules.py w
 from __future__ import annotations
 
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ import yaml
 from convoso_exporter.mixin import rules
 from convoso_exporter.mixin.__main__ import main
 from convoso_exporter.mixin.settings import Settings
-from tests.support import ROOT, require_binary
+from tests.support import ROOT
 
 PROM = ROOT / "prometheus"
 RULES_FILE = PROM / "convoso.rules.yml"
@@ -45,10 +44,6 @@ RECORDS = [rule for group in RULES["groups"] for rule in group["rules"] if "reco
 UNIT_TESTS = yaml.safe_load(RULES_TEST_FILE.read_text(encoding="utf-8"))["tests"]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, cwd=ROOT)
-
-
 def github_anchors(markdown: str) -> set[str]:
     """The anchors GitHub gives the headings of a Markdown file."""
     anchors = set()
@@ -59,43 +54,6 @@ def github_anchors(markdown: str) -> set[str]:
     return anchors
 
 
-# ---------------------------------------------------------------- the real tools
-
-
-@pytest.mark.prometheus
-def test_promtool_check_rules():
-    result = run(require_binary("promtool"), "check", "rules", str(RULES_FILE))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(ALERTS) + len(RECORDS)} rules found" in result.stdout
-
-
-@pytest.mark.prometheus
-def test_promtool_unit_tests_pass():
-    result = run(require_binary("promtool"), "test", "rules", str(RULES_TEST_FILE))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout
-
-
-@pytest.mark.prometheus
-def test_promtool_check_config_of_the_example_prometheus_yml():
-    result = run(require_binary("promtool"), "check", "config", str(PROM / "prometheus.yml"))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.prometheus
-def test_amtool_check_config_of_the_example_alertmanager_yml():
-    result = run(require_binary("amtool"), "check-config", str(PROM / "alertmanager.yml"))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.prometheus
-def test_rules_generated_with_fast_settings_are_valid(tmp_path):
-    """What the end-to-end test does: short `for`s and a small guard, still valid rules."""
-    out = tmp_path / rules.PATH
-    settings = ["drop_rate_for=0s", "burst_window=1m", "min_answered_today=1", "auth_for=0s"]
-    assert main(["--output-dir", str(tmp_path), *(arg for s in settings for arg in ("--set", s))]) == 0
-    result = run(require_binary("promtool"), "check", "rules", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------- conventions

@@ -1,5 +1,6 @@
 """The simulator over real loopback HTTP: endpoints, filters, tokens, styles, faults,
-the control endpoint, the `simulate` command, and 200 concurrent searches."""
+the control endpoint, the `simulate` command in-process, and 200 concurrent searches.
+The `simulate` command as a process: tests/system/test_cli.py."""
 
 from __future__ import annotations
 
@@ -528,29 +529,3 @@ def test_simulate_flags_are_checked(argv, capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(argv)
     assert argv[0] in capsys.readouterr().err
-
-
-def test_start_time_pins_the_simulated_time_of_day():
-    # Just after the simulated midnight the day's counters are near zero; mid-afternoon
-    # they are large. Tests pin the time so they never cross midnight.
-    from tests.support import simulator_process
-
-    def calls_today(start: str) -> int:
-        with simulator_process("--agents", "30", "--seed", "2", "--start-time", start) as (proc, base_url):
-            answer = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": "demo"}).json()
-            return answer["queue_calls_today"]
-
-    assert calls_today("2026-11-24T00:00:05Z") < 30 < calls_today("2026-11-24T15:00:00")
-
-
-def test_start_time_rejects_garbage_in_one_line():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "convoso_exporter", "simulate", "--start-time", "teatime"],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 2
-    assert "--start-time" in result.stderr and "teatime" in result.stderr
-    assert "Traceback" not in result.stderr

@@ -1,0 +1,113 @@
+"""Where agents' time goes: agent-seconds and entries per campaign, queue and status.
+
+Reconstructed from the account answer at each poll: an agent's status and how long it
+has been in it (`status_time_sec`) say when that status began, so a change between two
+polls is placed at its real time, not at the poll:
+
+    previous poll t0: READY since e0        this poll t1: INCALL since e1 (t0 < e1 <= t1)
+    READY gets e1 - t0, INCALL gets t1 - e1 and one entry.
+
+What a poll cannot see is lost to the status before it: a status that began and ended
+between two polls (a short RINGING) is counted as the status seen before it, and its
+entry is not counted. The error is bounded by the time spent in such short stints, so it
+shrinks with the poll interval (docs/metrics.md states measured bounds). Without
+`status_time_sec` a change is placed at the poll. Agents that leave the answer stop
+counting; agents that join count from when their status began, or from the last poll.
+The first poll after a start only sets the baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from convoso_exporter.api.model import COMMON_STATUSES, Agent
+from convoso_exporter.derive.breakdown import NONE, Cell
+
+# Two estimates of when a status began (poll time minus status_time_sec) within this many
+# seconds are the same stint: the API rounds to whole seconds and polls take time.
+SAME_STINT = 3.0
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """An agent as the last poll saw it."""
+
+    cell: Cell  # (campaign_id, queue_id, status)
+    since: float  # wall time its status began (estimated)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTime:
+    """Agent-seconds and entries per cell, and where every agent was at the last poll."""
+
+    polled_at: float | None = None
+    created: float | None = None
+    agents: Mapping[str, Seen] = field(default_factory=lambda: _EMPTY)
+    seconds: Mapping[Cell, float] = field(default_factory=lambda: _EMPTY)
+    entries: Mapping[Cell, int] = field(default_factory=lambda: _EMPTY)
+
+
+def account_time(previous: AgentTime, agents: Iterable[Agent], wall: float) -> AgentTime:
+    """The agent time after a poll at wall-clock `wall` that listed `agents` (distinct)."""
+    t0 = previous.polled_at
+    seconds = dict(previous.seconds)
+    entries = dict(previous.entries)
+    seen: dict[str, Seen] = {}
+    for agent in agents:
+        if not agent.user_id or not agent.status:
+            continue  # cannot be followed from one poll to the next, or in no status
+        cell = (agent.campaign_id or NONE, agent.queue_id or NONE, agent.status)
+        began = None if agent.status_time_sec is None else wall - agent.status_time_sec
+        before = previous.agents.get(agent.user_id)
+        if t0 is None or t0 >= wall:
+            seen[agent.user_id] = Seen(cell, wall if began is None else began)
+        elif before is None:
+            seen[agent.user_id] = _joined(cell, began, t0, wall, seconds, entries)
+        else:
+            seen[agent.user_id] = _followed(before, cell, began, t0, wall, seconds, entries)
+    _initialise(seen.values(), seconds, entries)
+    created = previous.created if previous.created is not None else wall
+    return AgentTime(wall, created, MappingProxyType(seen), MappingProxyType(seconds), MappingProxyType(entries))
+
+
+def _joined(cell: Cell, began: float | None, t0: float, t1: float,
+            seconds: dict[Cell, float], entries: dict[Cell, int]) -> Seen:
+    """An agent not in the last answer: it counts from when its status began (if after
+    the last poll, that is an entry), or from the last poll."""
+    start = t0 if began is None else min(max(began, t0), t1)
+    _add(seconds, cell, t1 - start)
+    if began is not None and began > t0:
+        entries[cell] = entries.get(cell, 0) + 1
+    return Seen(cell, t1 if began is None else began)
+
+
+def _followed(before: Seen, cell: Cell, began: float | None, t0: float, t1: float,
+              seconds: dict[Cell, float], entries: dict[Cell, int]) -> Seen:
+    """An agent in both answers: the same stint goes on, or it changed status between."""
+    same_status = before.cell[2] == cell[2]
+    if same_status and (began is None or began <= before.since + SAME_STINT):
+        _add(seconds, cell, t1 - t0)
+        return Seen(cell, before.since)
+    change = t1 if began is None else min(max(began, t0), t1)
+    _add(seconds, before.cell, change - t0)  # the old status lasted until the change
+    _add(seconds, cell, t1 - change)
+    entries[cell] = entries.get(cell, 0) + 1
+    return Seen(cell, change if began is None else began)
+
+
+def _initialise(seen: Iterable[Seen], seconds: dict[Cell, float], entries: dict[Cell, int]) -> None:
+    """Every common status of every (campaign, queue) with an agent starts at 0, so a
+    counter exists before its first increase (rate() cannot see a series' first value)."""
+    for campaign, queue in {s.cell[:2] for s in seen}:
+        for status in COMMON_STATUSES:
+            seconds.setdefault((campaign, queue, status), 0.0)
+            entries.setdefault((campaign, queue, status), 0)
+
+
+def _add(seconds: dict[Cell, float], cell: Cell, amount: float) -> None:
+    if amount > 0:
+        seconds[cell] = seconds.get(cell, 0.0) + amount

@@ -1,0 +1,373 @@
+"""convoso_exporter.web.http over raw loopback sockets: request parsing, keep-alive,
+the limits (431, 413, 400, 501), the header timeout, HEAD, truncated answers, and
+`parse_listen_address`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import pytest
+
+from convoso_exporter.web.http import (
+    SERVER_NAME,
+    HttpServer,
+    Request,
+    Response,
+    parse_listen_address,
+    text_response,
+)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, timeout=20))
+
+
+async def echo(request: Request) -> Response:
+    """Everything the server parsed, as JSON."""
+    seen = {
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "headers": request.headers,
+        "body": request.body.decode("latin-1"),
+        "form": request.form(),
+    }
+    return Response(body=json.dumps(seen).encode(), content_type="application/json")
+
+
+@asynccontextmanager
+async def serving(handler=echo, **options) -> AsyncIterator[HttpServer]:
+    server = HttpServer(handler, **options)
+    await server.start("127.0.0.1", 0)
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def read_response(reader: asyncio.StreamReader, *, head_only: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """One response off a keep-alive connection: (status, headers, body)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    status_line, *lines = head[:-4].split("\r\n")
+    assert status_line.startswith("HTTP/1.1 "), f"not a response head: {head!r}"
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(": ")
+        headers[name.lower()] = value
+    length = 0 if head_only else int(headers["content-length"])
+    return int(status_line.split(" ")[1]), headers, await reader.readexactly(length)
+
+
+async def exchange(port: int, data: bytes) -> bytes:
+    """Send `data` and end the sending side, then read until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    writer.write_eof()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+def one_request(data: bytes, handler=echo, **options) -> bytes:
+    async def scenario():
+        async with serving(handler, **options) as server:
+            return await exchange(server.port, data)
+
+    return run(scenario())
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def test_request_line_query_headers_and_body_are_parsed():
+    body = b"user_id=7&skills=a%2Cb&user_id=8&empty="
+    request = (
+        b"post /v1/agent%20monitor?auth_token=t%2Bk&x=&x=2 HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nX-Twice: one\r\nx-twice: two\r\nX-Spaced:   padded  \r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    answer = one_request(request)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    seen = json.loads(payload)
+    assert seen["method"] == "POST"  # upper-cased
+    assert seen["path"] == "/v1/agent monitor"  # percent-decoded
+    assert seen["query"] == {"auth_token": "t+k", "x": "2"}  # decoded, blank kept, last wins
+    assert seen["headers"]["x-twice"] == "one, two"  # names lower-cased, repeats joined
+    assert seen["headers"]["x-spaced"] == "padded"
+    assert seen["body"] == body.decode()
+    assert seen["form"] == {"user_id": "8", "skills": "a,b", "empty": ""}
+
+
+def test_response_head_carries_server_type_length_and_extra_headers():
+    async def handler(request: Request) -> Response:
+        return Response(status=201, body=b"made", content_type="text/x-test", headers=[("X-One", "1")])
+
+    answer = one_request(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", handler)
+    assert answer == (
+        b"HTTP/1.1 201 Created\r\nServer: " + SERVER_NAME.encode() + b"\r\nContent-Type: text/x-test\r\n"
+        b"Content-Length: 4\r\nX-One: 1\r\nConnection: close\r\n\r\nmade"
+    )
+
+
+def test_a_status_without_a_phrase_is_unknown():
+    async def handler(request: Request) -> Response:
+        return Response(status=599)
+
+    assert one_request(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", handler).startswith(b"HTTP/1.1 599 Unknown\r\n")
+
+
+def test_text_response_defaults_to_the_status_phrase():
+    assert text_response(404).body == b"Not Found\n"
+    assert text_response(503, "not ready", headers=[("Retry-After", "1")]).body == b"not ready\n"
+    assert text_response(503, "x", headers=[("Retry-After", "1")]).headers == [("Retry-After", "1")]
+
+
+def test_a_failing_handler_answers_500_and_the_connection_goes_on():
+    calls = []
+
+    async def handler(request: Request) -> Response:
+        calls.append(request.path)
+        if request.path == "/boom":
+            raise RuntimeError("handler bug")
+        return text_response(200, "fine")
+
+    async def scenario():
+        async with serving(handler) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /boom HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+            answers = [await read_response(reader), await read_response(reader)]
+            writer.close()
+            return answers
+
+    (status1, _, body1), (status2, _, body2) = run(scenario())
+    assert (status1, body1) == (500, b"Internal Server Error\n")
+    assert (status2, body2) == (200, b"fine\n")
+    assert calls == ["/boom", "/next"]
+
+
+# --- malformed requests and limits ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "reason"),
+    [
+        (b"GET /\r\n\r\n", 400, b"malformed request line"),
+        (b"GET / HTTP/2.0\r\n\r\n", 400, b"malformed request line"),
+        (b"GET  / HTTP/1.1\r\n\r\n", 400, b"malformed request line"),
+        (b"G3T / HTTP/1.1\r\n\r\n", 400, b"malformed request line"),
+        (b"GET metrics HTTP/1.1\r\n\r\n", 400, b"malformed request line"),
+        (b"GET / HTTP/1.1\r\nNo-Colon\r\n\r\n", 400, b"malformed header line"),
+        (b"GET / HTTP/1.1\r\n: empty-name\r\n\r\n", 400, b"malformed header line"),
+        (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, b"malformed header line"),
+        (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, b"invalid Content-Length"),
+        (b"POST / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", 400, b"invalid Content-Length"),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501, b"chunked request bodies are not supported"),
+        (b"GET / HTTP/1.1\r\nHost: x", 400, b"incomplete request"),
+    ],
+)
+def test_malformed_requests_get_a_status_and_the_connection_is_closed(data, status, reason):
+    answer = one_request(data)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"\r\nConnection: close" in head
+    assert body.startswith(reason)
+
+
+def test_headers_over_the_limit_get_431():
+    head = b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 1500 + b"\r\n\r\n"
+    assert one_request(head, max_header_bytes=1024).startswith(b"HTTP/1.1 431 ")
+    # Just under the limit is served.
+    fits = b"GET / HTTP/1.1\r\nConnection: close\r\nX-Big: " + b"a" * 900 + b"\r\n\r\n"
+    assert one_request(fits, max_header_bytes=1024).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_body_over_the_limit_gets_413_without_being_read():
+    answer = one_request(b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", max_body_bytes=100)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b"request body over 100 bytes" in answer
+    # The largest allowed body is read whole.
+    exact = one_request(
+        b"POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 100\r\n\r\n" + b"b" * 100, max_body_bytes=100
+    )
+    assert json.loads(exact.partition(b"\r\n\r\n")[2])["body"] == "b" * 100
+
+
+def test_a_client_that_sends_nothing_is_dropped_after_the_header_timeout():
+    async def scenario():
+        async with serving(header_timeout=0.2) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTT")  # part of a request line, then silence
+            await writer.drain()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            answer = await reader.read()
+            writer.close()
+            return answer, loop.time() - started
+
+    answer, waited = run(scenario())
+    assert answer == b""  # closed without an answer
+    assert 0.15 <= waited < 2.0
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout():
+    async def scenario():
+        async with serving(idle_timeout=0.2, header_timeout=5.0) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            status, _, _ = await read_response(reader)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            rest = await reader.read()
+            writer.close()
+            return status, rest, loop.time() - started
+
+    status, rest, waited = run(scenario())
+    assert status == 200 and rest == b""
+    assert 0.15 <= waited < 2.0  # the idle timeout, not the 5 s header timeout
+
+
+# --- keep-alive --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "connection", "keep_alive"),
+    [
+        ("HTTP/1.1", None, True),
+        ("HTTP/1.1", "close", False),
+        ("HTTP/1.1", "Keep-Alive", True),
+        ("HTTP/1.0", None, False),
+        ("HTTP/1.0", "keep-alive", True),
+    ],
+)
+def test_keep_alive_follows_the_version_and_connection_header(version, connection, keep_alive):
+    extra = f"Connection: {connection}\r\n" if connection else ""
+    request = f"GET /one {version}\r\n{extra}\r\n".encode()
+
+    async def scenario():
+        async with serving() as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(request)
+            status, headers, _ = await read_response(reader)
+            if keep_alive:
+                writer.write(b"GET /two HTTP/1.1\r\nConnection: close\r\n\r\n")
+                second = await read_response(reader)
+            else:
+                second = None
+            closed = await reader.read() == b""
+            writer.close()
+            return status, headers, second, closed, server.connections_opened
+
+    status, headers, second, closed, opened = run(scenario())
+    assert status == 200 and closed and opened == 1
+    assert ("connection" not in headers) is keep_alive
+    if keep_alive:
+        assert second[0] == 200 and json.loads(second[2])["path"] == "/two"
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection():
+    async def scenario():
+        async with serving() as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(
+                b"GET /a HTTP/1.1\r\n\r\n"
+                b"POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nx=1"
+                b"GET /c HTTP/1.1\r\nConnection: close\r\n\r\n"
+            )
+            answers = [await read_response(reader) for _ in range(3)]
+            writer.close()
+            return answers, server.connections_opened
+
+    answers, opened = run(scenario())
+    seen = [json.loads(body) for _, _, body in answers]
+    assert [(s["method"], s["path"], s["form"]) for s in seen] == [("GET", "/a", {}), ("POST", "/b", {"x": "1"}), ("GET", "/c", {})]
+    assert opened == 1
+
+
+def test_close_drops_idle_keep_alive_connections():
+    async def scenario():
+        server = HttpServer(echo)
+        await server.start("127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\n\r\n")
+        await read_response(reader)
+        await server.close()
+        rest = await reader.read()
+        writer.close()
+        return rest
+
+    assert run(scenario()) == b""
+
+
+# --- HEAD and truncated answers ---------------------------------------------------------------
+
+
+def test_head_gets_the_headers_of_get_and_no_body():
+    async def handler(request: Request) -> Response:
+        return Response(body=b"0123456789")
+
+    async def scenario():
+        async with serving(handler) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"HEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            head = await read_response(reader, head_only=True)
+            get = await read_response(reader)
+            rest = await reader.read()
+            writer.close()
+            return head, get, rest
+
+    (head_status, head_headers, _), (get_status, get_headers, get_body), rest = run(scenario())
+    assert head_status == get_status == 200
+    assert head_headers["content-length"] == get_headers["content-length"] == "10"
+    # Had HEAD carried a body, read_response would have met its bytes instead of a status line.
+    assert get_body == b"0123456789" and rest == b""
+
+
+def test_abort_after_sends_part_of_the_body_then_resets():
+    async def handler(request: Request) -> Response:
+        return Response(body=b"0123456789", abort_after=4)
+
+    async def scenario():
+        async with serving(handler) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            received = b""
+            try:
+                while chunk := await reader.read(65536):
+                    received += chunk
+            except ConnectionResetError:
+                pass
+            writer.close()
+            return received
+
+    head, _, body = run(scenario()).partition(b"\r\n\r\n")
+    assert b"\r\nContent-Length: 10\r\n" in head + b"\r\n"  # the full length is promised...
+    assert body == b"0123"  # ...and only abort_after bytes arrive
+
+
+# --- parse_listen_address ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (":10717", ("0.0.0.0", 10717)),
+        ("127.0.0.1:18080", ("127.0.0.1", 18080)),
+        ("[::1]:9000", ("::1", 9000)),
+        ("[::]:0", ("::", 0)),
+        ("localhost:65535", ("localhost", 65535)),
+    ],
+)
+def test_parse_listen_address(value, expected):
+    assert parse_listen_address(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "10717", "host:", "host:port", ":65536", ":-1", "127.0.0.1:80x"])
+def test_parse_listen_address_rejects(value):
+    with pytest.raises(ValueError) as caught:
+        parse_listen_address(value)
+    assert str(caught.value) == f"invalid listen address {value!r}: expected [host]:port"
