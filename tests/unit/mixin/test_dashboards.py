@@ -1,26 +1,13 @@
 """The shipped Grafana dashboards follow the monitoring-mixin conventions.
 
 Checked on the committed JSON: a `datasource` variable used by every panel and variable
-query, `job`/`instance` filters and the dashboard's scope on every selector, a title,
+query, `job`/`instance` filters on every selector (the scope rule: test_promql.py), a title,
 description and unit on every panel, `$__rate_interval` in every rate/increase, stable
 uids, read-only, a clean grid. Every metric a query names must exist in docs/metrics.md,
 and every query must parse (promtool). The committed JSON must be exactly what the
 dashboard modules (convoso_exporter/mixin/dashboards/) write, and the provisioning files
 must point Grafana at it. Checks of one dashboard's panels live beside it in
 tests/unit/mixin/dashboards/.
-
-The scope rule (targets overlap, so a panel must never add up overlapping scopes):
-- the exporter-health dashboard has a `target` variable and filters every per-target
-  series on it;
-- the contact-center dashboards have `campaign` and `queue` variables. A series that
-  carries campaign_id / queue_id (the account's breakdown, the per-agent and scope info)
-  filters on them; a per-target series is either the account's (`target="account"`) or
-  joined on `target` to `convoso_target_info` of one kind filtered on that kind's
-  variable (custom slices are their own scope: listed whatever the selection); a
-  per-agent series is joined on `user_id` to the filtered `convoso_agent_info`;
-- an additive aggregation (sum, avg, count...) over a per-target series keeps `target`,
-  or works on one target (the account) or on campaign targets only, which do not
-  overlap (an agent is in one campaign at a time).
 """
 
 from __future__ import annotations
@@ -51,8 +38,6 @@ EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
 # Which dashboards are narrowed by campaign and queue; the others by target.
 SCOPE_DASHBOARDS = {"convoso-overview.json", "convoso-agents.json"}
 SCOPE_LABELS = {"campaign": "campaign_id", "queue": "queue_id"}
-# convoso_target_info of each kind is filtered on the variable of that kind.
-KIND_SCOPE = {"account": set(), "campaign": {"campaign"}, "queue": {"queue"}, "custom": set()}
 # What a variable query filters on: the variables before it whose labels it carries.
 VARIABLE_NEEDS = {
     "job": [],
@@ -70,8 +55,6 @@ SELECTOR_RE = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}")
 MATCHER_RE = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
 STRING_RE = re.compile(r'"[^"]*"')
 RATE_CALL_RE = re.compile(r"(?<![\w:])(rate|irate|increase)\s*\(")
-ADDITIVE_RE = re.compile(r"(?<![\w:])(sum|avg|count|group|stddev|stdvar)\s*(?:(by|without)\s*\(([^)]*)\)\s*)?\(")
-INFO_JOIN_RE = re.compile(r"on\s*\(([^)]*)\)\s*group_left\s*\([^)]*\)\s*(convoso_\w+_info)\{([^}]*)\}")
 
 DASHBOARDS = load_dashboards()
 PANELS = [(name, panel) for name, dashboard in DASHBOARDS.items() for panel in panels(dashboard)]
@@ -209,90 +192,6 @@ def test_panel_has_title_description_unit_and_the_datasource_variable(name, pane
     for target in panel["targets"]:
         assert target["datasource"] == DATASOURCE_REF
         assert target["expr"].strip()
-
-
-def scope_required(metric: str, matchers: dict[tuple[str, str], str]) -> set[str]:
-    """The scope variables a selector must filter on itself, on a campaign/queue dashboard."""
-    if metric == "convoso_target_info":
-        kind = matchers.get(("kind", "="))
-        assert kind in KIND_SCOPE, f"convoso_target_info must pin one kind, not {kind!r}"
-        return KIND_SCOPE[kind]
-    return {var for var, label in SCOPE_LABELS.items() if label in labels_of(metric)}
-
-
-def joins_scoped_info(expr: str, on: str, info: str) -> bool:
-    """Whether `expr` joins `on` a label to an `info` selector that passes the scope rule."""
-    for labels, metric, body in INFO_JOIN_RE.findall(expr):
-        matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
-        if on in labels.replace(" ", "").split(",") and metric == info and scope_required(metric, matchers):
-            return True
-        if metric == info == "convoso_target_info" and matchers.get(("kind", "=")) == "custom":
-            return on == "target"
-    return False
-
-
-def check_scope(metric: str, matchers: dict[tuple[str, str], str], expr: str) -> None:
-    """The scope rule of a campaign/queue dashboard for one selector (see the module docstring)."""
-    required = scope_required(metric, matchers)
-    for var in required:
-        assert matchers.get((SCOPE_LABELS[var], "=~")) == f"${var}", f"{metric} not filtered on ${var}"
-    labels = labels_of(metric)
-    if required or metric == "convoso_target_info":
-        return
-    if "target" in labels:
-        assert matchers.get(("target", "=")) == "account" or joins_scoped_info(expr, "target", "convoso_target_info"), (
-            f"{metric}: neither the account's nor joined on target to a filtered convoso_target_info"
-        )
-    elif "user_id" in labels:
-        assert joins_scoped_info(expr, "user_id", "convoso_agent_info"), f"{metric}: not joined to convoso_agent_info"
-
-
-@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
-def test_every_selector_filters_on_job_instance_and_the_dashboards_scope(name, title, expr):
-    without_strings = STRING_RE.sub('""', expr)
-    for match in METRIC_WORD_RE.finditer(without_strings):
-        assert without_strings[match.end() :].startswith("{"), (
-            f"bare metric {match[1]}: no job/instance filter"
-        )
-    selectors = SELECTOR_RE.findall(expr)
-    assert selectors
-    for metric, body in selectors:
-        matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
-        assert matchers.get(("job", "=~")) == "$job", metric
-        assert matchers.get(("instance", "=~")) == "$instance", metric
-        labels = labels_of(metric)
-        unknown = {label for label, _ in matchers} - labels - {"job", "instance"}
-        assert not unknown, f"{metric} has no label {unknown}"
-        if name in SCOPE_DASHBOARDS:
-            assert ("target", "=~") not in matchers, f"{metric}: no $target on this dashboard"
-            check_scope(metric, matchers, expr)
-        elif "target" in labels:
-            assert matchers.get(("target", "=~")) == "$target", metric
-
-
-def call_argument(expr: str, start: int) -> str:
-    """The text inside the parenthesis that opens just before `start`."""
-    depth, end = 1, start
-    while depth:
-        depth += {"(": 1, ")": -1}.get(expr[end], 0)
-        end += 1
-    return expr[start : end - 1]
-
-
-@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
-def test_no_query_adds_up_overlapping_targets(name, title, expr):
-    for call in ADDITIVE_RE.finditer(expr):
-        grouping = {label.strip() for label in (call[3] or "").split(",")}
-        if (call[2] == "by" and "target" in grouping) or (call[2] == "without" and "target" not in grouping):
-            continue  # one result per target: nothing added across targets
-        argument = call_argument(expr, call.end())
-        for metric, body in SELECTOR_RE.findall(argument):
-            if "target" not in labels_of(metric) or metric == "convoso_target_info":
-                continue
-            matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
-            one_target = matchers.get(("target", "=")) == "account"
-            campaigns_only = re.search(r'convoso_target_info\{[^}]*kind="campaign"', argument)
-            assert one_target or campaigns_only, f"{call[1]} adds up {metric} over overlapping targets"
 
 
 @pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
