@@ -2,9 +2,8 @@
 
 Everything is narrowed by the `campaign` and `queue` variables. The status counts come
 from the account's breakdown (`convoso_agents`, each agent once). The time-in-status and
-calls-today distributions come from the selected campaigns' own targets: campaigns do
-not overlap (an agent works in one campaign at a time), so their distributions add up,
-but the queue filter cannot narrow them. The per-agent row needs `agent_metrics: true`
+calls-today distributions come from the account answer too, by campaign: campaigns do
+not overlap, so they add up, but the queue filter cannot narrow them. The per-agent row needs `agent_metrics: true`
 (every panel there says so) and is narrowed by joining `convoso_agent_info`. Nothing
 here depends on the alert thresholds: the status limits are `panels.STATUS_LIMITS`.
 """
@@ -29,8 +28,8 @@ from convoso_exporter.mixin.panels import (
     value_mappings,
 )
 from convoso_exporter.mixin.promql import (
+    CAMPAIGN,
     campaign_names,
-    campaign_targets,
     in_agent_scope,
     queue_names,
     scoped,
@@ -38,10 +37,7 @@ from convoso_exporter.mixin.promql import (
 )
 from convoso_exporter.mixin.settings import Settings
 
-FROM_CAMPAIGNS = (
-    " From the selected campaigns' own answers (polled every discovery.interval); the queue "
-    "filter does not narrow it."
-)
+FROM_CAMPAIGNS = " From the account answer, by campaign (each agent once); the queue filter does not narrow it."
 
 
 def named(selector: str) -> str:
@@ -130,8 +126,8 @@ def agents_table() -> Panel:
 
 def floor_row() -> Line:
     """Status counts and times from the aggregate series alone."""
-    status_max = campaign_targets(sel("convoso_target_agents_status_time_max_seconds"))
-    status_buckets = campaign_targets(sel("convoso_target_agents_status_time_seconds_bucket"))
+    status_max = sel("convoso_agents_status_time_max_seconds", CAMPAIGN)
+    status_buckets = sel("convoso_agents_status_time_seconds_bucket", CAMPAIGN)
     return [
         (
             bargauge(
@@ -163,7 +159,7 @@ def floor_row() -> Line:
             timeseries(
                 "Time in status, 90th percentile",
                 "Nine in ten agents in each status have been in it for less than this (the "
-                "convoso_target_agents_status_time_seconds distribution)." + FROM_CAMPAIGNS,
+                "convoso_agents_status_time_seconds distribution)." + FROM_CAMPAIGNS,
                 "s",
                 queries((f"histogram_quantile(0.9, sum by (status, le) ({status_buckets}))", "{{status}}")),
                 overrides=status_colours(),
@@ -176,19 +172,19 @@ def floor_row() -> Line:
 
 def distribution_row() -> Line:
     """Calls today across agents, from the gauge histogram that works without per-agent series."""
-    buckets = campaign_targets(sel("convoso_target_agents_calls_today_bucket"))
+    buckets = campaign_names(sel("convoso_agents_calls_today_bucket", CAMPAIGN))
     per_campaign = [
         (f"histogram_quantile({q}, sum by (campaign_name, le) ({buckets}))", f"p{round(q * 100)} {{{{campaign_name}}}}")
         for q in (0.1, 0.5, 0.9)
     ]
-    total = campaign_targets(sel("convoso_target_agents_calls_today_gsum"))
-    counted = campaign_targets(sel("convoso_target_agents_calls_today_gcount"))
+    total = campaign_names(sel("convoso_agents_calls_today_gsum", CAMPAIGN))
+    counted = campaign_names(sel("convoso_agents_calls_today_gcount", CAMPAIGN))
     return [
         (
             bargauge(
                 "Calls today: how many agents per bucket",
                 "Agents grouped by how many calls they have handled today (the "
-                "convoso_target_agents_calls_today distribution). Works with per-agent metrics "
+                "convoso_agents_calls_today distribution). Works with per-agent metrics "
                 "switched off." + FROM_CAMPAIGNS,
                 "short",
                 queries((f"sum by (le) ({buckets})", "{{le}}"), instant=True, fmt="heatmap"),
@@ -212,7 +208,7 @@ def distribution_row() -> Line:
             stat(
                 "Average calls per agent today",
                 "Calls handled today divided by the agents in the list, per selected campaign "
-                "(the campaign's own answer).",
+                "(the account answer, by campaign).",
                 "short",
                 queries(
                     (

@@ -13,13 +13,13 @@ AGENT_SCOPE = (
 )
 
 
-def test_calls_today_distribution_comes_from_the_campaign_targets_gaugehistogram():
+def test_calls_today_distribution_comes_from_the_accounts_gaugehistogram_by_campaign():
     panel = panel_named(DEFAULTS, "Calls today: how many agents per bucket")
     (target,) = panel["targets"]
-    assert target["expr"].startswith("sum by (le) (convoso_target_agents_calls_today_bucket{")
-    assert 'convoso_target_info{job=~"$job",instance=~"$instance",kind="campaign",campaign_id=~"$campaign"}' in (
-        target["expr"]
+    assert target["expr"].startswith(
+        'sum by (le) (convoso_agents_calls_today_bucket{job=~"$job",instance=~"$instance",campaign_id=~"$campaign"}'
     )
+    assert "convoso_target_" not in target["expr"]  # each agent once, not per overlapping target
     assert target["format"] == "heatmap"
 
 
