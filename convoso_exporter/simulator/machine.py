@@ -3,7 +3,10 @@ agents as the center finds them at the start (warm, mid-day).
 
 `Machine.step` is the simulator's hot loop (one call per status change of any agent),
 so it is written for speed: no per-step allocation beyond the random draws, and the
-ground truth (`truth.py`) costs two dictionary additions per status change.
+ground truth (`truth.py`) costs two dictionary additions per status change. Whole
+numbers are drawn by `draw`, which gives exactly what `random.Random.randint` gives
+(same algorithm, same stream: a seed still makes the center it always made) without
+randint's three Python-level calls.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Machine:
 
     def __init__(self, rng: random.Random, *, drop_ratio: float, leads_per_queue: int) -> None:
         self.rng = rng
+        self._bits = rng.getrandbits
         self.ratio = drop_ratio
         self._leads_per_queue = leads_per_queue
         self._next_call_log = 700_000_000 + rng.randrange(1_000_000)
@@ -70,8 +74,17 @@ class Machine:
         agent.accrued_from = at
         agent.status = status
         agent.since = at
-        agent.next_change = at + (self._call_length() if bounds is None else self.rng.randint(*bounds))
+        agent.next_change = at + (self._call_length() if bounds is None else self.draw(*bounds))
         agent.version += 1
+
+    def draw(self, low: int, high: int) -> int:
+        """`rng.randint(low, high)`, the same number from the same stream, faster."""
+        width = high - low + 1
+        bits = width.bit_length()
+        number = self._bits(bits)
+        while number >= width:
+            number = self._bits(bits)
+        return low + number
 
     def _call_length(self) -> int:
         return int(self.rng.triangular(CALL_TIME[0], CALL_TIME[1], CALL_MODE))
@@ -81,7 +94,7 @@ class Machine:
         rng = self.rng
         queue = agent.queue
         inbound = agent.inbound_only or rng.random() < INBOUND_SHARE
-        dials = 1 if inbound else 1 + rng.randint(0, MAX_EXTRA_DIALS)
+        dials = 1 if inbound else 1 + self.draw(0, MAX_EXTRA_DIALS)
         queue.calls_today += dials
         queue.answered += 1
         if not inbound:

@@ -78,7 +78,9 @@ class Renderer:
 
     def __init__(self, center: ContactCenter) -> None:
         self._center = center
-        self._fragments: dict[tuple[str, str | None], dict[int, tuple[int, str, str, bool, str]]] = {}
+        # Per (style, fault), per agent: [version, key, head, quoted, tail, tick, text]
+        # (the text of that tick: the account's answer and a campaign's share it).
+        self._fragments: dict[tuple[str, str | None], dict[int, list]] = {}
         self._answers: dict[tuple, bytes] = {}
         self._answers_version = -1
 
@@ -130,21 +132,21 @@ class Renderer:
 
     def _agent_texts(self, selection: Selection, style: str, fault: str | None, now: int, keyed: bool) -> list[str]:
         """Each agent's JSON (`"user_id": {...}` when keyed): cached text around its
-        two time fields, so only those are formatted per call (the hot loop)."""
+        two time fields, so only those are formatted, once per tick (the hot loop)."""
         cache = self._fragments.setdefault((style, fault), {})
         texts = []
         for agent in selection.agents:
             entry = cache.get(agent.index)
             if entry is None or entry[0] != agent.version:
                 record = self._agent_record(agent, style, fault, now)
-                entry = cache[agent.index] = (agent.version, *_fragment(record))
-            _, key, head, quoted, tail = entry
-            if keyed:
-                head = key + head
-            seconds = now - agent.since
-            minutes, secs = divmod(seconds, 60)
-            value = f'"{seconds}"' if quoted else seconds
-            texts.append(f'{head}{value}, "status_time_mmss": "{minutes:02d}:{secs:02d}"{tail}')
+                entry = cache[agent.index] = [agent.version, *_fragment(record), -1, ""]
+            if entry[5] != now:
+                _, _, head, quoted, tail, _, _ = entry
+                seconds = now - agent.since
+                minutes, secs = divmod(seconds, 60)
+                value = f'"{seconds}"' if quoted else seconds
+                entry[5:] = now, f'{head}{value}, "status_time_mmss": "{minutes:02d}:{secs:02d}"{tail}'
+            texts.append(entry[1] + entry[6] if keyed else entry[6])
         return texts
 
     def _agent_record(self, agent: AgentState, style: str, fault: str | None, now: int) -> dict:

@@ -42,6 +42,7 @@ from convoso_exporter.simulator.faults import (
     json_response, non_negative,
 )
 from convoso_exporter.simulator.render import STYLES, Renderer
+from convoso_exporter.simulator.transport import SimulatorTransport
 from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
 
 __all__ = ["FAULTS", "Simulator", "add_arguments", "run"]
@@ -142,8 +143,13 @@ class Simulator:
 
     # --- requests -------------------------------------------------------------------
 
+    def transport(self) -> SimulatorTransport:
+        """An httpx transport serving this simulator in-process, without sockets
+        (`transport.py`): `ConvosoClient(url, token, transport=sim.transport())`."""
+        return SimulatorTransport(self)
+
     async def handle(self, request: Request) -> Response:
-        """One request, as the HTTP server hands it over."""
+        """One request, as the HTTP server (or the in-process transport) hands it over."""
         if request.path in (SEARCH_PATH, LOGOUT_PATH):
             return await self._api(request)
         if request.path.startswith("/_sim/"):
