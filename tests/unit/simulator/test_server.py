@@ -673,6 +673,21 @@ def test_start_time_pins_the_simulated_time_of_day():
     assert calls_today("2026-11-24T00:00:05Z") < 30 < calls_today("2026-11-24T15:00:00")
 
 
+def test_timezone_sets_where_the_simulated_day_starts():
+    # 05:00:05 UTC is five hours into the UTC day, five seconds into New York's.
+    from tests.support import simulator_process
+
+    def day_so_far(*zone: str) -> tuple[int, str]:
+        args = ("--agents", "30", "--seed", "2", "--start-time", "2026-01-15T05:00:05Z", *zone)
+        with simulator_process(*args) as (proc, base_url):
+            answer = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": "demo"}).json()
+            state = httpx.get(f"{base_url.removesuffix('/v1')}/_sim/state", params={"auth_token": "demo"}).json()
+            return answer["queue_calls_today"], state["timezone"]
+
+    new_york, utc = day_so_far("--timezone", "America/New_York"), day_so_far()
+    assert new_york[0] < 30 < utc[0] and (new_york[1], utc[1]) == ("America/New_York", "UTC")
+
+
 def test_start_time_rejects_garbage_in_one_line():
     import subprocess
     import sys
