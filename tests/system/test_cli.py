@@ -218,3 +218,18 @@ def test_runs_as_a_module_and_lists_the_settings_in_help():
     )
     assert result.returncode == 0, result.stderr
     assert "--check" in result.stdout and "drop_rate_critical=0.03" in result.stdout
+
+
+def test_timezone_sets_where_the_simulated_day_starts():
+    # 05:00:05 UTC is five hours into the UTC day, five seconds into New York's.
+    from tests.support import simulator_process
+
+    def day_so_far(*zone: str) -> tuple[int, str]:
+        args = ("--agents", "30", "--seed", "2", "--start-time", "2026-01-15T05:00:05Z", *zone)
+        with simulator_process(*args) as (proc, base_url):
+            answer = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": "demo"}).json()
+            state = httpx.get(f"{base_url.removesuffix('/v1')}/_sim/state", params={"auth_token": "demo"}).json()
+            return answer["queue_calls_today"], state["timezone"]
+
+    new_york, utc = day_so_far("--timezone", "America/New_York"), day_so_far()
+    assert new_york[0] < 30 < utc[0] and (new_york[1], utc[1]) == ("America/New_York", "UTC")
