@@ -37,7 +37,7 @@ from convoso_exporter.config.fields import (
 )
 from convoso_exporter.config.load import Document, KeyPath, ReadError, YamlError, format_path, one_line, read_text
 from convoso_exporter.config.load import parse as parse_yaml
-from convoso_exporter.config.units import format_duration
+from convoso_exporter.config.units import format_duration, hide, hiding
 
 TOKEN_ENV = "CONVOSO_AUTH_TOKEN"
 MIN_POLL_INTERVAL = 1.0
@@ -172,14 +172,27 @@ def parse_config(
     """Validate YAML text, or an already-loaded mapping, into a `Config`.
     `source_name` names the text in messages; a mapping has no lines, so its
     messages start with the key path."""
+    document = None
     try:
         if isinstance(text_or_mapping, str):
             document = parse_yaml(text_or_mapping, source_name)
         else:
             document = Document(text_or_mapping)
-        return document.build(lambda doc: _build_config(doc.data, base_dir, environ))
+        with hiding(_tokens_in(document.data, environ)):
+            return document.build(lambda doc: _build_config(doc.data, base_dir, environ))
     except YamlError as err:
-        raise ConfigError(str(err)) from None
+        with hiding(_tokens_in(document.data if document is not None else None, environ)):
+            raise ConfigError(hide(str(err))) from None
+
+
+def _tokens_in(data: Any, environ: Mapping[str, str]) -> list[str]:
+    """Every token this config could be using, valid or not, so that no message echoes
+    one even when it was pasted under another key (a value is quoted in messages)."""
+    tokens = [environ.get(TOKEN_ENV, "").strip()]
+    convoso = data.get("convoso") if isinstance(data, Mapping) else None
+    if isinstance(convoso, Mapping) and isinstance(convoso.get("auth_token"), str):
+        tokens.append(convoso["auth_token"].strip())
+    return [token for token in tokens if token]
 
 
 # ---------------------------------------------------------------- the sections

@@ -408,3 +408,14 @@ def test_warnings_do_not_count_as_a_change():
     assert Config(
         convoso=config.convoso, discovery=config.discovery, targets=config.targets, warnings=("something",)
     ) == config
+
+
+@pytest.mark.parametrize("where", ["targets: TOKEN\n", "poll_interval: TOKEN\n", "timezone: TOKEN\n"])
+def test_a_token_pasted_under_another_key_is_never_echoed(where):
+    token = "a-long-Convoso-token-" + "x7" * 40  # longer than a message shows of a value
+    for environ, inline in (({}, f"  auth_token: {token}\n"), ({"CONVOSO_AUTH_TOKEN": token}, "  timeout: 1s\n")):
+        text = "convoso:\n" + inline + where.replace("TOKEN", token)
+        with pytest.raises(ConfigError) as caught:
+            parse_config(text, environ=environ)
+        message = str(caught.value)
+        assert token[:20] not in message and "<redacted>" in message, message
