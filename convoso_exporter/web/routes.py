@@ -22,7 +22,6 @@ import time
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from convoso_exporter.api.parse import one_line
-from convoso_exporter.config.schema import MAX_ID_LENGTH, MAX_NAME_LENGTH
 from convoso_exporter.web import snapshot
 from convoso_exporter.web.board import View
 from convoso_exporter.web.http import HttpServer, Request, Response, text_response
@@ -211,6 +210,8 @@ def _quality(params: str) -> float:
 NO_STORE = ("Cache-Control", "no-store")
 GZIP_OVER = 1024  # bytes: smaller JSON answers go as they are
 GZIP_LEVEL = 6
+# Longest query value taken: a target name (ids are shorter) is at most 128 characters.
+MAX_VALUE = 128
 JSON_HEADERS = [NO_STORE, ("X-Content-Type-Options", "nosniff")]
 
 
@@ -219,7 +220,7 @@ class BadQuery(ValueError):
 
 
 def _identifier(limit: int) -> Callable[[str], str]:
-    """A value like the config's ids and names: 1..limit printable characters, no spaces."""
+    """A value like the config's ids and target names: 1..limit printable characters, no spaces."""
 
     def check(value: str) -> str:
         if not value or len(value) > limit or not value.isprintable() or any(c.isspace() for c in value):
@@ -235,8 +236,8 @@ def _flag(value: str) -> str:
     return value
 
 
-WALLBOARD_PARAMS = {"campaign": _identifier(MAX_ID_LENGTH), "queue": _identifier(MAX_ID_LENGTH), "tv": _flag}
-SNAPSHOT_PARAMS = {"target": _identifier(MAX_NAME_LENGTH)}
+WALLBOARD_PARAMS = {"campaign": _identifier(MAX_VALUE), "queue": _identifier(MAX_VALUE), "tv": _flag}
+SNAPSHOT_PARAMS = {"target": _identifier(MAX_VALUE)}
 
 
 def checked_query(query: dict[str, str], known: dict[str, Callable[[str], str]]) -> dict[str, str]:
