@@ -133,7 +133,10 @@ async def _serve_demo(options) -> int:
     from convoso_exporter.demo import start_demo
 
     sim, config = await start_demo()
-    banner = f"demo mode: simulated contact center at {sim.base_url} (no Convoso account used)"
+    # Debug: before the exporter binds its port, stderr must stay one line if that fails.
+    log.debug("demo mode: simulator listening at %s", sim.base_url)
+    # Shown on the landing page, the wallboard and in /api/v1/snapshot, and logged once listening.
+    banner = "Demo mode: every number here is simulated (the built-in demo simulator; no Convoso account is used)."
     try:
         return await _serve(config, options, None, banner)
     finally:

@@ -30,12 +30,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def require_binary(name: str) -> str:
+def require_binary(name: str, package: str = "prometheus prometheus-alertmanager") -> str:
     """Path of a binary; skip the test locally when absent, fail under CI=true."""
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)"
+    message = f"{name} is not installed (apt-get install {package})"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from convoso_exporter.web import webconfig
+from convoso_exporter.web.board import View
 from convoso_exporter.web.routes import ExporterServer
 from convoso_exporter.web.webconfig import WebConfig, WebConfigError, load_web_config
 from tests.tls_certs import Certs, client_context, make_certs
@@ -41,8 +42,8 @@ class Backend:
     def ready(self) -> bool:
         return True
 
-    def target_states(self) -> list:
-        return []
+    def view(self) -> View:
+        return View(states={})
 
     async def reload(self) -> str:
         return "reloaded"
