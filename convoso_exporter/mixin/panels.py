@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# The status colours and time limits are the wallboard's too: defined once, in statuses.py.
+from convoso_exporter.statuses import STATUS_COLOURS, STATUS_LIMITS
+
+__all__ = ["STATUS_COLOURS", "STATUS_LIMITS"]
+
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
-# One colour per agent status, the same on every panel. Red is kept for trouble.
-STATUS_COLOURS = {
-    "READY": "green",
-    "INCALL": "blue",
-    "PAUSED": "orange",
-    "WRAP": "purple",
-    "RINGING": "yellow",
-    "TRANSFER": "super-light-blue",
-    "LOGGED_OUT": "#8e8e8e",
-}
-# Seconds in a status after which an agent needs a look: (orange, red).
-STATUS_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 300)}
 
 Panel = dict[str, Any]
 

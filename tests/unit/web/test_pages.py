@@ -173,9 +173,9 @@ def test_wallboard_legend_is_the_shared_status_table():
 
 
 def test_status_tables_are_the_dashboards_tables():
-    # The mixin still has its own copy until it imports statuses.py; they must not drift.
-    assert statuses.STATUS_COLOURS == panels.STATUS_COLOURS
-    assert statuses.STATUS_LIMITS == panels.STATUS_LIMITS
+    # One table: the dashboards paint with the same objects the wallboard serves.
+    assert panels.STATUS_COLOURS is statuses.STATUS_COLOURS
+    assert panels.STATUS_LIMITS is statuses.STATUS_LIMITS
     assert DROP_RATE_RED == Settings().drop_rate_critical
 
 
