@@ -13,8 +13,6 @@ from typing import Any
 # The status colours and time limits are the wallboard's too: defined once, in statuses.py.
 from convoso_exporter.statuses import STATUS_COLOURS, STATUS_LIMITS
 
-__all__ = ["STATUS_COLOURS", "STATUS_LIMITS"]
-
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
 
