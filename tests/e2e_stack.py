@@ -52,7 +52,7 @@ SIM_ARGS = (
 # daily-ratio alerts leave `pending`: once ConvosoDropRateCritical fires, the example
 # Alertmanager config inhibits the target's warnings, the burst's resolved one included.
 # The answered guard keeps its shipped default (100) on purpose.
-RULE_SETTINGS = ("drop_rate_for=30s", "burst_window=10s", "burst_for=0s")
+RULE_SETTINGS = ("drop_rate_for=30s", "burst_window=10s", "burst_for=0s", "tile_window=5s")
 # Alertmanager timers short enough for a test; the examples' are minutes and hours.
 AM_TIMERS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1m"}
 SCRAPE_INTERVAL = "1s"

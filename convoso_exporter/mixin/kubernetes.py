@@ -17,6 +17,8 @@ HEADER = (
     f"# {generated_note(__name__)}\n"
     f"# The same groups as {rules.PATH}: change the rules in {source_file(rules.__name__)}.\n"
     "# Add the label your Prometheus selects rules by (kube-prometheus-stack: `release: <helm release name>`).\n"
+    "# The 30-day drop rate needs 31 days of retention: the Prometheus resource's `spec.retention: 31d`\n"
+    "# (kube-prometheus-stack: `prometheus.prometheusSpec.retention`, 10d by default). docs/alerts.md.\n"
 )
 
 

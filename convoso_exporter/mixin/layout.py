@@ -100,12 +100,22 @@ def common_variables() -> list[dict]:
     ]
 
 
+def campaign_variable() -> dict:
+    """Campaign, shown by name (from the account's campaign list)."""
+    return info_variable("campaign", "Campaign", "convoso_campaign_info", "campaign_id", "campaign_name")
+
+
 def scope_variables() -> list[dict]:
     """Campaign and queue, shown by name: the dashboards about the contact center."""
     return common_variables() + [
-        info_variable("campaign", "Campaign", "convoso_campaign_info", "campaign_id", "campaign_name"),
+        campaign_variable(),
         info_variable("queue", "Queue", "convoso_queue_info", "queue_id", "queue_name"),
     ]
+
+
+def campaign_variables() -> list[dict]:
+    """Campaign alone: the dashboards about what is judged per campaign (the drop-rate law)."""
+    return common_variables() + [campaign_variable()]
 
 
 def target_variables() -> list[dict]:
@@ -124,7 +134,7 @@ def dashboard(
     variables: list[dict],
 ) -> dict:
     """A whole dashboard; `source` is the generating module's `__name__`, named in the description;
-    `variables` is `scope_variables()` or `target_variables()`."""
+    `variables` is `scope_variables()`, `campaign_variables()` or `target_variables()`."""
     return {
         "annotations": {
             "list": [

@@ -135,13 +135,15 @@ def timeseries(
     stack: bool = False,
     threshold_lines: bool = False,
     soft_max: float | None = None,
+    bars: bool = False,
     **extra: Any,
 ) -> Panel:
-    """A graph from 0: `stack` for parts of a whole, `threshold_lines` to draw the alert lines."""
+    """A graph from 0: `stack` for parts of a whole, `threshold_lines` to draw the alert lines,
+    `bars` for one value per interval (a day's figures)."""
     custom = {
         "axisSoftMin": 0,
-        "drawStyle": "line",
-        "fillOpacity": 70 if stack else 10,
+        "drawStyle": "bars" if bars else "line",
+        "fillOpacity": 70 if stack or bars else 10,
         "gradientMode": "none",
         "lineInterpolation": "linear",
         "lineWidth": 1,

@@ -28,41 +28,30 @@ generated: they pin the default thresholds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
+from convoso_exporter.mixin import compliance
+from convoso_exporter.mixin.agent_time import agent_time_rules
+from convoso_exporter.mixin.alerting import CAMPAIGN, WHERE, Rule, alert, per_campaign
 from convoso_exporter.mixin.files import Generated, generated_note, yaml_text
-from convoso_exporter.mixin.promql import CAMPAIGN_LABELS, ON_TARGET, join, selector, window_increase
+from convoso_exporter.mixin.promql import window_increase
 from convoso_exporter.mixin.settings import Settings, duration_seconds, percent, validate
 
 PATH = "prometheus/convoso.rules.yml"
 HEADER = (
     f"# {generated_note(__name__)}\n"
     "# Thresholds: convoso_exporter/mixin/settings.py, or `--set name=value`.\n"
-    "# Recording rules first, then the alerts. What each alert means: docs/alerts.md.\n"
+    "# Recording groups first, then the alerts. What each alert means: docs/alerts.md.\n"
+    "# The 30-day drop rate needs 31 days of Prometheus retention (--storage.tsdb.retention.time=31d).\n"
 )
-WHERE = "{{ $labels.target }} on {{ $labels.instance }}"
-# A campaign by name and id (by id alone when the API sent no name).
-CAMPAIGN = (
-    "Campaign {{ with $labels.campaign_name }}{{ . }} ({{ $labels.campaign_id }})"
-    "{{ else }}{{ $labels.campaign_id }}{{ end }} on {{ $labels.instance }}"
-)
-CAMPAIGN_INFO = selector("convoso_target_info", 'kind="campaign"')
 DROP_RATE = "convoso:campaign_drop_rate_today:ratio"
 READY = "convoso:campaign_agents_ready:sum"
 LOGGED_IN = "convoso:campaign_agents_logged_in:sum"
-
-Rule = dict[str, Any]
 
 
 def increase_name(metric: str, window: str) -> str:
     """Recording rule name of a campaign's day-reset-aware growth of a `*_today` gauge."""
     return f"convoso:campaign_{metric.removeprefix('convoso_')}:increase{window}"
-
-
-def per_campaign(expr: str) -> str:
-    """A per-target expression kept to the campaign targets, with campaign_id and campaign_name
-    (the join on a line of its own)."""
-    return join(expr, ON_TARGET, CAMPAIGN_INFO, CAMPAIGN_LABELS).replace(" * on ", "\n* on ", 1)
 
 
 def recording_rules(s: Settings) -> list[Rule]:
@@ -88,21 +77,6 @@ def recording_rules(s: Settings) -> list[Rule]:
             for metric in (dropped, answered)
         ),
     ]
-
-
-def alert(s: Settings, name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> Rule:
-    """One alert in the mixin's shape: severity, summary, description and a runbook anchor."""
-    return {
-        "alert": name,
-        "expr": expr,
-        "for": for_,
-        "labels": {"severity": severity},
-        "annotations": {
-            "summary": summary,
-            "description": description,
-            "runbook_url": f"{s.runbook_base}#{name.lower()}",
-        },
-    }
 
 
 def call_alerts(s: Settings) -> list[Rule]:
@@ -206,19 +180,36 @@ def health_alerts(s: Settings) -> list[Rule]:
     ]
 
 
-# (group name, its rules) in file order: recording rules first, then the alerts.
-GROUPS: tuple[tuple[str, Callable[[Settings], list[Rule]]], ...] = (
-    ("convoso.recording", recording_rules),
-    ("convoso.calls", call_alerts),
-    ("convoso.agents", agent_alerts),
-    ("convoso.exporter", health_alerts),
+class Group(NamedTuple):
+    """One rule group: its name, its rules, and the setting that is its own evaluation
+    interval (None: Prometheus's evaluation_interval)."""
+
+    name: str
+    rules: Callable[[Settings], list[Rule]]
+    interval: str | None = None
+
+
+# In file order: recording groups first, then the alerts. The 30-day group records its
+# sums and alerts on them at once (a group evaluates its rules in order).
+GROUPS: tuple[Group, ...] = (
+    Group("convoso.recording", recording_rules),
+    Group("convoso.agent_time", agent_time_rules),
+    Group("convoso.compliance.tiles", compliance.tile_rules, "tile_window"),
+    Group("convoso.compliance", compliance.compliance_rules),
+    Group("convoso.calls", call_alerts),
+    Group("convoso.agents", agent_alerts),
+    Group("convoso.exporter", health_alerts),
 )
 
 
 def rule_groups(s: Settings) -> dict[str, Any]:
     """The rule file's content, after refusing settings Prometheus would reject."""
     validate(s)
-    return {"groups": [{"name": name, "rules": rules(s)} for name, rules in GROUPS]}
+    groups = []
+    for group in GROUPS:
+        interval = {"interval": getattr(s, group.interval)} if group.interval else {}
+        groups.append({"name": group.name, **interval, "rules": group.rules(s)})
+    return {"groups": groups}
 
 
 def render(settings: Settings) -> str:

@@ -40,13 +40,15 @@ TODAY = [
 ]
 
 
-def drop_rate_thresholds(settings: Settings) -> dict:
-    """Green, then orange at the warning alert's ratio and red at the critical one's."""
-    return thresholds(
-        "green",
-        (settings.drop_rate_warning, "orange"),
-        (settings.drop_rate_critical, "red"),
+def drop_rate_thresholds(settings: Settings, *, days: int = 1) -> dict:
+    """Green, then orange at the warning alert's ratio and red at the critical one's: today's
+    alerts' (`days=1`) or the 30-day alerts' (`days=30`)."""
+    warning, critical = (
+        (settings.drop_rate_warning, settings.drop_rate_critical)
+        if days == 1
+        else (settings.drop_rate_30d_warning, settings.drop_rate_30d_critical)
     )
+    return thresholds("green", (warning, "orange"), (critical, "red"))
 
 
 def drop_rate(select: Callable[[str], str] = sel) -> str:
@@ -57,7 +59,6 @@ def drop_rate(select: Callable[[str], str] = sel) -> str:
 def agents(*matchers: str) -> str:
     """The selected campaigns' and queues' agents in the account's breakdown."""
     return scoped("convoso_agents", *matchers)
-
 
 
 def agent_columns(noun: str, names: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -74,19 +75,29 @@ def target_columns(
     return [(f"max by (job, instance, {noun}_id, {noun}_name) ({per_target(expr)})", legend) for expr, legend in exprs]
 
 
-def scope_table(title: str, description: str, noun: str, specs: list[tuple[str, str]]) -> Panel:
-    """One row per campaign or queue: the (expr, legend) specs as columns, in order."""
+def scope_table(
+    title: str,
+    description: str,
+    noun: str,
+    specs: list[tuple[str, str]],
+    *,
+    hidden: tuple[str, ...] = (),
+    units: dict[str, str] | None = None,
+) -> Panel:
+    """One row per campaign or queue: the (expr, legend) specs as columns, in order. A
+    legend is a HEADINGS key or the heading itself; `hidden` labels are left out; `units`
+    maps headings to units (default: today's drop rate in percent)."""
     id_label, name_label = f"{noun}_id", f"{noun}_name"
     targets = queries(*specs, instant=True, fmt="table")
     columns = [(name_label, noun.capitalize()), (id_label, "ID")] + [
-        (f"Value #{target['refId']}", HEADINGS[legend]) for target, (_, legend) in zip(targets, specs)
+        (f"Value #{target['refId']}", HEADINGS.get(legend, legend)) for target, (_, legend) in zip(targets, specs)
     ]
     return table(
         title,
         description,
         "short",
         targets,
-        transformations=merged_columns(columns, ["Time", "job", "instance"]),
-        overrides=column_units({"Drop rate today": "percentunit"}),
+        transformations=merged_columns(columns, ["Time", "job", "instance", *hidden]),
+        overrides=column_units(units if units is not None else {"Drop rate today": "percentunit"}),
         sort_by=[{"desc": False, "displayName": noun.capitalize()}],
     )

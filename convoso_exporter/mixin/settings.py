@@ -46,6 +46,22 @@ class Settings:
     # Auth errors this recent while the target is down mean the token is being refused.
     auth_window: str = "10m"
     auth_for: str = "2m"
+    # The 30-day drop rate per campaign (the legal measure). The exporter's counters are
+    # summed in tiles of tile_window, by a rule group evaluated every tile_window, so a
+    # 30-day sum reads 30d / tile_window samples per series (2,880 at 15m).
+    tile_window: str = "15m"
+    drop_rate_30d_critical: float = 0.03
+    # Half a point under the line: the 30-day rate moves slowly, so that is days of notice.
+    drop_rate_30d_warning: float = 0.025
+    # Fewer answered calls than this in the 30 days (a campaign's first hours): no alert.
+    min_answered_30d: int = 100
+    # Warn when the last 24 hours' drops over the line, repeated this many days, would
+    # use up what the 30 days have left.
+    drop_pace_days: int = 7
+    # The rate changes once per tile: the next tile confirms a crossing.
+    drop_rate_30d_for: str = "15m"
+    # Occupancy, pause share and handle time: the agent time of this window.
+    agent_time_window: str = "15m"
 
 
 class SettingsError(Exception):
@@ -76,8 +92,13 @@ def validate(settings: Settings) -> None:
             raise SettingsError(f"{field.name}: {value!r} must be at least 1")
     if settings.drop_rate_warning >= settings.drop_rate_critical:
         raise SettingsError("drop_rate_warning: must be below drop_rate_critical")
-    if duration_seconds(settings.burst_window) <= 0:
-        raise SettingsError("burst_window: must be longer than 0")
+    if settings.drop_rate_30d_warning >= settings.drop_rate_30d_critical:
+        raise SettingsError("drop_rate_30d_warning: must be below drop_rate_30d_critical")
+    for name in ("burst_window", "tile_window", "agent_time_window"):
+        if duration_seconds(getattr(settings, name)) <= 0:
+            raise SettingsError(f"{name}: must be longer than 0")
+    if 86400 % duration_seconds(settings.tile_window):
+        raise SettingsError("tile_window: must divide a day evenly (the 1d and 30d sums are whole tiles)")
 
 
 def apply_overrides(settings: Settings, pairs: list[str]) -> Settings:

@@ -19,7 +19,7 @@ from tests.dashboard_queries import substitute_variables
 from tests.support import ROOT, require_binary
 from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, renderer
 from tests.unit.mixin.test_dashboards import QUERIES, VARIABLE_EXPRS
-from tests.unit.mixin.test_rules import ALERTS, PROM, RECORDS, RULES_FILE, RULES_TEST_FILE
+from tests.unit.mixin.test_rules import ALERTS, PROM, RECORDS, RULE_TEST_FILES, RULES_FILE
 
 pytestmark = pytest.mark.prometheus
 
@@ -37,8 +37,9 @@ def test_promtool_check_rules():
     assert f"{len(ALERTS) + len(RECORDS)} rules found" in result.stdout
 
 
-def test_promtool_unit_tests_pass():
-    result = run(require_binary("promtool"), "test", "rules", str(RULES_TEST_FILE))
+@pytest.mark.parametrize("path", RULE_TEST_FILES, ids=[path.name for path in RULE_TEST_FILES])
+def test_promtool_unit_tests_pass(path):
+    result = run(require_binary("promtool"), "test", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -56,7 +57,7 @@ def test_amtool_check_config_of_the_example_alertmanager_yml():
 def test_rules_generated_with_fast_settings_are_valid(tmp_path):
     """What the end-to-end test does: short `for`s and a small guard, still valid rules."""
     out = tmp_path / rules.PATH
-    settings = ["drop_rate_for=0s", "burst_window=1m", "min_answered_today=1", "auth_for=0s"]
+    settings = ["drop_rate_for=0s", "burst_window=1m", "min_answered_today=1", "auth_for=0s", "tile_window=5s"]
     assert main(["--output-dir", str(tmp_path), *(arg for s in settings for arg in ("--set", s))]) == 0
     result = run(require_binary("promtool"), "check", "rules", str(out))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from convoso_exporter.mixin.dashboards import agents, exporter, overview
+from convoso_exporter.mixin.dashboards import agents, compliance, exporter, overview
 from convoso_exporter.mixin.files import Generated
 from convoso_exporter.mixin.settings import Settings
 
 FOLDER = "grafana/dashboards"
-DASHBOARDS = (overview.build, agents.build, exporter.build)
+DASHBOARDS = (overview.build, agents.build, compliance.build, exporter.build)
 
 
 def render(board: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Convoso / Contact center overview: agents, campaigns, queues and today's drop rate.
+"""Convoso / Contact center overview: agents, where their time goes, campaigns, queues and
+today's drop rate.
 
 Where each number comes from, so that no panel sums overlapping targets:
 - agent counts: the account's breakdown `convoso_agents` (each agent once), filtered on
@@ -6,7 +7,9 @@ Where each number comes from, so that no panel sums overlapping targets:
 - per-campaign figures (calls, answered, dropped, leads, the drop rate): each campaign's
   own `campaign:<id>` target, named and filtered through `convoso_target_info`;
 - per-queue figures: each queue's `queue:<id>` target, the same way;
-- account totals: the `account` target; custom slices: each custom target on its own.
+- account totals: the `account` target; custom slices: each custom target on its own;
+- occupancy, pause share and handle time: the agent-time recording rules
+  (`mixin/agent_time.py`), per campaign and per queue.
 
 The drop-rate colours and lines, the burst window and its thresholds come from
 `Settings`, so this dashboard always draws the lines the alerts use.
@@ -14,6 +17,7 @@ The drop-rate colours and lines, the burst window and its thresholds come from
 
 from __future__ import annotations
 
+from convoso_exporter.mixin.agent_time import agent_time_row
 from convoso_exporter.mixin.layout import Line, dashboard, scope_variables
 from convoso_exporter.mixin.panels import (
     STATUS_COLOURS,
@@ -363,6 +367,7 @@ def build(settings: Settings) -> dict:
         [
             ("Right now", right_now_row()),
             ("Agents", agents_row()),
+            ("Where agents' time goes", agent_time_row(settings)),
             ("Drop rate per campaign", drop_rate_row(settings)),
             ("Campaigns", campaigns_row(settings)),
             ("Queues", queues_row()),

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from convoso_exporter.mixin import dashboards
+from convoso_exporter.mixin import dashboards, rules
 from convoso_exporter.mixin.settings import Settings
 from tests.dashboard_queries import (
     load_dashboards,
@@ -34,9 +34,14 @@ from tests.dashboard_queries import (
 from tests.support import ROOT
 
 GRAFANA = ROOT / "grafana"
-EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
-# Which dashboards are narrowed by campaign and queue; the others by target.
-SCOPE_DASHBOARDS = {"convoso-overview.json", "convoso-agents.json"}
+EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-compliance", "convoso-exporter"}
+# Which dashboards are narrowed by campaign (and queue); the others by target.
+DASHBOARD_SCOPES = {
+    "convoso-overview.json": ["campaign", "queue"],
+    "convoso-agents.json": ["campaign", "queue"],
+    "convoso-compliance.json": ["campaign"],
+}
+SCOPE_DASHBOARDS = set(DASHBOARD_SCOPES)
 SCOPE_LABELS = {"campaign": "campaign_id", "queue": "queue_id"}
 # What a variable query filters on: the variables before it whose labels it carries.
 VARIABLE_NEEDS = {
@@ -75,11 +80,17 @@ def ids(items: list[tuple[Any, ...]]) -> list[str]:
     return [f"{item[0]}:{item[1]['title'] if isinstance(item[1], dict) else item[1]}" for item in items]
 
 
+def table_rows(path: Path) -> list[list[str]]:
+    """The cells of every Markdown table row in a file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines if line.startswith("|")]
+
+
 def metric_catalog() -> dict[str, set[str]]:
-    """Series name -> its labels, from the tables in docs/metrics.md (the contract)."""
+    """Series name -> its labels, from the tables in docs/metrics.md (the contract; job and
+    instance are Prometheus's, left out)."""
     catalog: dict[str, set[str]] = {}
-    for line in (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    for cells in table_rows(ROOT / "docs" / "metrics.md"):
         if len(cells) < 4 or not re.fullmatch(r"`\w+`", cells[0]):
             continue
         name, kind = cells[0].strip("`"), cells[1]
@@ -89,20 +100,38 @@ def metric_catalog() -> dict[str, set[str]]:
     return catalog
 
 
+def recording_catalog() -> dict[str, set[str]]:
+    """Recording rule -> every label it carries (job and instance included when kept), from
+    the recording-rule table in docs/alerts.md."""
+    return {
+        cells[0].strip("`"): {label.strip() for label in cells[1].split(",")}
+        for cells in table_rows(ROOT / "docs" / "alerts.md")
+        if len(cells) >= 3 and re.fullmatch(r"`convoso:[a-z0-9_]+:[a-z0-9_]+`", cells[0])
+    }
+
+
 CATALOG = metric_catalog()
+RECORDING = recording_catalog()
 
 
 def labels_of(metric: str) -> set[str]:
     if metric in CATALOG:
         return CATALOG[metric]
+    if metric in RECORDING:
+        return RECORDING[metric] - {"job", "instance"}
     assert metric in SCRAPE_METRICS or metric.startswith("process_"), f"{metric} is not in docs/metrics.md"
     return set()
+
+
+def keeps_instance(metric: str) -> bool:
+    """Whether a series carries `instance` (the 30-day rules are kept per job, not per exporter)."""
+    return metric not in RECORDING or "instance" in RECORDING[metric]
 
 
 # ---------------------------------------------------------------- dashboards as a whole
 
 
-def test_the_three_dashboards_have_stable_uids_named_after_their_files():
+def test_the_dashboards_have_stable_uids_named_after_their_files():
     assert {d["uid"] for d in DASHBOARDS.values()} == EXPECTED_UIDS
     for name, dashboard in DASHBOARDS.items():
         assert name == f"{dashboard['uid']}.json"
@@ -121,7 +150,7 @@ def test_dashboard_is_read_only_current_schema_and_tagged(name):
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_variables_are_datasource_job_instance_then_the_dashboards_scope(name):
     variables = {v["name"]: v for v in DASHBOARDS[name]["templating"]["list"]}
-    scope = ["campaign", "queue"] if name in SCOPE_DASHBOARDS else ["target"]
+    scope = DASHBOARD_SCOPES.get(name, ["target"])
     assert list(variables) == ["datasource", "job", "instance", *scope]
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
@@ -155,8 +184,8 @@ def test_each_variable_query_is_narrowed_by_the_variables_before_it(name):
 @pytest.mark.parametrize("name", sorted(SCOPE_DASHBOARDS))
 def test_campaign_and_queue_variables_show_names_and_keep_ids_as_values(name):
     variables = {v["name"]: v for v in query_variables(DASHBOARDS[name])}
-    for var, label in SCOPE_LABELS.items():
-        regex = variables[var]["regex"]
+    for var in DASHBOARD_SCOPES[name]:
+        label, regex = SCOPE_LABELS[var], variables[var]["regex"]
         named = f'{{{label}="1001",{var}_name="Medicare Advantage",instance="x:1",job="convoso"}} 1 1700000000000'
         unnamed = f'{{{label}="2002",instance="x:1",job="convoso"}} 1 1700000000000'
         assert query_result_options(regex, [named, unnamed]) == [("1001", "Medicare Advantage"), ("2002", "2002")]
@@ -206,6 +235,15 @@ def test_rate_and_increase_use_rate_interval(name, title, expr):
 
 
 # ---------------------------------------------------------------- specific panels
+
+
+def test_every_recording_rule_a_dashboard_reads_is_generated():
+    groups = rules.rule_groups(Settings())["groups"]
+    generated = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+    assert set(RECORDING) == generated, "docs/alerts.md's recording-rule table is out of date"
+    for _, _, expr in QUERIES:
+        for metric, _ in SELECTOR_RE.findall(expr):
+            assert not metric.startswith("convoso:") or metric in generated, metric
 
 
 def test_panels_that_need_per_agent_metrics_say_so_and_the_rest_do_not_use_them():

@@ -23,6 +23,7 @@ import pytest
 
 from convoso_exporter.mixin import promql
 from tests.unit.mixin.test_dashboards import (
+    DASHBOARD_SCOPES,
     MATCHER_RE,
     METRIC_WORD_RE,
     QUERIES,
@@ -30,6 +31,7 @@ from tests.unit.mixin.test_dashboards import (
     SCOPE_LABELS,
     SELECTOR_RE,
     STRING_RE,
+    keeps_instance,
     labels_of,
 )
 
@@ -67,13 +69,15 @@ def test_window_increase_is_the_same_expression_on_one_line_or_spread():
 # ---------------------------------------------------------------- the scope rule
 
 
-def scope_required(metric: str, matchers: dict[tuple[str, str], str]) -> set[str]:
-    """The scope variables a selector must filter on itself, on a campaign/queue dashboard."""
+def scope_required(metric: str, matchers: dict[tuple[str, str], str], scope: list[str] | None = None) -> set[str]:
+    """The scope variables a selector must filter on itself, on a dashboard with the
+    `scope` variables (default: campaign and queue)."""
+    scope = list(SCOPE_LABELS) if scope is None else scope
     if metric == "convoso_target_info":
         kind = matchers.get(("kind", "="))
         assert kind in KIND_SCOPE, f"convoso_target_info must pin one kind, not {kind!r}"
-        return KIND_SCOPE[kind]
-    return {var for var, label in SCOPE_LABELS.items() if label in labels_of(metric)}
+        return KIND_SCOPE[kind] & set(scope)
+    return {var for var in scope if SCOPE_LABELS[var] in labels_of(metric)}
 
 
 def joins_scoped_info(expr: str, on: str, info: str) -> bool:
@@ -87,9 +91,9 @@ def joins_scoped_info(expr: str, on: str, info: str) -> bool:
     return False
 
 
-def check_scope(metric: str, matchers: dict[tuple[str, str], str], expr: str) -> None:
+def check_scope(metric: str, matchers: dict[tuple[str, str], str], expr: str, scope: list[str]) -> None:
     """The scope rule of a campaign/queue dashboard for one selector (see the module docstring)."""
-    required = scope_required(metric, matchers)
+    required = scope_required(metric, matchers, scope)
     for var in required:
         assert matchers.get((SCOPE_LABELS[var], "=~")) == f"${var}", f"{metric} not filtered on ${var}"
     labels = labels_of(metric)
@@ -115,13 +119,14 @@ def test_every_selector_filters_on_job_instance_and_the_dashboards_scope(name, t
     for metric, body in selectors:
         matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
         assert matchers.get(("job", "=~")) == "$job", metric
-        assert matchers.get(("instance", "=~")) == "$instance", metric
+        # The 30-day rules are kept per job, not per exporter instance: nothing to filter.
+        assert matchers.get(("instance", "=~")) == ("$instance" if keeps_instance(metric) else None), metric
         labels = labels_of(metric)
         unknown = {label for label, _ in matchers} - labels - {"job", "instance"}
         assert not unknown, f"{metric} has no label {unknown}"
         if name in SCOPE_DASHBOARDS:
             assert ("target", "=~") not in matchers, f"{metric}: no $target on this dashboard"
-            check_scope(metric, matchers, expr)
+            check_scope(metric, matchers, expr, DASHBOARD_SCOPES[name])
         elif "target" in labels:
             assert matchers.get(("target", "=~")) == "$target", metric
 

@@ -23,6 +23,9 @@ from tests.support import ROOT
 PROM = ROOT / "prometheus"
 RULES_FILE = PROM / "convoso.rules.yml"
 RULES_TEST_FILE = PROM / "convoso.rules.test.yml"
+# The 30-day drop rate's tests: evaluated every tile_window (promtool ignores group intervals).
+COMPLIANCE_TEST_FILE = PROM / "convoso.compliance.test.yml"
+RULE_TEST_FILES = (RULES_TEST_FILE, COMPLIANCE_TEST_FILE)
 RUNBOOK = ROOT / "docs" / "runbook.md"
 ALERTS_DOC = ROOT / "docs" / "alerts.md"
 RUNBOOK_BASE = "https://github.com/convoso-exporter/convoso-exporter/blob/main/docs/runbook.md#"
@@ -35,13 +38,15 @@ REQUIRED_ALERTS = {
     "ConvosoDataStale",
     "ConvosoExporterDown",
     "ConvosoAuthFailing",
+    "ConvosoDropRate30dCritical",
+    "ConvosoDropRate30dWarning",
 }
 
 
 RULES = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
 ALERTS = [rule for group in RULES["groups"] for rule in group["rules"] if "alert" in rule]
 RECORDS = [rule for group in RULES["groups"] for rule in group["rules"] if "record" in rule]
-UNIT_TESTS = yaml.safe_load(RULES_TEST_FILE.read_text(encoding="utf-8"))["tests"]
+UNIT_TESTS = [test for path in RULE_TEST_FILES for test in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]]
 
 
 def github_anchors(markdown: str) -> set[str]:
@@ -64,7 +69,8 @@ def test_the_required_alerts_exist_with_the_common_prefix():
     assert len(names) == len(set(names))
     assert REQUIRED_ALERTS <= set(names)
     for name in names:
-        assert re.fullmatch(r"Convoso(?:[A-Z][a-z]+)+", name), name
+        # CamelCase words, and a window where one belongs (ConvosoDropRate30dCritical).
+        assert re.fullmatch(r"Convoso(?:[A-Z][a-z]+|\d+[a-z]?(?=[A-Z]))+", name), name
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=[rule["alert"] for rule in ALERTS])
@@ -120,7 +126,7 @@ def test_campaign_alerts_judge_campaign_targets_only_and_name_the_campaign():
     """The legal unit is the campaign: the drop-rate and no-agent alerts (and the recording
     rules they read) keep to campaign targets and carry the campaign's id and name."""
     records = {rule["record"]: rule["expr"] for rule in RECORDS}
-    campaign_groups = {"convoso.calls", "convoso.agents"}
+    campaign_groups = {"convoso.calls", "convoso.agents", "convoso.compliance"}
     for group in RULES["groups"]:
         for rule in group["rules"]:
             if group["name"] not in campaign_groups or "alert" not in rule:
@@ -133,6 +139,39 @@ def test_campaign_alerts_judge_campaign_targets_only_and_name_the_campaign():
         if "queue_dropped_today" in expr or "queue_answered_today" in expr:
             campaign_targets = 'group_left (campaign_id, campaign_name) convoso_target_info{kind="campaign"}'
             assert expr.rstrip().endswith(campaign_targets), name
+
+
+def test_the_30_day_rules_are_per_job_and_campaign_target_and_tiled_at_their_own_interval():
+    """The tiles' group runs every tile_window; everything after them is kept by job and
+    campaign target, never by exporter instance (a restarted pod must not cut the 30 days)."""
+    groups = {group["name"]: group for group in RULES["groups"]}
+    tiles, sums = groups["convoso.compliance.tiles"], groups["convoso.compliance"]
+    assert tiles["interval"] == Settings().tile_window
+    assert all("interval" not in group for name, group in groups.items() if name != "convoso.compliance.tiles")
+    for rule in tiles["rules"]:
+        assert rule["expr"].startswith("sum by (job, target, campaign_id) (")
+    for rule in sums["rules"]:
+        assert "instance" not in rule["expr"].replace("on (job, instance, target)", ""), rule.get("record")
+        assert "on (job, target)" in rule["expr"] or "sum_over_time" not in rule["expr"]
+    compliance_tests = yaml.safe_load(COMPLIANCE_TEST_FILE.read_text(encoding="utf-8"))
+    assert compliance_tests["evaluation_interval"] == Settings().tile_window
+    assert compliance_tests["group_eval_order"] == ["convoso.compliance.tiles", "convoso.compliance"]
+
+
+def test_the_30_day_thresholds_are_settings():
+    groups = yaml.safe_load(rules.render(Settings(drop_rate_30d_critical=0.025, drop_rate_30d_warning=0.02,
+                                                  min_answered_30d=500, drop_pace_days=3, tile_window="30m")))
+    critical = alert_named(groups, "ConvosoDropRate30dCritical")
+    warning = alert_named(groups, "ConvosoDropRate30dWarning")
+    assert "> 0.025\n" in critical["expr"] and ">= 500" in critical["expr"]
+    assert "> 0.02\n" in warning["expr"] and "* 3 >" in warning["expr"]
+    assert "2.5%" in critical["annotations"]["summary"] and "within 3 days" in warning["annotations"]["description"]
+    records = {r["record"]: r["expr"] for g in groups["groups"] for r in g["rules"] if "record" in r}
+    assert records["convoso:campaign_drop_headroom_30d:calls"].startswith("0.025 * ")
+    assert "convoso:campaign_queue_dropped:increase30m" in records
+    assert "sum_over_time(convoso:campaign_queue_dropped:increase30m[30d])" in records[
+        "convoso:campaign_queue_dropped:increase30d"
+    ]
 
 
 # ---------------------------------------------------------------- the generator

@@ -101,3 +101,18 @@ def test_account_totals_are_the_account_target_only():
     for title in ("Account queue calls today", "Account calls in scope today", "Account drop rate today"):
         for target in panel_named(DEFAULTS, title)["targets"]:
             assert target["expr"].count('target="account"') == target["expr"].count("{")
+
+
+def test_where_agents_time_goes_reads_the_agent_time_rules_per_campaign_and_queue():
+    figures = (
+        ("Occupancy", "occupancy"),
+        ("Pause share", "pause_share"),
+        ("Average handle time", "handle_time_seconds"),
+    )
+    for title, figure in figures:
+        campaign, queue = panel_named(DEFAULTS, title)["targets"]
+        campaign_scope = 'job=~"$job",instance=~"$instance",campaign_id=~"$campaign"'
+        assert campaign["expr"].startswith(f"convoso:campaign_{figure}:ratio_rate15m{{{campaign_scope}}}")
+        assert campaign["legendFormat"] == "{{campaign_name}}"
+        assert queue["expr"].startswith(f"convoso:queue_{figure}:ratio_rate15m{{{SCOPE}}}")
+        assert "group_left (queue_name) convoso_queue_info" in queue["expr"]
