@@ -17,20 +17,20 @@ from typing import Callable, Iterable
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
-from convoso_exporter.web.http import parse_listen_address
-from convoso_exporter.logs import add_secret
+from convoso_exporter.derive.history import Deriver
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
-from convoso_exporter.derive.history import Deriver
+from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.board import View
+from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.web.routes import ExporterServer, ReloadError
-from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)

@@ -101,8 +101,8 @@ def _run(argv: Sequence[str]) -> int:
 
 def _run_options(args: argparse.Namespace):
     from convoso_exporter.app import RunOptions
-    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.shard import parse_shard
+    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.web.webconfig import WebConfigError, load_web_config
 
     parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -29,10 +28,10 @@ _bcrypt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt"
 
 
 @dataclass
-class WebConfig:
-    ssl_context: ssl.SSLContext | None = None
-    users: dict[str, bytes] = field(default_factory=dict)  # name → bcrypt hash ($2b$ form)
-    headers: list[tuple[str, str]] = field(default_factory=list)
+class BasicAuth:
+    """The web config's `basic_auth_users`: name → bcrypt hash (`$2b$` form)."""
+
+    users: dict[str, bytes] = field(default_factory=dict)
     # (user, sha256(password)) of recent successful checks; insertion order = age.
     _granted: dict[tuple[str, bytes], None] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from convoso_exporter.config.load import (
@@ -42,7 +43,7 @@ from convoso_exporter.config.load import (
     key_element,
     load_file,
 )
-from convoso_exporter.web.basic_auth import WebConfig
+from convoso_exporter.web.basic_auth import BasicAuth
 
 TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -122,6 +123,23 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
 # Cost 04-31, then a 22-character salt whose last character carries only 2 bits (so it is
 # one of ".Oeu"; the bcrypt library rejects other values), then the 31-character digest.
 BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}")
+
+
+@dataclass
+class WebConfig:
+    ssl_context: ssl.SSLContext | None = None
+    users: dict[str, bytes] = field(default_factory=dict)  # name → bcrypt hash ($2b$ form)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    _auth: BasicAuth = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._auth = BasicAuth(self.users)
+
+    async def authorized(self, authorization_header: str | None) -> bool:
+        """True when no users are configured, or the header carries a valid user:password."""
+        return await self._auth.authorized(authorization_header)
+
+
 class WebConfigError(Exception):
     """One line: `web config /path:3: tls_server_config.cert_file: what is wrong`."""
 

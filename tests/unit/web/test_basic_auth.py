@@ -11,7 +11,7 @@ import bcrypt
 import pytest
 
 from convoso_exporter.web import basic_auth
-from convoso_exporter.web.basic_auth import WebConfig
+from convoso_exporter.web.basic_auth import BasicAuth
 
 
 def basic(user: str, password: bytes) -> dict[str, str]:
@@ -23,9 +23,9 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, timeout=20))
 
 
-def cheap_config(tmp_path: Path, users: dict[str, bytes]) -> WebConfig:
+def cheap_config(tmp_path: Path, users: dict[str, bytes]) -> BasicAuth:
     """Users with cost-4 hashes, for tests that count bcrypt calls."""
-    return WebConfig(users={user: bcrypt.hashpw(pw, bcrypt.gensalt(4)) for user, pw in users.items()})
+    return BasicAuth({user: bcrypt.hashpw(pw, bcrypt.gensalt(4)) for user, pw in users.items()})
 
 
 @pytest.fixture
