@@ -2,21 +2,26 @@
 # convoso-exporter container image.
 #
 #   docker build -t convoso-exporter .
-#   docker run -p 10717:10717 \
+#   docker run -p 127.0.0.1:10717:10717 \
 #     -v "$PWD/config.yaml:/etc/convoso-exporter/config.yaml:ro" \
-#     -v "$PWD/convoso-token:/run/secrets/convoso-token:ro" convoso-exporter
+#     -v "$PWD/convoso-token:/etc/convoso-exporter/convoso-token:ro" convoso-exporter
 #
-# The config names the token file (`auth_token_file: /run/secrets/convoso-token`); the
-# token is never baked into the image nor passed on the command line.
-# The install steps here are the ones tests/test_packaging.py runs in a fresh venv:
-# build the wheel, install only the wheel, run the installed `convoso-exporter`.
+# The token file lies beside the config, as on a host: the config says
+# `auth_token_file: convoso-token` (relative to the config's folder), so the same
+# config.yaml works on the host and in the container. The token is never baked into the
+# image nor passed on the command line.
+# The install steps here are the ones tests/system/test_packaging.py runs in a fresh venv:
+# build the wheel, install only the wheel with the pinned runtime dependencies
+# (constraints.txt), run the installed `convoso-exporter`.
 
 # ---- builder: turns the source tree into a wheel --------------------------------------
 FROM python:3.11-slim AS builder
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY convoso_exporter ./convoso_exporter
+# The pins travel with the wheel to the final stage.
+COPY constraints.txt /dist/constraints.txt
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 # ---- final: the wheel and its runtime dependencies, nothing else -----------------------
@@ -33,9 +38,10 @@ LABEL org.opencontainers.image.title="convoso-exporter" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
-# The wheel is bind-mounted from the builder, so it never becomes a layer of this image.
+# The wheel is bind-mounted from the builder, so it never becomes a layer of this image;
+# its dependencies come at exactly the versions the tests ran with.
 RUN --mount=type=bind,from=builder,source=/dist,target=/dist \
-    python -m pip install --no-cache-dir /dist/*.whl
+    python -m pip install --no-cache-dir --constraint /dist/constraints.txt /dist/*.whl
 
 # A fixed numeric UID, so Kubernetes `runAsNonRoot` can verify it without /etc/passwd.
 RUN groupadd --system --gid 10001 exporter \

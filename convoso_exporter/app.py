@@ -3,6 +3,15 @@
 Rendering happens off the scrape path: every finished poll marks the exposition
 dirty, a single render task rebuilds it (coalescing bursts of poll completions)
 in a worker thread, and the server only ever hands out the last finished bytes.
+
+Readiness (`/-/ready`) is what a Kubernetes rollout waits on, so it must not go green
+on an exporter that cannot read the account: ready once the served metrics include a
+finished first poll of every target AND the account target (the backbone every agent
+count comes from) has succeeded at least once since start. A wrong token or host
+therefore keeps a new pod unready and the rollout stalls with the old pod serving.
+Once ready it stays ready (across reloads and later failures): from then on the
+metrics (`convoso_up`, the alerts) say what fails, and a pod leaving its Service on
+every API hiccup would only hide them.
 """
 
 from __future__ import annotations
@@ -13,24 +22,24 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
-from convoso_exporter.web.http import parse_listen_address
-from convoso_exporter.logs import add_secret
+from convoso_exporter.derive.history import Deriver
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
-from convoso_exporter.derive.history import Deriver
+from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.discovery import Discovery
-from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
+from convoso_exporter.poll.plan import ACCOUNT_NAME, budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.board import View
+from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.web.routes import ExporterServer, ReloadError
-from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -75,9 +84,11 @@ class App:
         self._render_stale: frozenset[str] = frozenset()
         # Finished polls (and reloads) since start: the pages redraw when it changes.
         self._generation = 0
-        # Ready once the *served* metrics include the first poll round; it stays so
-        # across reloads, so a reload never takes the exporter out of a Service.
+        # Ready once the *served* metrics include the first poll round and the account
+        # has answered once (see the module docstring); it stays so across reloads, so
+        # a reload never takes the exporter out of a Service.
         self._ready = False
+        self._backbone_ok = False  # the account target has succeeded since start
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
         self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
@@ -100,6 +111,10 @@ class App:
 
     def ready(self) -> bool:
         return self._ready
+
+    def not_ready_reason(self) -> str:
+        reason = readiness(self.poller.states.values(), self._backbone_ok or backbone_succeeded(self.poller.states))
+        return reason or "waiting for the metrics to include the first poll round"
 
     def view(self) -> View:
         states = self.poller.states  # swapped whole on every change: taken once
@@ -272,8 +287,10 @@ class App:
     async def _render_in_thread(self) -> Exposition:
         # Published states are immutable and the mapping is replaced whole, so taking the
         # current one is enough; the stats are still written by the client: copy them.
-        states = list(self.poller.states.values())
-        round_done = all(state.attempted for state in states)
+        current = self.poller.states
+        states = list(current.values())
+        self._backbone_ok = self._backbone_ok or backbone_succeeded(current)
+        reason = readiness(states, self._backbone_ok)
         stats = self.stats.snapshot()
         self._render_stale = self._stale_targets()
         renderer, info = self.renderer, self._info()
@@ -282,7 +299,9 @@ class App:
         except Exception as exc:  # never let a render bug take the exporter down
             log.error("render failed, serving the previous metrics: %s: %s", type(exc).__name__, exc)
             return self._exposition
-        self._ready = self._ready or round_done
+        if not self._ready and reason is None:
+            self._ready = True
+            log.info("ready: every target polled once and the account answered")
         return exposition
 
     def _render_now(self) -> Exposition:
@@ -301,3 +320,27 @@ class App:
             budget_per_minute=self._budget(self.poller.states.values()),
             discovered=self.discovery.found.counts if self.discovery is not None else {},
         )
+
+
+def backbone_succeeded(states: Mapping[str, TargetState]) -> bool:
+    """Whether the backbone has answered: the account target, where this replica polls
+    it; else (a shard with discovery off) any of its targets; with no target, vacuously."""
+    account = states.get(ACCOUNT_NAME)
+    if account is not None:
+        return account.last_success is not None
+    return not states or any(state.last_success is not None for state in states.values())
+
+
+def readiness(states: Iterable[TargetState], backbone_ok: bool) -> str | None:
+    """None when the rule for /-/ready holds; else why not, in one line for the 503."""
+    states = list(states)
+    pending = [state.target.name for state in states if not state.attempted]
+    if pending:
+        shown = ", ".join(pending[:3]) + (", ..." if len(pending) > 3 else "")
+        return f"waiting for the first poll of {len(pending)} of {len(states)} targets ({shown})"
+    if not backbone_ok and states:
+        account = [state for state in states if state.target.name == ACCOUNT_NAME]
+        what = f"the {ACCOUNT_NAME} target has not" if account else "no target has"
+        last = (account or states)[0]
+        return f"{what} answered since start (last error: {last.last_error_kind}: {last.last_error})"
+    return None

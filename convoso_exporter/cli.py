@@ -1,4 +1,4 @@
-"""Command line: run the exporter (default: the demo), `check`, `simulate`, and `logout`.
+"""Command line: run the exporter (default: the demo), `check`, `simulate`, `logout` and `mixin`.
 
 Flags follow the Prometheus ecosystem (`--web.listen-address`, `--config.file`, ...).
 Every user error ends as one line on stderr and exit code 2, never a traceback.
@@ -18,6 +18,8 @@ from convoso_exporter.config.schema import Config, ConfigError, load_config
 
 PROG = "convoso-exporter"
 DEFAULT_LISTEN = ":10717"
+# The demo serves simulated numbers with no auth: this machine only, unless asked.
+DEMO_LISTEN = "127.0.0.1:10717"
 EXIT_USAGE = 2
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _logout(argv[1:])
         if argv and argv[0] == "check":
             return _check(argv[1:])
+        if argv and argv[0] == "mixin":
+            return _mixin(argv[1:])
         return _run(argv)
     except (UsageError, ConfigError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -52,12 +56,19 @@ def _run_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Prometheus exporter for the Convoso Agent Monitor API. "
         "With no --config.file it runs the demo: a simulated contact center on loopback.",
-        epilog=f"Other commands: '{PROG} check --help', '{PROG} simulate --help', '{PROG} logout --help'.",
+        epilog=f"Other commands: '{PROG} check --help', '{PROG} simulate --help', '{PROG} logout --help', "
+        f"'{PROG} mixin --help'.",
     )
     parser.add_argument("--config.file", dest="config_file", help="YAML configuration file")
-    parser.add_argument("--config.check", dest="config_check", action="store_true", help="validate the config and exit")
+    parser.add_argument(
+        "--config.check", dest="config_check", action="store_true",
+        help=f"validate the config file and exit (no API call: '{PROG} check' tries it against the API)",
+    )
     parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (default without --config.file)")
-    parser.add_argument("--web.listen-address", dest="listen", default=DEFAULT_LISTEN, help=f"address to listen on (default {DEFAULT_LISTEN})")
+    parser.add_argument(
+        "--web.listen-address", dest="listen", default=None,
+        help=f"address to listen on (default {DEFAULT_LISTEN}; the demo: {DEMO_LISTEN}, this machine only)",
+    )
     parser.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics", help="path of the metrics (default /metrics)")
     parser.add_argument("--web.config.file", dest="web_config", help="TLS / basic auth config (exporter-toolkit format)")
     _add_log_flags(parser)
@@ -85,14 +96,20 @@ def _run(argv: Sequence[str]) -> int:
         if not args.config_file:
             raise UsageError("--config.check needs --config.file")
         config = load_config(args.config_file)
-        print(f"{args.config_file}: OK, {len(config.targets)} targets")
+        print(f"{args.config_file}: OK, the file is valid ({len(config.targets)} explicit targets)")
         for warning in config.warnings:
             print(f"{args.config_file}: warning: {warning}")
+        # The file being valid says nothing of the token, the host or the ids.
+        print(f"Not tried against the API: '{PROG} check --config.file {args.config_file}' makes one real call "
+              "per target and says what to fix.")
         return 0
     if args.telemetry_path in ("/", "/-/healthy", "/-/ready", "/-/reload") or not args.telemetry_path.startswith("/"):
         raise UsageError(f"--web.telemetry-path: {args.telemetry_path!r} must start with / and not clash with built-in endpoints")
+    demo = args.demo or not args.config_file
+    if args.listen is None:
+        args.listen = DEMO_LISTEN if demo else DEFAULT_LISTEN
     options = _run_options(args)
-    if args.demo or not args.config_file:
+    if demo:
         return asyncio.run(_serve_demo(options))
     path = args.config_file
     config = load_config(path)
@@ -101,8 +118,8 @@ def _run(argv: Sequence[str]) -> int:
 
 def _run_options(args: argparse.Namespace):
     from convoso_exporter.app import RunOptions
-    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.shard import parse_shard
+    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.web.webconfig import WebConfigError, load_web_config
 
     parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time
@@ -162,6 +179,17 @@ def _check(argv: Sequence[str]) -> int:
         print(f"{args.config_file}: warning: {warning}", file=sys.stdout)
     outcomes, budget = asyncio.run(check(config))
     return report(outcomes, budget, sys.stdout)
+
+
+# --- mixin --------------------------------------------------------------------------
+
+
+def _mixin(argv: Sequence[str]) -> int:
+    """`python -m convoso_exporter.mixin` under the installed command: the rules, the
+    Kubernetes manifests and the dashboards for a pip user, who has no checkout."""
+    from convoso_exporter.mixin.__main__ import main as mixin_main
+
+    return mixin_main(list(argv), prog=f"{PROG} mixin")
 
 
 # --- simulate -----------------------------------------------------------------------

@@ -18,8 +18,8 @@ from convoso_exporter.derive.agent_time import AgentTime
 from convoso_exporter.derive.breakdown import NONE, breakdown
 from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.catalog import AGENT_INFO_FIELDS, new_family
-from convoso_exporter.expose.exposition import Family
 from convoso_exporter.expose.distributions import distributions
+from convoso_exporter.expose.exposition import Family
 
 # One C-level call for the info labels but the name: this runs once per agent per poll.
 _info_values = operator.attrgetter(*AGENT_INFO_FIELDS[1:])

@@ -55,7 +55,8 @@ TARGET_INFO_LABELS: tuple[str, ...] = (
 # Every family, in output order (the order of docs/metrics.md).
 SPECS: tuple[Spec, ...] = (
     Spec("convoso_up", "gauge", HEALTH, ("target",),
-         "1 if the last poll of this target succeeded, else 0. The exporter polls the Convoso API "
+         "1 if the last poll of this target succeeded, else 0; absent until its first poll has finished. "
+         "The exporter polls the Convoso API "
          "in the background and serves the last result; samples carry no timestamps."),
     Spec("convoso_last_success_timestamp_seconds", "gauge", HEALTH, ("target",),
          "Unix time (exporter clock) of the last successful poll of this target."),

@@ -45,7 +45,8 @@ class FamilyOptions:
 
 
 def target_families(state: TargetState, now: float, options: FamilyOptions) -> list[Family]:
-    """One target's families: health always; its data while fresh; for the account
+    """One target's families: health always (`convoso_up` once its first poll has
+    finished, so a target still pending never reads as down); its data while fresh; for the account
     target, the breakdown and (with agent_metrics) the per-agent series too. A target
     polled only for discovery (another shard publishes it) has none."""
     target = state.target
@@ -101,7 +102,8 @@ def _health_families(state: TargetState) -> list[Family]:
     for kind in kinds:
         errors.add((name, kind), state.errors_by_kind.get(kind, 0))
     return [
-        _gauge("convoso_up", name, 1 if state.up else 0),
+        # Nothing until the first poll has finished: a pending target is not down.
+        _gauge("convoso_up", name, (1 if state.up else 0) if state.attempted else None),
         _gauge("convoso_last_success_timestamp_seconds", name, state.last_success),
         _gauge("convoso_poll_duration_seconds", name, state.last_duration),
         info,

@@ -1,4 +1,5 @@
-"""`python -m convoso_exporter.mixin`: regenerate every generated file, or check that none is stale.
+"""`python -m convoso_exporter.mixin` (also `convoso-exporter mixin`): regenerate every
+generated file, or check that none is stale.
 
 Without --output-dir it writes into the source checkout it runs from (an installed
 package has none, so it writes under the current folder). --check writes nothing and
@@ -57,10 +58,10 @@ def check(files: list[Generated], root: Path) -> int:
     return 1 if stale else 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The command line: --check, --set NAME=VALUE (repeatable), --output-dir."""
+def parse_args(argv: list[str] | None, prog: str = COMMAND) -> argparse.Namespace:
+    """The command line: --check, --set NAME=VALUE (repeatable), --output-dir (or --out)."""
     parser = argparse.ArgumentParser(
-        prog=COMMAND,
+        prog=prog,
         description="Generate the Prometheus rules, the PrometheusRule and the Grafana dashboards.",
         epilog=f"Settings and their defaults: {defaults_text()}",
     )
@@ -68,6 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting")
     parser.add_argument(
         "--output-dir",
+        "--out",
+        dest="output_dir",
         type=Path,
         default=None,
         help="folder the files are written under, at their repository paths "
@@ -76,9 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = COMMAND) -> int:
     """Generate everything in memory, then check or write it; 2 on a bad setting."""
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     root = args.output_dir or default_output_dir()
     try:
         files = generate(apply_overrides(Settings(), args.set))

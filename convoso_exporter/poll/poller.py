@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from convoso_exporter.config.schema import Target
 from convoso_exporter.api.errors import ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import one_line
+from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.state import TargetState, stale_after
 
 # Error kind recorded when the client raises something outside the ConvosoError taxonomy

@@ -43,7 +43,15 @@ from convoso_exporter.simulator.clock import Calendar, FakeClock
 from convoso_exporter.simulator.layout import Layout
 from convoso_exporter.simulator.machine import Machine
 from convoso_exporter.simulator.model import (
-    LOGGED_OUT, LOGGED_OUT_TIME, MAX_CATCHUP, AgentState, NotFound, QueueState, Selection, UnknownScope, parse_skills,
+    LOGGED_OUT,
+    LOGGED_OUT_TIME,
+    MAX_CATCHUP,
+    AgentState,
+    NotFound,
+    QueueState,
+    Selection,
+    UnknownScope,
+    parse_skills,
 )
 from convoso_exporter.simulator.scope import build_selection, totals
 from convoso_exporter.simulator.truth import Ledger

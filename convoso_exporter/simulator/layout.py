@@ -12,6 +12,7 @@ account's), so a campaign's and the account's "today" counters never fall mid-da
 from __future__ import annotations
 
 import random
+
 from convoso_exporter.simulator.model import CampaignState, QueueState, Tally, UnknownScope
 
 FIRST_NAMES = (

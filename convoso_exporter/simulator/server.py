@@ -38,8 +38,17 @@ from convoso_exporter.simulator import control
 from convoso_exporter.simulator.center import ContactCenter, NotFound, parse_skills
 from convoso_exporter.simulator.clock import time_zone
 from convoso_exporter.simulator.faults import (
-    ANSWERING_FAULTS, CONTENT_FAULTS, DEFAULT_SLOW_DELAY, FAULTS, HTML, JSON, NOT_FOUND_PAGE, FaultBook, dumps,
-    json_response, non_negative,
+    ANSWERING_FAULTS,
+    CONTENT_FAULTS,
+    DEFAULT_SLOW_DELAY,
+    FAULTS,
+    HTML,
+    JSON,
+    NOT_FOUND_PAGE,
+    FaultBook,
+    dumps,
+    json_response,
+    non_negative,
 )
 from convoso_exporter.simulator.render import STYLES, Renderer
 from convoso_exporter.simulator.transport import SimulatorTransport

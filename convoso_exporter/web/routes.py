@@ -5,7 +5,8 @@
     /api/v1/snapshot   the current state as JSON, schema 1 (?target=NAME), see web/snapshot.py
     /metrics       the last rendered exposition (path set by --web.telemetry-path)
     /-/healthy     200 while the process serves
-    /-/ready       200 after the first poll round, 503 before
+    /-/ready       200 once every target has been polled once and the account target has
+                   answered since start (then for good); before, 503 saying why
     /-/reload      POST or PUT: re-read the config; 200, or 500 with the reason
 
 Nothing here waits on the Convoso API: a scrape hands out bytes the app rendered after
@@ -51,7 +52,11 @@ class Backend(Protocol):
         """The latest rendered metrics; never blocks, never calls the API."""
 
     def ready(self) -> bool:
-        """True once the served metrics include every target's first poll."""
+        """True once the served metrics include every target's first poll and the account
+        target has succeeded since start; it stays True from then on."""
+
+    def not_ready_reason(self) -> str:
+        """Why `ready()` is False, in one line (never the token)."""
 
     def view(self) -> View:
         """The current states and what the pages show beside them, taken once."""
@@ -132,7 +137,7 @@ class ExporterServer:
     async def ready(self, request: Request) -> Response:
         if self.backend.ready():
             return text_response(200, "OK")
-        return text_response(503, "not ready: waiting for the first poll round")
+        return text_response(503, one_line(f"not ready: {self.backend.not_ready_reason()}"))
 
     async def reload(self, request: Request) -> Response:
         try:

@@ -26,18 +26,11 @@ line and the key: `web config web.yml:4: http_server_config: duplicate key (firs
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import hashlib
 import os
 import re
 import ssl
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
-
-import bcrypt
 
 from convoso_exporter.config.load import (
     Document,
@@ -50,6 +43,7 @@ from convoso_exporter.config.load import (
     key_element,
     load_file,
 )
+from convoso_exporter.web.basic_auth import BasicAuth
 
 TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -129,21 +123,6 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
 # Cost 04-31, then a 22-character salt whose last character carries only 2 bits (so it is
 # one of ".Oeu"; the bcrypt library rejects other values), then the 31-character digest.
 BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}")
-# Checked for unknown users so a response's timing does not reveal who exists; the same
-# bcrypt (cost 10) of "fakepassword" that exporter-toolkit uses.
-DUMMY_HASH = b"$2b$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
-# bcrypt only looks at the first 72 bytes of a password (htpasswd truncates the same way).
-BCRYPT_MAX_PASSWORD = 72
-AUTH_CACHE_SIZE = 64
-
-# One thread for every bcrypt check, as exporter-toolkit serialises them with a mutex:
-# a flood of bad passwords costs one core, never the event loop nor the default
-# executor that rendering uses.
-_bcrypt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
-
-
-class WebConfigError(Exception):
-    """One line: `web config /path:3: tls_server_config.cert_file: what is wrong`."""
 
 
 @dataclass
@@ -151,52 +130,18 @@ class WebConfig:
     ssl_context: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)  # name → bcrypt hash ($2b$ form)
     headers: list[tuple[str, str]] = field(default_factory=list)
-    # (user, sha256(password)) of recent successful checks; insertion order = age.
-    _granted: dict[tuple[str, bytes], None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _auth: BasicAuth = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._auth = BasicAuth(self.users)
 
     async def authorized(self, authorization_header: str | None) -> bool:
         """True when no users are configured, or the header carries a valid user:password."""
-        if not self.users:
-            return True
-        credentials = _parse_basic(authorization_header)
-        if credentials is None:
-            return False
-        user, password = credentials
-        key = (user, hashlib.sha256(password).digest())
-        if key in self._granted:
-            return True
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_bcrypt_executor, self._check, key, user, password)
-
-    def _check(self, key: tuple[str, bytes], user: str, password: bytes) -> bool:
-        """Runs on the bcrypt thread, one check at a time."""
-        if key in self._granted:  # a concurrent request with the same credentials got here first
-            return True
-        known = user in self.users
-        ok = bcrypt.checkpw(password[:BCRYPT_MAX_PASSWORD], self.users.get(user, DUMMY_HASH)) and known
-        if ok:
-            if len(self._granted) >= AUTH_CACHE_SIZE:
-                del self._granted[next(iter(self._granted))]
-            self._granted[key] = None
-        return ok
+        return await self._auth.authorized(authorization_header)
 
 
-def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
-    """`Basic base64(user:password)` → (user, password); None for anything else."""
-    if not header:
-        return None
-    scheme, _, encoded = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True)
-        user_bytes, sep, password = decoded.partition(b":")
-        user = user_bytes.decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    if not sep:
-        return None
-    return user, password
+class WebConfigError(Exception):
+    """One line: `web config /path:3: tls_server_config.cert_file: what is wrong`."""
 
 
 def load_web_config(path: str) -> WebConfig:

@@ -46,7 +46,7 @@ from tests.fault_stack import (
     write_config,
     write_token,
 )
-from tests.support import free_port, require_binary
+from tests.support import free_port, require_binary, wait_http
 
 TOKEN = "fault-T0ken/+=zq8"
 ACCOUNT = "account"
@@ -210,8 +210,10 @@ def test_connection_refused_hits_only_that_exporter_and_heals(stack, tmp_path):
     write_token(tmp_path, TOKEN)
     write_config(tmp_path / "config.yaml", f"http://127.0.0.1:{port}/v1", {"refused": {}})
     main_before = stack.exp.scrape()
-    with exporter(tmp_path / "config.yaml") as lonely:
-        first = lonely.scrape()
+    # Never ready while its account is unreachable: wait for it to serve instead.
+    with exporter(tmp_path / "config.yaml", ready=False) as lonely:
+        first = lonely.wait_for(lambda s: None not in (s.up("refused"), s.up("account")), "the first polls")
+        assert lonely.client.get(f"{lonely.url}/-/ready").status_code == 503
         seen: list[Scrape] = []
         during = lonely.wait_for(lambda s: s.poll_errors("refused", "connection") >= FAILED_POLLS,
                                  "refused connections", timeout=20, seen=seen)
@@ -241,6 +243,7 @@ def test_connection_refused_hits_only_that_exporter_and_heals(stack, tmp_path):
             assert "recovered" in recovered["msg"] and log_time(recovered) - opened < RECOVERY_WINDOW
             assert after.value("convoso_agent_count", target="refused") == 5
             promtool_check(stack.promtool, after.body)
+            wait_http(f"{lonely.url}/-/ready", proc=lonely.proc, timeout=10)
 
 
 # --- answers that are odd but valid: parsed, never an error ------------------------------

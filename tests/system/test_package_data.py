@@ -1,5 +1,6 @@
 """The wheel carries what the exporter reads at run time besides its modules: the pages'
-templates, style and script (`convoso_exporter/web/static/`), and every subpackage."""
+templates, style and script (`convoso_exporter/web/static/`), and every subpackage; and
+its license, the full Apache-2.0 text, declared the PEP 639 way (an SPDX expression)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_static_files_and_every_package_ship_in_the_wheel(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(ROOT / "convoso_exporter", src / "convoso_exporter",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
@@ -34,3 +35,10 @@ def test_static_files_and_every_package_ship_in_the_wheel(tmp_path):
         assert f"convoso_exporter/web/static/{static.name}" in names
     packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "convoso_exporter").rglob("__init__.py")}
     assert {f"{package}/__init__.py" for package in packages} <= names
+    # The license travels with the wheel, declared as an SPDX expression (PEP 639).
+    dist_info = f"convoso_exporter-{wheel.name.split('-')[1]}.dist-info"
+    assert f"{dist_info}/licenses/LICENSE" in names
+    metadata = zipfile.ZipFile(wheel).read(f"{dist_info}/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata.splitlines()
+    assert "Classifier: Programming Language :: Python :: 3.13" in metadata.splitlines()
+    assert not [line for line in metadata.splitlines() if line.startswith("Classifier: License ::")]

@@ -1,10 +1,14 @@
 """The package and the container image: the Dockerfile's install steps, run for real.
 
 There is no Docker engine here, so the image's build is mirrored instead: the test reads
-the Dockerfile, lays out the build context that `.dockerignore` lets through, runs the
-builder stage's `pip wheel` command and the final stage's `pip install` command (taken
-from the Dockerfile itself, not retyped) in a fresh venv, then runs the installed
+the Dockerfile, lays out the build context that `.dockerignore` lets through, carries out
+the builder stage's WORKDIR and COPY instructions into a folder standing for its
+filesystem, runs its `pip wheel` command and the final stage's `pip install` command
+(taken from the Dockerfile itself, not retyped) in a fresh venv, then runs the installed
 `convoso-exporter` the way the image's ENTRYPOINT and HEALTHCHECK do.
+
+The image installs the runtime dependencies at the versions pinned in constraints.txt;
+`test_every_runtime_dependency_is_pinned` holds that file to pyproject.toml.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -25,11 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import convoso_exporter
+from convoso_exporter.mixin.__main__ import generate
+from convoso_exporter.mixin.settings import Settings
 from tests.support import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
+CONSTRAINTS = ROOT / "constraints.txt"
 PORT = "10717"
 
 
@@ -228,7 +239,7 @@ def test_image_carries_no_token():
 
 def test_build_context_holds_what_the_builder_copies_and_nothing_else():
     context = build_context_files()
-    assert "pyproject.toml" in context and "README.md" in context
+    assert {"pyproject.toml", "README.md", "LICENSE", "constraints.txt"} <= set(context)
     assert "convoso_exporter/__init__.py" in context and "convoso_exporter/__main__.py" in context
     assert not [f for f in context if f.startswith(("tests/", ".git/", "deploy/", "grafana/", "docs/"))]
     assert not [f for f in context if "__pycache__" in f or f.endswith(".pyc")]
@@ -240,6 +251,90 @@ def copy_sources(stage: Stage) -> list[str]:
     return [source for copy in stage.all("COPY") for source in copy.args.split()[:-1]]
 
 
+def lay_out_stage(stage: Stage, root: Path) -> Path:
+    """Carry out a stage's WORKDIR and COPY instructions (from the filtered build context)
+    into `root`, which stands for the stage's filesystem; return its working folder."""
+    context = build_context_files()
+    workdir = "/"
+    for instruction in stage.instructions:
+        if instruction.keyword == "WORKDIR":
+            workdir = posixpath.normpath(posixpath.join(workdir, instruction.args))
+        if instruction.keyword != "COPY":
+            continue
+        assert not instruction.args.startswith("--"), f"COPY options are not mirrored: {instruction.args}"
+        *sources, dest = instruction.args.split()
+        into_folder = dest.endswith("/") or len(sources) > 1
+        dest = posixpath.normpath(posixpath.join(workdir, dest))
+        for source in sources:
+            files = [f for f in context if _under(f, source)]
+            assert files, f"COPY {source}: not in the build context"
+            for relative in files:
+                if relative == source:  # a file
+                    target = posixpath.join(dest, posixpath.basename(relative)) if into_folder else dest
+                else:  # a folder: its contents go into dest
+                    target = posixpath.join(dest, relative[len(source.rstrip("/")) + 1 :])
+                (root / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / relative, root / target.lstrip("/"))
+    return root / workdir.lstrip("/")
+
+
+def read_constraints(path: Path = CONSTRAINTS) -> dict[str, str]:
+    """name -> pinned version; every line a `name==version`."""
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement = Requirement(line)
+        (spec,) = requirement.specifier
+        assert spec.operator == "==" and "*" not in spec.version, f"not pinned: {line}"
+        name = canonicalize_name(requirement.name)
+        assert name not in pins, f"pinned twice: {name}"
+        pins[name] = spec.version
+    return pins
+
+
+def runtime_requirements() -> dict[str, list[Requirement]]:
+    """Every runtime dependency, transitively (markers for this interpreter), with the
+    requirements made of it: pyproject.toml's, then each installed dependency's metadata."""
+    from importlib.metadata import requires
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    found: dict[str, list[Requirement]] = {}
+    todo = [Requirement(r) for r in project["dependencies"]]
+    while todo:
+        requirement = todo.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name not in found:
+            todo += [Requirement(r) for r in requires(name) or []]
+        found.setdefault(name, []).append(requirement)
+    return found
+
+
+def test_every_runtime_dependency_is_pinned():
+    pins = read_constraints()
+    needed = runtime_requirements()
+    assert sorted(needed) == sorted(pins), "constraints.txt must pin exactly the runtime dependencies"
+    for name, requirements in needed.items():
+        for requirement in requirements:
+            assert requirement.specifier.contains(pins[name], prereleases=True), (
+                f"constraints.txt pins {name}=={pins[name]}, but {requirement} is required")
+
+
+def test_the_pins_are_what_this_environment_tests_with():
+    """The image and the sdist test (Python 3.13) install exactly the pins; a development
+    environment resolved later may hold newer versions: said, not failed."""
+    from importlib.metadata import version
+
+    drift = {name: (pinned, version(name)) for name, pinned in read_constraints().items() if version(name) != pinned}
+    if drift:
+        import warnings
+
+        warnings.warn(f"this environment differs from constraints.txt (pinned, installed): {drift}", stacklevel=1)
+
+
 def _under(relative: str, source: str) -> bool:
     return relative == source or relative.startswith(source.rstrip("/") + "/")
 
@@ -248,14 +343,11 @@ def _under(relative: str, source: str) -> bool:
 def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     """Mirror the image build: context → builder `pip wheel` → fresh venv `pip install` → run."""
     builder, final = read_dockerfile()
-    src, dist, venv = tmp_path / "src", tmp_path / "dist", tmp_path / "venv"
+    fs, venv = tmp_path / "builder", tmp_path / "venv"
+    dist = fs / "dist"
 
-    # The builder stage: copy what it COPYs, out of the filtered build context.
-    sources = copy_sources(builder)
-    for relative in [f for f in build_context_files() if any(_under(f, s) for s in sources)]:
-        target = src / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, target)
+    # The builder stage: its COPYs out of the filtered build context, then its `pip wheel`.
+    src = lay_out_stage(builder, fs)
     (wheel_run,) = pip_runs(builder)
     _, wheel_command = wheel_run
     assert " pip wheel " in f" {wheel_command} " and "--wheel-dir /dist" in wheel_command
@@ -263,15 +355,24 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     wheels = list(dist.glob("convoso_exporter-*.whl"))
     assert [w.name for w in wheels] == [f"convoso_exporter-{convoso_exporter.__version__}-py3-none-any.whl"]
 
-    # The final stage: only the wheel, bind-mounted from the builder's /dist, into a fresh venv.
+    # The final stage: only the wheel and the pins, bind-mounted from the builder's /dist,
+    # into a fresh venv.
     (install_run,) = pip_runs(final)
     options, install_command = install_run
     mount = mount_options(options["mount"])
     assert mount == {"type": "bind", "from": "builder", "source": "/dist", "target": "/dist"}
-    assert " pip install --no-cache-dir /dist/*.whl" in f" {install_command}"
+    assert " pip install --no-cache-dir --constraint /dist/constraints.txt /dist/*.whl" in f" {install_command}"
+    assert (dist / "constraints.txt").read_text() == CONSTRAINTS.read_text()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
     _sh(install_command.replace("/dist", str(dist)), cwd=tmp_path, python=python)
+
+    # Every runtime dependency at exactly its pinned version.
+    frozen = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
+                            timeout=60, check=True).stdout
+    installed = {canonicalize_name(d["name"]): d["version"] for d in json.loads(frozen)}
+    installed = {n: v for n, v in installed.items() if n not in {"pip", "setuptools", "convoso-exporter"}}
+    assert installed == read_constraints()
 
     # The installed package, not the source tree, is what runs.
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "CONVOSO_AUTH_TOKEN"}}
@@ -284,8 +385,15 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     assert _run([program, "--version"], tmp_path, env) == expected
     assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env) == expected
 
-    # The mixin ships too: the installed package regenerates exactly the committed files.
+    # The mixin ships too: the installed package regenerates exactly the committed files,
+    # and writes them for a pip user who has no checkout.
     _run([python, "-m", "convoso_exporter.mixin", "--check", "--output-dir", str(ROOT)], tmp_path, env)
+    out = tmp_path / "mixin"
+    _run([program, "mixin", "--output-dir", str(out)], tmp_path, env)
+    generated = sorted(file.path for file in generate(Settings()))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == generated
+    for path in generated:
+        assert (out / path).read_text() == (ROOT / path).read_text(), path
 
     check_env = dict(env, CONVOSO_AUTH_TOKEN="packaging-test-token")
     _run([program, "--config.check", "--config.file", str(ROOT / "config.example.yaml")], tmp_path, check_env)
@@ -314,6 +422,7 @@ def _check_healthcheck_against_demo(final: Stage, program: str, cwd: Path, env: 
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server.stderr.close()
 
 
 def _sh(command: str, cwd: Path, python: str) -> None:

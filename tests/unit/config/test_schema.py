@@ -277,18 +277,18 @@ def test_timeout_not_shorter_than_interval_is_a_warning():
 
 def test_example_file_loads_and_shows_the_defaults():
     config = load_config(str(EXAMPLE), environ={"CONVOSO_AUTH_TOKEN": "x"})
-    # env wins, so /run/secrets/convoso-token is never read
+    # env wins, so the token file is never read; it is `convoso-token` beside the config
     assert config.convoso == ConvosoSettings(
-        auth_token="x", auth_token_file="/run/secrets/convoso-token"
+        auth_token="x", auth_token_file=str(ROOT / "convoso-token")
     )
     defaults = Config()
     assert config.poll_interval == defaults.poll_interval
     assert config.agent_metrics == defaults.agent_metrics
     assert config.max_agents_per_target == defaults.max_agents_per_target
     assert (config.timezone, config.agent_names) == (defaults.timezone, defaults.agent_names)
-    # The example lists a slice and says discovery is on, which is the default without one.
+    # The example lists no slice (they are commented out): the account plus discovery.
     assert config.discovery == DiscoverySettings()
-    assert config.targets == (Target(name="spanish-speakers", skills=("spanish",)),)
+    assert config.targets == ()
     assert config.warnings == ()
 
 
@@ -304,10 +304,18 @@ def test_example_file_documents_every_key():
         assert key in text, key
 
 
-def test_example_user_id_target_works_when_uncommented():
-    text = EXAMPLE.read_text().replace("  # - name: supervisor-jane\n  #   user_id:", "  - name: supervisor-jane\n    user_id:")
-    config = parse_config(text, environ={"CONVOSO_AUTH_TOKEN": "x"})
-    assert config.targets[-1] == Target(name="supervisor-jane", user_id="12345")
+def test_example_targets_work_when_uncommented():
+    text = EXAMPLE.read_text()
+    block = text[text.index("# targets:\n"):]
+    assert block.count("\n") == 5, "the example's commented targets block changed"
+    uncommented = "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n"
+    config = parse_config(text.replace(block, uncommented), environ={"CONVOSO_AUTH_TOKEN": "x"})
+    assert config.targets == (
+        Target(name="spanish-speakers", skills=("spanish",)),
+        Target(name="supervisor-jane", user_id="12345"),
+    )
+    # Discovery stays on: the example says so explicitly (its default turns off with targets).
+    assert config.discovery.enabled
 
 
 # ---------------------------------------------------------------- the token

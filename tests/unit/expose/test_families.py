@@ -90,13 +90,24 @@ def test_data_goes_stale_with_time_alone_at_the_same_generation():
     assert "convoso_target_agents" not in names(r.render([s], ApiStats(), later, INFO).body)
 
 
-def test_target_never_polled_successfully_has_health_only():
+def test_pending_target_has_health_only_and_is_not_called_down():
+    # Before its first poll has finished a target is pending, not down: no convoso_up at
+    # all (the landing page says "pending"), so ConvosoTargetDown cannot count it.
     s = TargetState(target=Target("new"), attempted=False)
+    body = renderer().render([s], ApiStats(), NOW, INFO).body
+    assert value(body, "convoso_up", target="new") is None
+    assert value(body, "convoso_last_success_timestamp_seconds", target="new") is None
+    assert value(body, "convoso_poll_duration_seconds", target="new") is None
+    assert {"convoso_target_info", "convoso_exporter_poll_errors_total"} <= names(body)
+    assert "convoso_up" not in names(body)
+    assert not names(body) & (DATA_FAMILIES | PER_AGENT | ACCOUNT_FAMILIES)
+
+
+def test_target_whose_first_poll_failed_is_down():
+    s = TargetState(target=Target("new")).failed("auth", "invalid token", wall=NOW, duration=0.1)
     body = renderer().render([s], ApiStats(), NOW, INFO).body
     assert value(body, "convoso_up", target="new") == 0
     assert value(body, "convoso_last_success_timestamp_seconds", target="new") is None
-    assert value(body, "convoso_poll_duration_seconds", target="new") is None
-    assert {"convoso_up", "convoso_target_info", "convoso_exporter_poll_errors_total"} <= names(body)
     assert not names(body) & (DATA_FAMILIES | PER_AGENT | ACCOUNT_FAMILIES)
 
 

@@ -25,6 +25,7 @@ def test_every_generated_file_is_committed():
         [
             "prometheus/convoso.rules.yml",
             "deploy/kubernetes/base/prometheusrule.yaml",
+            "deploy/kubernetes/base/grafana-dashboards.yaml",
             "grafana/dashboards/convoso-overview.json",
             "grafana/dashboards/convoso-agents.json",
             "grafana/dashboards/convoso-compliance.json",

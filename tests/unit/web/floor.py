@@ -139,6 +139,9 @@ class FakeBackend:
     def ready(self) -> bool:
         return self.is_ready
 
+    def not_ready_reason(self) -> str:
+        return "waiting for the first poll round"
+
     def view(self) -> View:
         return self.current_view
 

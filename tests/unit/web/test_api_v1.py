@@ -19,7 +19,18 @@ from convoso_exporter.web.snapshot import SCHEMA, UnknownTarget, document, encod
 from convoso_exporter.web.webconfig import load_web_config
 from tests.support import ROOT
 from tests.tls_certs import client_context, make_certs
-from tests.unit.web.floor import ACCOUNT_AGENTS, HOSTILE, NOW, FakeBackend, agent, answer, floor_states, ok, run, serving, view
+from tests.unit.web.floor import (
+    HOSTILE,
+    NOW,
+    FakeBackend,
+    agent,
+    answer,
+    floor_states,
+    ok,
+    run,
+    serving,
+    view,
+)
 
 TARGET_FIELDS = {
     "name", "kind", "publish", "filters", "campaign_name", "queue_name", "up", "fresh", "last_success",

@@ -1,0 +1,71 @@
+"""convoso_exporter/cli.py without processes: which address each mode listens on, what
+`--config.check` promises, and that `mixin` is the mixin's own command line.
+(The commands as real processes: tests/system/test_cli.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from convoso_exporter import cli
+from convoso_exporter.mixin.settings import Settings
+from convoso_exporter.mixin.__main__ import generate
+from tests.support import ROOT
+
+
+@pytest.fixture(autouse=True)
+def no_logging_setup(monkeypatch):
+    """`main` configures the root logger for a process; not for the test session's."""
+    monkeypatch.setattr("convoso_exporter.logs.setup_logging", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Run `cli.main` up to the point of serving; record what it would serve with."""
+    seen: dict = {}
+
+    async def serve_demo(options):
+        seen.update(mode="demo", listen=options.listen_address)
+        return 0
+
+    async def serve(config, options, loader, banner=None):
+        seen.update(mode="config", listen=options.listen_address)
+        return 0
+
+    monkeypatch.setattr(cli, "_serve_demo", serve_demo)
+    monkeypatch.setattr(cli, "_serve", serve)
+    return seen
+
+
+def test_the_demo_listens_on_loopback_unless_told(served):
+    assert cli.main([]) == 0
+    assert served == {"mode": "demo", "listen": "127.0.0.1:10717"}
+    assert cli.main(["--demo"]) == 0
+    assert served["listen"] == "127.0.0.1:10717"
+    assert cli.main(["--demo", "--web.listen-address", ":10717"]) == 0
+    assert served == {"mode": "demo", "listen": ":10717"}
+
+
+def test_a_real_config_listens_on_every_address_by_default(served, monkeypatch):
+    monkeypatch.setenv("CONVOSO_AUTH_TOKEN", "unit-token")
+    assert cli.main(["--config.file", str(ROOT / "config.example.yaml")]) == 0
+    assert served == {"mode": "config", "listen": ":10717"}
+
+
+def test_config_check_says_the_api_was_not_tried_and_how_to(capsys, monkeypatch):
+    monkeypatch.setenv("CONVOSO_AUTH_TOKEN", "unit-token")
+    path = str(ROOT / "config.example.yaml")
+    assert cli.main(["--config.file", path, "--config.check"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: OK, the file is valid (0 explicit targets)" in out
+    assert f"'convoso-exporter check --config.file {path}'" in out
+    assert "unit-token" not in out
+
+
+def test_mixin_is_the_mixins_command_line(tmp_path, capsys):
+    assert cli.main(["mixin", "--out", str(tmp_path)]) == 0
+    written = sorted(line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines())
+    assert written == sorted(file.path for file in generate(Settings()))
+    assert cli.main(["mixin", "--check", "--output-dir", str(tmp_path)]) == 0
+    with pytest.raises(SystemExit):
+        cli.main(["mixin", "--help"])
+    assert capsys.readouterr().out.startswith("usage: convoso-exporter mixin ")
