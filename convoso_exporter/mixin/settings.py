@@ -25,7 +25,7 @@ class Settings:
     runbook_base: str = "https://github.com/convoso-exporter/convoso-exporter/blob/main/docs/runbook.md"
     # Today's drop rate (dropped / answered): the legal line and an early warning.
     drop_rate_critical: float = 0.03
-    drop_rate_warning: float = 0.02
+    drop_rate_warning: float = 0.025
     # Fewer answered calls than this today and the ratio is noise: no drop-rate alert.
     min_answered_today: int = 100
     # The daily ratio moves slowly; 5m keeps a rate hovering at the line from flapping.

@@ -207,11 +207,15 @@ def test_the_30_day_rate_is_within_five_hundredths_of_a_point_of_the_truth(backt
 
 def test_a_normal_month_at_2_percent_pages_nothing(backtest: Backtested):
     """No 30-day alert (critical or warning) and no critical drop-rate alert of today's kind
-    ever fires in the normal month; today's warning (2%) is reported, not judged."""
+    ever fires in the normal month. Today's warning (2.5%) may, when a day's first few
+    hundred answered calls run high by chance, but rarely: at most once in five
+    campaign-days (at 2% it fired about a dozen times a day, and was raised)."""
     for name in (*COMPLIANCE_ALERTS, "ConvosoDropRateCritical"):
         assert backtest.alert(name, "normal") == {}, name
     warnings = backtest.alert("ConvosoDropRateWarning", "normal")
-    print(f"\nnormal: today's 2% warning fired {sum(len(p) for p in warnings.values())} times in 45 days")
+    fired = sum(len(p) for p in warnings.values())
+    print(f"\nnormal: today's 2.5% warning fired {fired} times in 45 days x 3 campaigns")
+    assert fired <= 45 * 3 / 5
 
 
 def truth_over_line(run: Run, campaign: str) -> list[tuple[float, float]]:
