@@ -44,6 +44,7 @@ from convoso_exporter.api.errors import (
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.api.transport import watched_transport
 
 if TYPE_CHECKING:
     from convoso_exporter.config.schema import ConvosoSettings
@@ -151,9 +152,11 @@ class ConvosoClient:
         # Parallel parses of large answers raised peak memory by half at 50k agents
         # (allocator fragmentation) and gain nothing under one GIL.
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convoso-parse")
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
-            transport=transport,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            # A connection whose response left bytes over is never reused (api/transport.py).
+            transport=transport if transport is not None else watched_transport(limits),
+            limits=limits,
             # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
