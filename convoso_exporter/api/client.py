@@ -9,6 +9,9 @@ message naming the endpoint (and HTTP status when there is one), with the auth
 token redacted. httpx exceptions are never chained: their text and attributes
 carry the full URL, token included.
 
+The body is read raw and decoded here (api/decode.py), so that the size cap holds for
+the bytes every Content-Encoding layer produces, not only for the bytes on the wire.
+
 Status mapping: 401/403 → AuthError, 429 → RateLimited, 5xx → ServerError;
 any other non-2xx answer → the ApiError/AuthError its JSON body states with
 `success: false`, otherwise ProtocolError (an unknown path answers 404 + HTML).
@@ -20,7 +23,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timezone
 from email.utils import parsedate_to_datetime
@@ -41,6 +44,7 @@ from convoso_exporter.api.errors import (
     ServerError,
     redact,
 )
+from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
@@ -118,6 +122,10 @@ def _decode_json(raw: bytes, headers: httpx.Headers) -> tuple[Any, str | None]:
         return None, "JSON nested too deeply"
 
 
+async def _already_read(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
 class ConvosoClient:
     """Async client for POST /agent-monitor/search and /agent-monitor/logout."""
 
@@ -159,7 +167,7 @@ class ConvosoClient:
             limits=limits,
             # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
         )
 
@@ -264,8 +272,6 @@ class ConvosoClient:
                 return await self._send(endpoint, form)
         except (TimeoutError, httpx.TimeoutException):
             failure = ApiTimeout(self._message(endpoint, f"no complete answer within {self._timeout:g}s"))
-        except httpx.DecodingError:
-            failure = ProtocolError(self._message(endpoint, "body does not match its Content-Encoding"))
         except httpx.HTTPError as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             failure = ConnectionFailed(self._message(endpoint, detail))
@@ -304,7 +310,8 @@ class ConvosoClient:
         return None
 
     async def _read(self, endpoint: str, response: httpx.Response) -> bytes:
-        """The whole (decoded) body, refusing to hold more than max_response_bytes."""
+        """The whole decoded body, refusing to hold more than max_response_bytes of it,
+        raw or decoded at any Content-Encoding layer (see api/decode.py)."""
         status = response.status_code
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self._max_bytes:
@@ -312,12 +319,21 @@ class ConvosoClient:
             raise ResponseTooLarge(self._message(endpoint, detail, status))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self._max_bytes:
-                detail = f"body exceeds max_response_bytes {self._max_bytes}; stopped reading"
-                raise ResponseTooLarge(self._message(endpoint, detail, status))
-            chunks.append(chunk)
+        try:
+            if response.is_stream_consumed:  # a transport that read (and decoded) it already: a mock
+                decoder, pieces = BodyDecoder([], self._max_bytes), _already_read(response.content)
+            else:
+                decoder = BodyDecoder(codings(response.headers.get_list("content-encoding")), self._max_bytes)
+                pieces = response.aiter_raw()
+            async for raw in pieces:
+                size += len(raw)
+                if size > self._max_bytes:
+                    raise ResponseTooLarge(f"body exceeds max_response_bytes {self._max_bytes}; stopped reading")
+                chunks += decoder.feed(raw)
+            decoder.finish()
+        except ConvosoError as err:
+            self._restate(err, endpoint, status)
+            raise
         return b"".join(chunks)
 
     def _decode(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes) -> Any:

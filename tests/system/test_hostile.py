@@ -1,0 +1,117 @@
+"""Hostile upstreams, over real sockets: an exporter process polls a hostile API
+(tests/hostile.py, a raw server in a thread of this process) beside a well-behaved
+target, and must bound what each answer costs, fail only the target that was sent it,
+keep every other target polling, and keep /metrics valid and current.
+
+Memory is the exporter process's peak resident set (VmHWM in /proc/PID/status).
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.fault_stack import Exporter, Scrape, exporter, write_token
+from tests.hostile import Asked, HostileServer, agent, answer, hostile_thread, response
+
+TOKEN = "hostile-T0ken/+=q7"
+PEAK_BOUND_MB = 150
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def peak_mb(pid: int) -> float:
+    """The process's peak resident set so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def write_config(path: Path, base_url: str, campaigns: dict[str, str], *, max_response_bytes: str = "1MiB",
+                 timeout: str = "1500ms") -> None:
+    """A config polling every second; `campaigns` maps target name → campaign_id."""
+    lines = ["convoso:", f"  base_url: {base_url}", "  auth_token_file: token", f"  timeout: {timeout}",
+             "  max_backoff: 1s", f"  max_response_bytes: {max_response_bytes}", "poll_interval: 1s", "targets:"]
+    for name, campaign in campaigns.items():
+        lines += [f"  - name: {name}", f'    campaign_id: "{campaign}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def ordinary(asked: Asked) -> bytes:
+    """What a well-behaved API answers: two agents of the asked campaign."""
+    campaign = asked.campaign or "1"
+    return answer([agent(f"{campaign}-1", campaign_id=campaign), agent(f"{campaign}-2", "INCALL", campaign_id=campaign)],
+                  agent_total=2)
+
+
+@contextmanager
+def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], **config: str
+          ) -> Iterator[tuple[HostileServer, Exporter]]:
+    """The hostile server (campaign id → what it answers for it, ordinary otherwise) and an
+    exporter polling target `ok` (campaign 1) and one target per hostile campaign."""
+
+    def handler(asked: Asked) -> bytes:
+        return hostile.get(asked.campaign or "", ordinary)(asked)
+
+    with hostile_thread(handler) as server:
+        write_token(tmp_path, TOKEN)
+        targets = {"ok": "1", **{f"hostile-{campaign}": campaign for campaign in hostile}}
+        write_config(tmp_path / "config.yaml", server.base_url, targets, **config)
+        with exporter(tmp_path / "config.yaml") as exp:
+            yield server, exp
+
+
+def failing(exp: Exporter, target: str, kind: str, polls: int = 2, timeout: float = 15) -> Scrape:
+    """Wait until `target` has failed `polls` times with `kind`, while `ok` kept polling."""
+    first = exp.wait_for(lambda s: s.up("ok") == 1, "ok up")
+    return exp.wait_for(lambda s: s.poll_errors(target, kind) >= polls
+                        and (s.last_success("ok") or 0) > (first.last_success("ok") or 0),
+                        f"{polls} {kind} failures of {target} while ok polls", timeout=timeout)
+
+
+def error_line(exp: Exporter, target: str) -> str:
+    [warning] = [r for r in exp.records() if r.get("target") == target and r["level"] == "warn"]
+    return warning["msg"]
+
+
+# --- 2. decompression is bounded at every layer ------------------------------------------
+
+
+def gzip_of_zeros(size_gib: int = 1) -> bytes:
+    """A gzip member of `size_gib` GiB of zeros (about 1 MB), built from one compressed
+    MiB repeated rather than by compressing a GiB."""
+    mib = bytes(1 << 20)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = packer.compress(mib) + packer.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(1024 * size_gib):
+        crc = zlib.crc32(mib, crc)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + block * (1024 * size_gib) + end + struct.pack("<II", crc, (size_gib << 30) & 0xFFFFFFFF)
+
+
+def test_a_stacked_gzip_bomb_is_refused_within_the_size_cap(tmp_path):
+    """`Content-Encoding: gzip, gzip`: 2.5 KB that inflate to 1 GiB. Before the fix httpx
+    inflated each network read in one call: peak memory over 2 GB, scrapes blocked."""
+    bomb = zlib.compress(gzip_of_zeros(), 9, wbits=31)
+    assert len(bomb) < 4096
+
+    def serve_bomb(asked: Asked) -> bytes:
+        return response(bomb, headers={"Content-Encoding": "gzip, gzip"})
+
+    with stack(tmp_path, {"66": serve_bomb}) as (server, exp):
+        scrape = failing(exp, "hostile-66", "too_large")
+        assert scrape.up("hostile-66") == 0 and scrape.up("ok") == 1
+        assert "decoded body (gzip layer) exceeds max_response_bytes 1048576" in error_line(exp, "hostile-66")
+        peak = peak_mb(exp.proc.pid)
+        print(f"gzip bomb: exporter peak RSS {peak:.1f} MB after {len(server.requests_for('66'))} bomb answers")
+        assert peak < PEAK_BOUND_MB
