@@ -1,0 +1,127 @@
+"""Converters of decoded JSON values into the model's fields, tolerant of the live service.
+
+Each takes any decoded JSON value and never raises: numbers may be strings ("123",
+" 12.0 "); booleans are not numbers; text that is not a number becomes None, never 0;
+negative counts become None; "" and "-" mean "not sent" everywhere, and "0" (and 0)
+also for ids, but is a real 0 for counts. They run for every field of every agent
+(up to ~50k agents per poll), so they are small functions, not try/except chains.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+_EMPTY_TEXT = frozenset(("", "-"))
+_EMPTY_ID = frozenset(("", "-", "0"))
+
+
+def one_line(text: str) -> str:
+    """Collapse every whitespace run (newlines included) into one space.
+
+    No truncation here: the client cuts messages only after redacting the token,
+    so a cut can never leave part of the token behind.
+    """
+    return " ".join(text.split())
+
+
+def json_kind(value: object) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _count_from_float(value: float) -> int | None:
+    if not math.isfinite(value) or value < 0:
+        return None
+    return int(value)
+
+
+def to_count(value: Any) -> int | None:
+    """A non-negative count from an int, float or numeric string; else None."""
+    kind = type(value)
+    if kind is int:  # bool is its own type, so True/False never get here
+        return value if value >= 0 else None
+    if kind is str:
+        text = value.strip()
+        if text.isdigit() and text.isascii():  # the common case: "123"
+            return int(text)
+        try:
+            return _count_from_float(float(text))
+        except ValueError:
+            return None
+    if kind is float:
+        return _count_from_float(value)
+    return None
+
+
+def number_text(value: Any) -> str | None:
+    """Text for an id/name the API sent as a JSON number (bools and containers: None)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return None
+
+
+def to_text(value: Any) -> str | None:
+    """Free text kept verbatim; "" and "-" mean not sent."""
+    if type(value) is str:
+        return None if value.strip() in _EMPTY_TEXT else value
+    return number_text(value)
+
+
+def to_ident(value: Any) -> str | None:
+    """An id; "", "-", "0" and 0 mean not sent."""
+    if type(value) is str:
+        return None if value.strip() in _EMPTY_ID else value
+    text = number_text(value)
+    return None if text == "0" else text
+
+
+@lru_cache(maxsize=4096)
+def _split_skills(text: str) -> tuple[str, ...] | None:
+    # Cached: thousands of agents share a handful of skill strings.
+    if text.strip() in _EMPTY_TEXT:
+        return None
+    return _skill_tuple(text.split(","))
+
+
+def _skill_tuple(items: list[Any]) -> tuple[str, ...]:
+    skills = (to_text(item.strip() if type(item) is str else item) for item in items)
+    return tuple(skill for skill in skills if skill is not None)
+
+
+def to_skills(value: Any) -> tuple[str, ...] | None:
+    """"english, sales" or ["english", "sales"] -> ("english", "sales")."""
+    if type(value) is str:
+        return _split_skills(value)
+    if type(value) is list:
+        return _skill_tuple(value)
+    return None
+
+
+def mmss_seconds(text: str | None) -> int | None:
+    """Seconds from "05:00" (mm:ss) or "1:02:03" (h:mm:ss); None if it is neither."""
+    if text is None:
+        return None
+    parts = text.strip().split(":")
+    if not 2 <= len(parts) <= 3:
+        return None
+    seconds = 0
+    for part in parts:
+        if not (part.isdigit() and part.isascii()):
+            return None
+        seconds = seconds * 60 + int(part)
+    return seconds
