@@ -20,12 +20,11 @@ any other non-2xx answer → the ApiError/AuthError its JSON body states with
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timezone
+from functools import partial
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,11 +43,13 @@ from convoso_exporter.api.errors import (
     ServerError,
     redact,
 )
-from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings
+from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings, decode_json
+from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.api.transport import watched_transport
+from convoso_exporter.api.worker import ParseWorker
 
 if TYPE_CHECKING:
     from convoso_exporter.config.schema import ConvosoSettings
@@ -61,8 +62,6 @@ _PATHS = {SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout"}
 
 # Longest error message; server text beyond it is cut (after redaction).
 MAX_MESSAGE = 300
-
-_BOM = b"\xef\xbb\xbf"
 
 T = TypeVar("T")
 
@@ -92,36 +91,6 @@ def _retry_after_date(text: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _looks_like_html(headers: httpx.Headers, text: str) -> bool:
-    return "html" in headers.get("content-type", "").lower() or text.lstrip().startswith("<")
-
-
-def _decode_json(raw: bytes, headers: httpx.Headers) -> tuple[Any, str | None]:
-    """(document, None), or (None, what is wrong with the body).
-
-    Returns instead of raising so the decoder's exception never becomes the
-    __context__ of the ProtocolError built from it.
-    """
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"body is not valid UTF-8 (byte {exc.start})"
-    if not text.strip():
-        return None, "empty body, expected JSON"
-    if _looks_like_html(headers, text):
-        return None, "answer is an HTML page, not JSON (wrong base_url?)"
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-            return None, f"truncated JSON ({len(raw)} bytes)"
-        return None, f"body is not JSON ({exc.msg} at char {exc.pos})"
-    except RecursionError:
-        return None, "JSON nested too deeply"
-
-
 async def _already_read(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
@@ -139,6 +108,7 @@ class ConvosoClient:
         max_response_bytes: int = 32 * 1024 * 1024,
         stats: ApiStats | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             shown = redact(base_url, auth_token)
@@ -155,11 +125,10 @@ class ConvosoClient:
         self._concurrency = concurrency
         self._max_bytes = max_response_bytes
         self._stats = stats
+        self._limits = limits
         self._slots = asyncio.Semaphore(concurrency)
-        # One parsing thread: answers are decoded off the event loop, one at a time.
-        # Parallel parses of large answers raised peak memory by half at 50k agents
-        # (allocator fragmentation) and gain nothing under one GIL.
-        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convoso-parse")
+        # Answers are decoded and parsed off the event loop, one at a time (api/worker.py).
+        self._parser = ParseWorker()
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
             # A connection whose response left bytes over is never reused (api/transport.py).
@@ -199,7 +168,7 @@ class ConvosoClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        self._parser.shutdown(wait=False)
+        self._parser.close()
 
     async def search(
         self,
@@ -215,7 +184,7 @@ class ConvosoClient:
             "user_id": user_id,
             "filter_by_skill_options": ",".join(skills) if skills else None,
         }
-        return await self._call(SEARCH, form, parse_search)
+        return await self._call(SEARCH, form, partial(parse_search, limits=self._limits))
 
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""
@@ -236,8 +205,7 @@ class ConvosoClient:
         # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop it
         # would hold up every scrape behind a large answer.
         try:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._parser, self._parse_body, endpoint, status, headers, raw, parse)
+            result = await self._parser.run(self._parse_body, endpoint, status, headers, raw, parse)
         except ConvosoError as err:
             self._record(endpoint, err.kind, elapsed)
             raise
@@ -337,22 +305,23 @@ class ConvosoClient:
         return b"".join(chunks)
 
     def _decode(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes) -> Any:
-        """JSON from the body bytes, or a ProtocolError saying what the body is instead."""
-        doc, problem = _decode_json(raw, headers)
+        """JSON from the body bytes, or the ConvosoError the body is instead."""
+        doc, problem = decode_json(raw, headers.get("content-type", ""), self._limits)
         if problem is not None:
-            raise ProtocolError(self._message(endpoint, problem, status))
+            self._restate(problem, endpoint, status)
+            raise problem
         return doc
 
     def _unexpected_status(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes
     ) -> ConvosoError:
         """A 1xx/3xx/4xx not decided by status alone: the body's own error if it states one."""
-        doc, problem = _decode_json(raw, headers)
+        doc, problem = decode_json(raw, headers.get("content-type", ""), self._limits)
         error = document_error(doc) if problem is None else None
         if error is not None:
             self._restate(error, endpoint, status)
             return error
-        detail = "unexpected status" if problem is None else f"unexpected status; {problem}"
+        detail = "unexpected status" if problem is None else f"unexpected status; {problem.message}"
         return ProtocolError(self._message(endpoint, detail, status))
 
     # --- messages ----------------------------------------------------------------

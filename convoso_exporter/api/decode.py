@@ -11,15 +11,21 @@ What one answer may cost is bounded at every layer, not just its bytes on the wi
   the raw stream. Stacked encodings are decoded, not refused (the bound does not depend
   on their number), up to MAX_LAYERS compression layers: no server has a reason to
   compress more often, and each layer holds a zlib window.
-- `decode_json` (below) bounds what the decoded text may build before it is built.
+- `decode_json` bounds what the decoded text may build before it is built: its
+  structure is counted on the raw bytes against `api.limits.Limits` (objects and
+  arrays, values), so 8 MiB of empty agents is refused in milliseconds instead of
+  becoming 2.8 million dicts.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
-from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
+from convoso_exporter.api.errors import ConvosoError, ProtocolError, ResponseTooLarge
+from convoso_exporter.api.limits import CONTAINERS_PER_AGENT, DEFAULT_LIMITS, VALUES_PER_AGENT, Limits
 
 # Bytes a layer inflates per step: also the most a layer holds beyond the cap.
 CHUNK = 64 * 1024
@@ -122,3 +128,61 @@ class BodyDecoder:
         """At the end of the raw body: each layer must have seen its stream's end."""
         for layer in self._layers:
             layer.finish()
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _looks_like_html(content_type: str, text: str) -> bool:
+    return "html" in content_type.lower() or text.lstrip().startswith("<")
+
+
+def _structure(raw: bytes, limits: Limits) -> ConvosoError | None:
+    """Refuse, before json.loads builds it, an answer whose structure is beyond what
+    `limits.max_agents` agents need. Counts on the raw bytes are upper bounds (a brace or
+    comma inside a string counts too), and cost a few milliseconds per 10 MB."""
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > limits.max_containers:
+        return ResponseTooLarge(
+            f"answer holds up to {containers} JSON objects and arrays, over the bound of {limits.max_containers} "
+            f"({CONTAINERS_PER_AGENT} per agent, max_agents {limits.max_agents}); not parsed"
+        )
+    values = containers + raw.count(b",") + 1
+    if values > limits.max_values:
+        return ResponseTooLarge(
+            f"answer holds up to {values} JSON values, over the bound of {limits.max_values} "
+            f"({VALUES_PER_AGENT} per agent, max_agents {limits.max_agents}); not parsed"
+        )
+    return None
+
+
+def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, ConvosoError | None]:
+    """(document, None), or (None, the error the body is): ProtocolError for a body that
+    is not JSON, ResponseTooLarge for one beyond `limits`.
+
+    Returns instead of raising so the decoder's exception never becomes the
+    __context__ of the error built from it.
+    """
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, ProtocolError(f"body is not valid UTF-8 (byte {exc.start})")
+    if not text.strip():
+        return None, ProtocolError("empty body, expected JSON")
+    if _looks_like_html(content_type, text):
+        return None, ProtocolError("answer is an HTML page, not JSON (wrong base_url?)")
+    too_much = _structure(raw, limits)
+    if too_much is not None:
+        return None, too_much
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return None, ProtocolError(f"truncated JSON ({len(raw)} bytes)")
+        return None, ProtocolError(f"body is not JSON ({exc.msg} at char {exc.pos})")
+    except RecursionError:
+        return None, ProtocolError("JSON nested too deeply")

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
-from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError
+from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge
 from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds: imported from here too)
     json_kind,
     mmss_seconds,
@@ -35,6 +35,7 @@ from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds
     to_skills,
     to_text,
 )
+from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 
 # The reference lists error texts without their codes; these map them to the
@@ -201,10 +202,12 @@ def _find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _agents(levels: list[Level]) -> tuple[Agent, ...]:
+def _agents(levels: list[Level], limits: Limits) -> tuple[Agent, ...]:
     path, raw = _find(levels, "agents")
     if raw is None:
         return ()
+    if type(raw) in (list, dict) and len(raw) > limits.max_agents:
+        raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
     if type(raw) is list:
         return tuple([_agent(record, None) for record in raw if type(record) is dict])
     if type(raw) is dict:
@@ -256,15 +259,16 @@ def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
-def parse_search(doc: Any) -> SearchResult:
+def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS) -> SearchResult:
     """A decoded /agent-monitor/search answer → `SearchResult`.
 
-    Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape.
+    Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
+    ResponseTooLarge for more agents than `limits` allow.
     """
     levels = _levels(doc)
     counts = {name: to_count(_find(levels, name)[1]) for name in _ROOT_COUNTS}
     return SearchResult(
-        agents=_agents(levels),
+        agents=_agents(levels, limits),
         call_data=_call_data(levels),
         campaigns=_scopes(levels, "campaigns"),
         queues=_scopes(levels, "queues"),

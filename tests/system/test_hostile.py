@@ -115,3 +115,35 @@ def test_a_stacked_gzip_bomb_is_refused_within_the_size_cap(tmp_path):
         peak = peak_mb(exp.proc.pid)
         print(f"gzip bomb: exporter peak RSS {peak:.1f} MB after {len(server.requests_for('66'))} bomb answers")
         assert peak < PEAK_BOUND_MB
+
+
+# --- 3. memory per answer is bounded, not just bytes ----------------------------------------
+
+
+def test_millions_of_empty_agents_are_refused_before_they_are_built(tmp_path):
+    """8 MiB of `{},` is 2.8 million agents. Before the fix they were all built (dicts,
+    then Agents: over 500 MB), the one parse thread was busy for seconds so the other
+    targets' polls waited behind it, and SIGTERM waited for the parse to end."""
+    body = b'{"agents": [' + b",".join([b"{}"] * (8 * 1024 * 1024 // 3)) + b"]}"
+
+    with stack(tmp_path, {"77": lambda asked: response(body)}, max_response_bytes="16MiB") as (server, exp):
+        scrape = failing(exp, "hostile-77", "too_large", polls=3)
+        assert scrape.up("hostile-77") == 0 and scrape.up("ok") == 1
+        line = error_line(exp, "hostile-77")
+        assert "over the bound of 404096 (4 per agent, max_agents 100000); not parsed" in line, line
+        peak = peak_mb(exp.proc.pid)
+        print(f"8 MiB of empty agents: exporter peak RSS {peak:.1f} MB")
+        assert peak < PEAK_BOUND_MB
+
+        # SIGTERM just after an answer was written: the exporter is gone within 2 s.
+        asked = len(server.requests_for("77"))
+        deadline = time.monotonic() + 5
+        while len(server.requests_for("77")) == asked and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.05)
+        started = time.monotonic()
+        exp.proc.send_signal(signal.SIGTERM)
+        exp.proc.wait(timeout=10)
+        took = time.monotonic() - started
+        print(f"SIGTERM to exit: {took:.2f} s")
+        assert exp.proc.returncode == 0 and took < 2.0

@@ -1,5 +1,5 @@
 """convoso_exporter.api.decode: Content-Encoding layers decoded incrementally, every
-layer's output held to the cap."""
+layer's output held to the cap; JSON whose structure is beyond the limits refused unparsed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import zlib
 
 import pytest
 
-from convoso_exporter.api.decode import CHUNK, BodyDecoder, codings
+from convoso_exporter.api.decode import CHUNK, BodyDecoder, codings, decode_json
 from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
+from convoso_exporter.api.limits import Limits
 
 BODY = b'{"agents": [' + b",".join(b'{"user_id": "%d"}' % i for i in range(2000)) + b"]}"
 
@@ -83,3 +84,28 @@ def test_a_body_exactly_at_the_cap_is_accepted():
 def test_broken_compressed_bodies_are_protocol_errors(data, applied, words):
     with pytest.raises(ProtocolError, match=words):
         decode(data, applied)
+
+
+# --- JSON: what the text may build is bounded before it is built ----------------------------
+
+SMALL = Limits(max_agents=10)  # 4 * 10 + 4096 containers, 64 * 10 + 4096 values
+
+
+def test_an_answer_within_the_bounds_decodes():
+    # 2367 agents, their commas, the root object and the array: exactly 4736 values.
+    doc, problem = decode_json(b'{"agents": [' + b",".join([b"{}"] * 2367) + b"]}", "application/json", SMALL)
+    assert problem is None and len(doc["agents"]) == 2367
+    doc, problem = decode_json(b"[" * 4136 + b"]" * 4136, "application/json", SMALL)
+    assert isinstance(problem, ProtocolError) and "nested too deeply" in str(problem)  # counted, then parsed
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"[" * 4137 + b"]" * 4137, "4137 JSON objects and arrays, over the bound of 4136 (4 per agent, max_agents 10)"),
+    (b"[" + b",".join([b"{}"] * 5000) + b"]", "5001 JSON objects and arrays, over the bound of 4136"),
+    (b"[" + b",".join([b"1"] * 5000) + b"]", "5001 JSON values, over the bound of 4736 (64 per agent, max_agents 10)"),
+])
+def test_an_answer_beyond_the_bounds_is_too_large_and_not_parsed(body, words, monkeypatch):
+    monkeypatch.setattr("convoso_exporter.api.decode.json.loads", lambda *a, **k: pytest.fail("parsed"))
+    doc, problem = decode_json(body, "application/json", SMALL)
+    assert doc is None and isinstance(problem, ResponseTooLarge)
+    assert words in str(problem) and str(problem).endswith("; not parsed")

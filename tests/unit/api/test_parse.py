@@ -6,7 +6,8 @@ from dataclasses import fields
 
 import pytest
 
-from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError
+from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError, ResponseTooLarge
+from convoso_exporter.api.limits import Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 from convoso_exporter.api.parse import (
     document_error,
@@ -433,3 +434,15 @@ def test_document_error() -> None:
     assert document_error("<html>") is None
     error = document_error({"success": False, "code": 6006})
     assert isinstance(error, ApiError) and error.code == 6006
+
+
+# --- bounds ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agents", [[{}] * 4, {str(i): {} for i in range(4)}], ids=["list", "keyed"])
+def test_more_agents_than_max_agents_is_too_large(agents) -> None:
+    limits = Limits(max_agents=3)
+    assert len(parse_search({"agents": agents[:3] if isinstance(agents, list) else dict(list(agents.items())[:3])},
+                            limits).agents) == 3
+    with pytest.raises(ResponseTooLarge, match="agents: 4 entries, more than max_agents 3; not parsed"):
+        parse_search({"agents": agents}, limits)

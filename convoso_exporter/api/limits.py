@@ -1,0 +1,53 @@
+"""What one answer may cost, beyond its bytes: the bounds the client holds every answer to.
+
+The byte cap (`max_response_bytes`) bounds what is read; these bound what the bytes may
+build. A JSON text costs far more as Python objects than as bytes, and most for the
+smallest values: `{},` is 3 bytes and a 64-byte dict, so 8 MiB of empty agents became
+2.8 million dicts and then 2.8 million `Agent`s (over 500 MB). The structure is
+therefore counted on the raw bytes before `json.loads` builds anything (upper bounds:
+braces, brackets and commas inside strings count too), then the agents are counted
+exactly while parsing.
+
+The bound is stated per agent, from `max_agents`, so that no answer can cost more than
+the largest answer accepted anyway: a real agent record is one object (two or three
+with `queue_assignment_ids` and the like) of 21 documented and about a dozen live
+fields, about 700 bytes; measured at 50,000 agents the exporter holds ~5.9 MB per
+1,000 agents. With the defaults an answer may hold at most 100,000 agents (twice the
+largest benchmarked account, far above any real one), 400,000 objects and arrays and
+6.4 million values; the worst case of such values (short strings) is about 60 bytes
+each, so a hostile answer that passes costs no more than a real one of 100,000 agents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_AGENTS = 100_000
+# Objects and arrays per agent (the agent, its arrays, nested extras), and JSON values
+# per agent (fields and array items): room for twice the live record.
+CONTAINERS_PER_AGENT = 4
+VALUES_PER_AGENT = 64
+# Room for the root, `data`, `entries`, `call_data` and the campaigns and queues lists.
+SLACK = 4096
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds one answer is held to (see the module docstring)."""
+
+    max_agents: int = MAX_AGENTS
+
+    def __post_init__(self) -> None:
+        if self.max_agents < 1:
+            raise ValueError(f"max_agents: must be >= 1, got {self.max_agents!r}")
+
+    @property
+    def max_containers(self) -> int:
+        return CONTAINERS_PER_AGENT * self.max_agents + SLACK
+
+    @property
+    def max_values(self) -> int:
+        return VALUES_PER_AGENT * self.max_agents + SLACK
+
+
+DEFAULT_LIMITS = Limits()
