@@ -35,6 +35,7 @@ from convoso_exporter import __version__
 from convoso_exporter.api.errors import (
     ApiTimeout,
     AuthError,
+    INTERNAL,
     ConnectionFailed,
     ConvosoError,
     ProtocolError,
@@ -193,24 +194,32 @@ class ConvosoClient:
     # --- one request --------------------------------------------------------------
 
     async def _call(self, endpoint: str, form: Mapping[str, Any], parse: Callable[[Any], T]) -> T:
-        async with self._slots:
-            started = time.perf_counter()
-            try:
-                status, headers, raw = await self._exchange(endpoint, form)
-            except ConvosoError as err:
-                self._record(endpoint, err.kind, time.perf_counter() - started)
-                raise
-            elapsed = time.perf_counter() - started
-        # Decoded and parsed outside the slot and the deadline, in a worker thread: it is
-        # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop it
-        # would hold up every scrape behind a large answer.
+        """One request, recorded in the stats with exactly one outcome: success, the kind
+        of the ConvosoError it raised, or INTERNAL for anything else (a bug). A request
+        cancelled by its caller (shutdown, reload) did not end and is not recorded."""
+        outcome: str | None = INTERNAL
+        started = time.perf_counter()
+        elapsed: float | None = None
         try:
+            async with self._slots:
+                started = time.perf_counter()
+                status, headers, raw = await self._exchange(endpoint, form)
+                elapsed = time.perf_counter() - started
+            # Decoded and parsed outside the slot and the deadline, in a worker thread: it is
+            # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop
+            # it would hold up every scrape behind a large answer.
             result = await self._parser.run(self._parse_body, endpoint, status, headers, raw, parse)
+            outcome = "success"
+            return result
         except ConvosoError as err:
-            self._record(endpoint, err.kind, elapsed)
+            outcome = err.kind
             raise
-        self._record(endpoint, "success", elapsed)
-        return result
+        except asyncio.CancelledError:
+            outcome = None
+            raise
+        finally:
+            if outcome is not None and self._stats is not None:
+                self._stats.record(endpoint, outcome, elapsed if elapsed is not None else time.perf_counter() - started)
 
     def _parse_body(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes, parse: Callable[[Any], T]
@@ -221,10 +230,6 @@ class ConvosoClient:
         except ConvosoError as err:
             self._restate(err, endpoint, status)
             raise
-
-    def _record(self, endpoint: str, outcome: str, seconds: float) -> None:
-        if self._stats is not None:
-            self._stats.record(endpoint, outcome, seconds)
 
     async def _exchange(self, endpoint: str, form: Mapping[str, Any]) -> tuple[int, httpx.Headers, bytes]:
         """(HTTP status, headers, body) of a 2xx answer; raises ConvosoError otherwise."""

@@ -14,18 +14,27 @@ What one answer may cost is bounded at every layer, not just its bytes on the wi
 - `decode_json` bounds what the decoded text may build before it is built: its
   structure is counted on the raw bytes against `api.limits.Limits` (objects and
   arrays, values), so 8 MiB of empty agents is refused in milliseconds instead of
-  becoming 2.8 million dicts.
+  becoming 2.8 million dicts; and every number token is bounded while decoding (at
+  most MAX_NUMBER_CHARS characters, finite), before Python converts it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from convoso_exporter.api.errors import ConvosoError, ProtocolError, ResponseTooLarge
-from convoso_exporter.api.limits import CONTAINERS_PER_AGENT, DEFAULT_LIMITS, VALUES_PER_AGENT, Limits
+from convoso_exporter.api.fields import out_of_range
+from convoso_exporter.api.limits import (
+    CONTAINERS_PER_AGENT,
+    DEFAULT_LIMITS,
+    MAX_NUMBER_CHARS,
+    VALUES_PER_AGENT,
+    Limits,
+)
 
 # Bytes a layer inflates per step: also the most a layer holds beyond the cap.
 CHUNK = 64 * 1024
@@ -158,6 +167,30 @@ def _structure(raw: bytes, limits: Limits) -> ConvosoError | None:
     return None
 
 
+class _Refused(Exception):
+    """A number (or constant) the decoder hooks refuse; becomes a ProtocolError."""
+
+
+_TOKEN_BOUND = f"at most {MAX_NUMBER_CHARS} characters, and finite"
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:  # before int(): its cost grows with the square of the length
+        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if len(text) > MAX_NUMBER_CHARS or not math.isfinite(value):  # 1e400 is inf
+        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+    return value
+
+
+def _constant(name: str) -> float:
+    raise _Refused(f"body is not JSON ({name} is not a JSON value)")
+
+
 def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, ConvosoError | None]:
     """(document, None), or (None, the error the body is): ProtocolError for a body that
     is not JSON, ResponseTooLarge for one beyond `limits`.
@@ -179,7 +212,9 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
     if too_much is not None:
         return None, too_much
     try:
-        return json.loads(text), None
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant), None
+    except _Refused as refused:
+        return None, ProtocolError(str(refused))
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             return None, ProtocolError(f"truncated JSON ({len(raw)} bytes)")

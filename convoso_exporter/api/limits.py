@@ -16,6 +16,9 @@ fields, about 700 bytes; measured at 50,000 agents the exporter holds ~5.9 MB pe
 largest benchmarked account, far above any real one), 400,000 objects and arrays and
 6.4 million values; the worst case of such values (short strings) is about 60 bytes
 each, so a hostile answer that passes costs no more than a real one of 100,000 agents.
+
+Numbers are bounded too (MAX_NUMBER_CHARS, MAX_COUNT): a count must stay a number every
+consumer can add and render; one beyond float range made every render of /metrics fail.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ CONTAINERS_PER_AGENT = 4
 VALUES_PER_AGENT = 64
 # Room for the root, `data`, `entries`, `call_data` and the campaigns and queues lists.
 SLACK = 4096
+
+# Numbers. A JSON number token (or a number sent as a string) longer than this is refused
+# while decoding, before Python converts it (int() of a long digit string costs time
+# quadratic in its length, and refuses more than 4,300 digits with a ValueError).
+MAX_NUMBER_CHARS = 32
+# A count above this is out of range: 2**53 is the largest integer a float (and so a
+# Prometheus sample) holds exactly, and sums of 100,000 of them still fit a float.
+MAX_COUNT = 2**53
 
 
 @dataclass(frozen=True)

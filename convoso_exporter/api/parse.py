@@ -107,6 +107,29 @@ def _agent(record: dict, key: str | None) -> Agent:
     return Agent(*values)
 
 
+def _count_at(path: str, value: Any) -> int | None:
+    try:
+        return to_count(value)
+    except ProtocolError as err:
+        raise ProtocolError(f"{path}: {err}") from None
+
+
+def _agent_error(path: str, raw: list | dict, error: ProtocolError) -> ProtocolError:
+    """`error` (a field out of range) located: "agents[17].calls_today: ...". Only runs
+    once an answer is refused, so the agents are converted a second time to find it."""
+    entries = enumerate(raw) if type(raw) is list else raw.items()
+    for where, record in entries:
+        if type(record) is not dict:
+            continue
+        for name, convert in _AGENT_FIELDS:
+            try:
+                convert(record.get(name))
+            except ProtocolError:
+                shown = where if type(where) is int else repr(where if len(where) <= 24 else where[:24] + "...")
+                return ProtocolError(f"{path}[{shown}].{name}: {error}")
+    return ProtocolError(f"{path}: {error}")
+
+
 # --- document structure -------------------------------------------------------------
 
 
@@ -128,7 +151,10 @@ def _flag(value: Any) -> bool | None:
 def _failure(level: dict) -> ConvosoError:
     """The error a `success: false` object stands for."""
     raw_code = level.get("code")
-    code = to_count(raw_code)
+    try:
+        code = to_count(raw_code)
+    except ProtocolError:
+        code = None  # a code out of range is text like any other
     texts: list[str] = []
     candidates = [level.get("text"), level.get("error"), level.get("message")]
     if code is None:
@@ -208,10 +234,13 @@ def _agents(levels: list[Level], limits: Limits) -> tuple[Agent, ...]:
         return ()
     if type(raw) in (list, dict) and len(raw) > limits.max_agents:
         raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
-    if type(raw) is list:
-        return tuple([_agent(record, None) for record in raw if type(record) is dict])
-    if type(raw) is dict:
-        return tuple([_agent(record, key) for key, record in raw.items() if type(record) is dict])
+    try:
+        if type(raw) is list:
+            return tuple([_agent(record, None) for record in raw if type(record) is dict])
+        if type(raw) is dict:
+            return tuple([_agent(record, key) for key, record in raw.items() if type(record) is dict])
+    except ProtocolError as err:
+        raise _agent_error(path, raw, err) from None
     raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
 
 
@@ -222,9 +251,9 @@ def _call_data(levels: list[Level]) -> CallData | None:
     if type(raw) is not dict:
         raise ProtocolError(f"{path}: expected an object, got {json_kind(raw)}")
     return CallData(
-        total_calls=to_count(raw.get("total_calls")),
-        answered=to_count(raw.get("answered")),
-        dropped=to_count(raw.get("dropped")),
+        total_calls=_count_at(f"{path}.total_calls", raw.get("total_calls")),
+        answered=_count_at(f"{path}.answered", raw.get("answered")),
+        dropped=_count_at(f"{path}.dropped", raw.get("dropped")),
     )
 
 
@@ -266,7 +295,7 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS) -> SearchResult:
     ResponseTooLarge for more agents than `limits` allow.
     """
     levels = _levels(doc)
-    counts = {name: to_count(_find(levels, name)[1]) for name in _ROOT_COUNTS}
+    counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
     return SearchResult(
         agents=_agents(levels, limits),
         call_data=_call_data(levels),

@@ -65,6 +65,14 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
     return [f for f in families if f.metrics]
 
 
+def health_families(state: TargetState) -> list[Family]:
+    """Only the health families of a target: what it publishes when the rest of its
+    families cannot be rendered (see expose/cache.py)."""
+    if not state.target.publish:
+        return []
+    return [f for f in _health_families(state) if f.metrics]
+
+
 def merged_families(
     states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo, options: FamilyOptions
 ) -> list[Family]:

@@ -24,14 +24,13 @@ from types import MappingProxyType
 from typing import Any
 
 from convoso_exporter.config.schema import Target
-from convoso_exporter.api.errors import ConvosoError
+from convoso_exporter.api.errors import INTERNAL, ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import one_line
 from convoso_exporter.poll.state import TargetState, stale_after
 
-# Error kind recorded when the client raises something outside the ConvosoError taxonomy
-# (a bug): the poll counts as failed and the loop carries on.
-INTERNAL = "internal"
+# INTERNAL (api.errors): the kind recorded when the client raises something outside the
+# ConvosoError taxonomy (a bug): the poll counts as failed and the loop carries on.
 
 # A Retry-After longer than this is cut down to it, so a hostile or broken server cannot
 # park a target for days; one hour is far beyond any rate-limit window Convoso uses.

@@ -147,3 +147,33 @@ def test_millions_of_empty_agents_are_refused_before_they_are_built(tmp_path):
         took = time.monotonic() - started
         print(f"SIGTERM to exit: {took:.2f} s")
         assert exp.proc.returncode == 0 and took < 2.0
+
+
+# --- 4. numbers cannot break a target or the whole exposition ---------------------------------
+
+HUGE_NUMBERS = {
+    # agent_total = 10**400: parsed as an int, it made every render fail (beyond float range)
+    "81": lambda asked: response(b'{"agents": [], "agent_total": 1' + b"0" * 400 + b"}"),
+    # 5,000 digits: Python's int-string limit raised ValueError, an unclassified error
+    "82": lambda asked: response(b'{"agents": [], "agent_total": ' + b"7" * 5000 + b"}"),
+    # the same number as a string, in an agent
+    "83": lambda asked: response(b'{"agents": [{"user_id": "u", "calls_today": "1' + b"0" * 400 + b'"}]}'),
+}
+
+
+def test_numbers_out_of_range_fail_their_target_only_and_every_request_is_counted_once(tmp_path):
+    with stack(tmp_path, HUGE_NUMBERS) as (server, exp):
+        before = exp.wait_for(lambda s: s.up("ok") == 1, "ok up")
+        targets = [f"hostile-{campaign}" for campaign in HUGE_NUMBERS]
+        scrape = exp.wait_for(lambda s: all(s.poll_errors(t, "protocol") >= 2 for t in targets)
+                              and (s.last_success("ok") or 0) > (before.last_success("ok") or 0),
+                              "every hostile target failing as protocol while ok is fresh", timeout=20)
+        assert scrape.up("ok") == 1 and all(scrape.up(t) == 0 for t in targets)
+        assert "number out of range: 100000000000...000000 (401 characters)" in error_line(exp, targets[0])
+        assert "agents[0].calls_today: number out of range" in error_line(exp, targets[2])
+        # One outcome per request: every failed poll is one protocol request, none internal.
+        protocol_polls = sum(value for _, value in scrape.select("convoso_exporter_poll_errors_total", kind="protocol"))
+        assert scrape.api_requests("protocol") == protocol_polls
+        assert scrape.select("convoso_exporter_poll_errors_total", kind="internal") == []
+        assert scrape.api_requests("internal") == 0
+        assert not [r for r in exp.records() if "Traceback" in str(r) or r["level"] == "error"]

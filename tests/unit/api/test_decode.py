@@ -109,3 +109,23 @@ def test_an_answer_beyond_the_bounds_is_too_large_and_not_parsed(body, words, mo
     doc, problem = decode_json(body, "application/json", SMALL)
     assert doc is None and isinstance(problem, ResponseTooLarge)
     assert words in str(problem) and str(problem).endswith("; not parsed")
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b'{"agent_total": 1' + b"0" * 400 + b"}", "number out of range: 100000000000...000000 (401 characters)"),
+    (b'{"agent_total": ' + b"9" * 5000 + b"}", "(5000 characters); at most 32 characters, and finite"),
+    (b'{"x": 1e400}', "number out of range: 1e400; at most 32 characters, and finite"),
+    (b'{"x": -1e400}', "number out of range: -1e400"),
+    (b'{"x": 0.' + b"1" * 40 + b"}", "number out of range: 0.1111111111...111111 (42 characters)"),
+    (b'{"x": NaN}', "body is not JSON (NaN is not a JSON value)"),
+    (b'{"x": -Infinity}', "body is not JSON (-Infinity is not a JSON value)"),
+])
+def test_numbers_are_bounded_while_decoding(body, words):
+    doc, problem = decode_json(body, "application/json")
+    assert doc is None and type(problem) is ProtocolError
+    assert words in str(problem), str(problem)
+
+
+def test_numbers_within_the_bounds_decode():
+    doc, problem = decode_json(b'{"a": ' + b"9" * 32 + b', "b": 1.5e300, "c": -0.0}', "application/json")
+    assert problem is None and doc == {"a": int("9" * 32), "b": 1.5e300, "c": 0.0}
