@@ -45,6 +45,7 @@ from convoso_exporter.api.errors import (
     redact,
 )
 from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings, decode_json
+from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
@@ -334,7 +335,7 @@ class ConvosoClient:
     def _message(self, endpoint: str, detail: str, status: int | None = None) -> str:
         """One line: "<endpoint>: HTTP <status>: <detail>", token redacted, then cut."""
         where = f"{endpoint}: HTTP {status}" if status is not None else endpoint
-        text = redact(one_line(f"{where}: {detail}"), self._token)
+        text = redact(one_line(valid_text(f"{where}: {detail}")), self._token)
         return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
     def _restate(self, error: ConvosoError, endpoint: str, status: int) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 from convoso_exporter.api.errors import ProtocolError
 from convoso_exporter.api.limits import MAX_COUNT, MAX_NUMBER_CHARS
 
-_EMPTY_TEXT = frozenset(("", "-"))
-_EMPTY_ID = frozenset(("", "-", "0"))
+EMPTY_TEXT = frozenset(("", "-"))
+EMPTY_ID = frozenset(("", "-", "0"))
 
 
 def one_line(text: str) -> str:
@@ -114,14 +114,14 @@ def number_text(value: Any) -> str | None:
 def to_text(value: Any) -> str | None:
     """Free text kept verbatim; "" and "-" mean not sent."""
     if type(value) is str:
-        return None if value.strip() in _EMPTY_TEXT else value
+        return None if value.strip() in EMPTY_TEXT else value
     return number_text(value)
 
 
 def to_ident(value: Any) -> str | None:
     """An id; "", "-", "0" and 0 mean not sent."""
     if type(value) is str:
-        return None if value.strip() in _EMPTY_ID else value
+        return None if value.strip() in EMPTY_ID else value
     text = number_text(value)
     return None if text == "0" else text
 
@@ -129,7 +129,7 @@ def to_ident(value: Any) -> str | None:
 @lru_cache(maxsize=4096)
 def _split_skills(text: str) -> tuple[str, ...] | None:
     # Cached: thousands of agents share a handful of skill strings.
-    if text.strip() in _EMPTY_TEXT:
+    if text.strip() in EMPTY_TEXT:
         return None
     return _skill_tuple(text.split(","))
 

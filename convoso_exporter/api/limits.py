@@ -41,6 +41,10 @@ MAX_NUMBER_CHARS = 32
 # Prometheus sample) holds exactly, and sums of 100,000 of them still fit a float.
 MAX_COUNT = 2**53
 
+# Text. Every text value of an answer is cut to this many characters (api/labels.py):
+# ids, names and statuses are far shorter; a longer one is hostile or broken.
+MAX_LABEL_CHARS = 256
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -9,7 +9,8 @@ service is known to do differently"); this module absorbs every known difference
   `api/fields.py` say how each is read);
 - collections may be objects keyed by id (agents keyed by user_id); PHP-style
   `[]` stands for an empty object; non-object agent entries are skipped;
-- unknown fields are ignored, unknown statuses are kept verbatim;
+- unknown fields are ignored, unknown statuses are kept (normalised as every text is,
+  `api/labels.py`: valid Unicode, NFC, bounded length);
 - the live service's `campaigns` / `queues` lists (`[{"value": 1234, "name": "..."}]`,
   or keyed by id) become `Scope`s; entries that name no id are skipped, and a list
   that is not a list or object is treated as absent: scopes are a hint for discovery,
@@ -31,10 +32,8 @@ from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds
     mmss_seconds,
     one_line,
     to_count,
-    to_ident,
-    to_skills,
-    to_text,
 )
+from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 
@@ -64,44 +63,54 @@ _ROOT_COUNTS: tuple[str, ...] = (
 Level = tuple[str, dict]  # (path prefix such as "data.entries.", the object)
 
 
-_AGENT_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "user_id": to_ident,
-    "user_full_name": to_text,
-    "campaign_id": to_ident,
-    "campaign_name": to_text,
-    "queue_id": to_ident,
-    "queue_name": to_text,
-    "queue_assignment": to_text,
-    "list_id": to_ident,
-    "extension": to_ident,
-    "channel_type": to_text,
-    "call_type": to_text,
-    "lead_id": to_ident,
-    "call_log_id": to_ident,
-    "calls_today": to_count,
-    "total_calls": to_count,
-    "status": to_text,
-    "status_label": to_text,
-    "status_time_sec": to_count,
-    "status_time_mmss": to_text,
-    "connection_type": to_text,
-    "skill_options": to_skills,
+# How each agent field is read: a count (`fields.to_count`), or text, an id or skills,
+# which `labels.LabelText` reads and normalises.
+_AGENT_KINDS: dict[str, str] = {
+    "user_id": "ident",
+    "user_full_name": "text",
+    "campaign_id": "ident",
+    "campaign_name": "text",
+    "queue_id": "ident",
+    "queue_name": "text",
+    "queue_assignment": "text",
+    "list_id": "ident",
+    "extension": "ident",
+    "channel_type": "text",
+    "call_type": "text",
+    "lead_id": "ident",
+    "call_log_id": "ident",
+    "calls_today": "count",
+    "total_calls": "count",
+    "status": "text",
+    "status_label": "text",
+    "status_time_sec": "count",
+    "status_time_mmss": "text",
+    "connection_type": "text",
+    "skill_options": "skills",
 }
 
 # In Agent's field order, so values can be passed positionally. A KeyError here at
 # import means the model gained a field this table does not convert yet.
-_AGENT_FIELDS = tuple((f.name, _AGENT_CONVERTERS[f.name]) for f in fields(Agent))
-_AGENT_NAMES = [name for name, _ in _AGENT_FIELDS]
+_AGENT_NAMES = tuple(f.name for f in fields(Agent))
+_AGENT_FIELD_KINDS = tuple(_AGENT_KINDS[name] for name in _AGENT_NAMES)
 _USER_ID = _AGENT_NAMES.index("user_id")
 _STATUS_SEC = _AGENT_NAMES.index("status_time_sec")
 _STATUS_MMSS = _AGENT_NAMES.index("status_time_mmss")
 
+Converters = tuple[tuple[str, Callable[[Any], Any]], ...]
 
-def _agent(record: dict, key: str | None) -> Agent:
+
+def _converters(label: LabelText) -> Converters:
+    """The agent field table for one answer: its text read through `label`."""
+    by_kind = {"count": to_count, "text": label.text, "ident": label.ident, "skills": label.skills}
+    return tuple((name, by_kind[kind]) for name, kind in zip(_AGENT_NAMES, _AGENT_FIELD_KINDS))
+
+
+def _agent(record: dict, key: str | None, table: Converters, label: LabelText) -> Agent:
     get = record.get
-    values = [convert(get(name)) for name, convert in _AGENT_FIELDS]
+    values = [convert(get(name)) for name, convert in table]
     if values[_USER_ID] is None and key is not None:
-        values[_USER_ID] = to_ident(key)  # keyed collection: the key is the user_id
+        values[_USER_ID] = label.ident(key)  # keyed collection: the key is the user_id
     if values[_STATUS_SEC] is None:
         values[_STATUS_SEC] = mmss_seconds(values[_STATUS_MMSS])
     return Agent(*values)
@@ -114,14 +123,14 @@ def _count_at(path: str, value: Any) -> int | None:
         raise ProtocolError(f"{path}: {err}") from None
 
 
-def _agent_error(path: str, raw: list | dict, error: ProtocolError) -> ProtocolError:
+def _agent_error(path: str, raw: list | dict, error: ProtocolError, table: Converters) -> ProtocolError:
     """`error` (a field out of range) located: "agents[17].calls_today: ...". Only runs
     once an answer is refused, so the agents are converted a second time to find it."""
     entries = enumerate(raw) if type(raw) is list else raw.items()
     for where, record in entries:
         if type(record) is not dict:
             continue
-        for name, convert in _AGENT_FIELDS:
+        for name, convert in table:
             try:
                 convert(record.get(name))
             except ProtocolError:
@@ -228,19 +237,20 @@ def _find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _agents(levels: list[Level], limits: Limits) -> tuple[Agent, ...]:
+def _agents(levels: list[Level], limits: Limits, label: LabelText) -> tuple[Agent, ...]:
     path, raw = _find(levels, "agents")
     if raw is None:
         return ()
     if type(raw) in (list, dict) and len(raw) > limits.max_agents:
         raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
+    table = _converters(label)
     try:
         if type(raw) is list:
-            return tuple([_agent(record, None) for record in raw if type(record) is dict])
+            return tuple([_agent(record, None, table, label) for record in raw if type(record) is dict])
         if type(raw) is dict:
-            return tuple([_agent(record, key) for key, record in raw.items() if type(record) is dict])
+            return tuple([_agent(record, key, table, label) for key, record in raw.items() if type(record) is dict])
     except ProtocolError as err:
-        raise _agent_error(path, raw, err) from None
+        raise _agent_error(path, raw, err, table) from None
     raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
 
 
@@ -262,21 +272,21 @@ _SCOPE_ID_KEYS = {"campaigns": ("value", "id", "campaign_id"), "queues": ("value
 _SCOPE_NAME_KEYS = {"campaigns": ("name", "campaign_name", "label"), "queues": ("name", "queue_name", "label")}
 
 
-def _scope(kind: str, entry: Any, key: str | None) -> Scope | None:
+def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | None:
     """One entry of a `campaigns`/`queues` list: an object, or a bare id."""
     if type(entry) is not dict:
-        ident = to_ident(entry) if type(entry) in (str, int, float) else None
+        ident = label.ident(entry) if type(entry) in (str, int, float) else None
         return Scope(ident) if ident is not None else None
-    ident = next((i for i in map(to_ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
+    ident = next((i for i in map(label.ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
     if ident is None and key is not None:
-        ident = to_ident(key)  # keyed by id
+        ident = label.ident(key)  # keyed by id
     if ident is None:
         return None
-    name = next((n for n in map(to_text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
+    name = next((n for n in map(label.text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
     return Scope(ident, name)
 
 
-def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
+def _scopes(levels: list[Level], kind: str, label: LabelText) -> tuple[Scope, ...] | None:
     raw = _find(levels, kind)[1]
     if type(raw) is list:
         entries = [(entry, None) for entry in raw]
@@ -284,7 +294,7 @@ def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
         entries = [(entry, key) for key, entry in raw.items()]
     else:
         return None
-    scopes = (_scope(kind, entry, key) for entry, key in entries)
+    scopes = (_scope(kind, entry, key, label) for entry, key in entries)
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
@@ -296,11 +306,12 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS) -> SearchResult:
     """
     levels = _levels(doc)
     counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
+    label = LabelText()  # every text value normalised once, before anything groups them
     return SearchResult(
-        agents=_agents(levels, limits),
+        agents=_agents(levels, limits, label),
         call_data=_call_data(levels),
-        campaigns=_scopes(levels, "campaigns"),
-        queues=_scopes(levels, "queues"),
+        campaigns=_scopes(levels, "campaigns", label),
+        queues=_scopes(levels, "queues", label),
         **counts,
     )
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fault_stack import Exporter, Scrape, exporter, write_token
+from tests.fault_stack import Exporter, Scrape, exporter, promtool_check, write_token
 from tests.hostile import Asked, HostileServer, agent, answer, hostile_thread, response
+from tests.support import require_binary
 
 TOKEN = "hostile-T0ken/+=q7"
 PEAK_BOUND_MB = 150
@@ -177,3 +178,25 @@ def test_numbers_out_of_range_fail_their_target_only_and_every_request_is_counte
         assert scrape.select("convoso_exporter_poll_errors_total", kind="internal") == []
         assert scrape.api_requests("internal") == 0
         assert not [r for r in exp.records() if "Traceback" in str(r) or r["level"] == "error"]
+
+
+# --- 5. label values are normalised before they are compared --------------------------------
+
+# Statuses that differ only in invalid Unicode (lone surrogates, as JSON escapes), or in
+# how an accent is written (precomposed, or a combining mark), and one far too long.
+UNICODE_STATUSES = [r"READY\ud800", r"READY\udc00", r"READY\udfff", "CAF\\u00c9", "CAFE\\u0301", "L" * 5000]
+
+
+def test_statuses_are_normalised_before_they_are_counted(tmp_path):
+    """Before: the three READY statuses were counted apart and all encoded to
+    "READY\ufffd", the same series listed three times in one scrape."""
+    agents = ",".join(f'{{"user_id": "u{i}", "status": "{status}", "status_time_sec": 5}}'
+                      for i, status in enumerate(UNICODE_STATUSES))
+    body = ('{"agents": [' + agents + "]}").encode()
+    promtool = require_binary("promtool")
+    with stack(tmp_path, {"91": lambda asked: response(body)}) as (server, exp):
+        scrape = exp.wait_for(lambda s: s.up("hostile-91") == 1, "hostile-91 up")  # every scrape: no duplicates
+        counts = {labels["status"]: value for labels, value in scrape.select("convoso_target_agents", target="hostile-91")
+                  if value}
+        assert counts == {"READY\ufffd": 3, "CAF\u00c9": 2, "L" * 256: 1}
+        promtool_check(promtool, scrape.body)
