@@ -12,6 +12,10 @@ their label values are the same:
 - NFC: "é" sent precomposed or as "e" + a combining accent is one status, one name;
 - at most MAX_LABEL_CHARS characters (values cut to it that become equal are one).
 
+And the distinct values of the labels that multiply series are bounded per answer
+(`fold`): at most MAX_STATUSES statuses and MAX_SCOPE_IDS campaign and queue ids; the
+agents beyond them are counted under the value FOLDED ("(other)").
+
 `LabelText` is made per answer and remembers what it normalised: statuses, campaign ids
 and skills repeat thousands of times in one answer. Its `text`, `ident` and `skills` are
 the field converters of `api/fields.py` with the normalisation built in: they run for
@@ -23,10 +27,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from operator import attrgetter
 from typing import Any
 
 from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, number_text, to_skills
-from convoso_exporter.api.limits import MAX_LABEL_CHARS
+from convoso_exporter.api.limits import MAX_LABEL_CHARS, MAX_SCOPE_IDS, MAX_STATUSES
+from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, Scope
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
@@ -95,3 +104,59 @@ class LabelText:
             if not text.isascii():
                 text = unicodedata.normalize("NFC", text)  # a cut may split a combining sequence
         return text
+
+
+# --- distinct values per answer ----------------------------------------------------------
+
+# The labels whose distinct values are capped per answer, and the Agent field of each.
+FOLDED_LABELS: tuple[str, ...] = ("status", "campaign_id", "queue_id")
+
+
+def _kept(counts: dict[str, int], cap: int, always: Iterable[str] = ()) -> set[str]:
+    """The values to keep: all if there are at most `cap`; else those in `always`, then
+    the most used (ties by value), so the choice is stable from one poll to the next."""
+    if len(counts) <= cap:
+        return set(counts)
+    kept = {value for value in always if value in counts}
+    ranked = sorted((value for value in counts if value not in kept), key=lambda value: (-counts[value], value))
+    kept.update(ranked[: max(0, cap - len(kept))])
+    return kept
+
+
+def fold(agents: tuple[Agent, ...], campaigns: tuple[Scope, ...] | None, queues: tuple[Scope, ...] | None
+         ) -> tuple[tuple[Agent, ...], tuple[Scope, ...] | None, tuple[Scope, ...] | None, tuple[tuple[str, int], ...]]:
+    """Bound the distinct statuses (MAX_STATUSES, the common ones always kept) and
+    campaign and queue ids (MAX_SCOPE_IDS, counting the ids the scope lists name) of one
+    answer. Agents beyond them take the value FOLDED, so every agent is still counted
+    and the breakdown stays additive; scope list entries beyond them are dropped (they
+    are hints for discovery). Returns the agents, the lists, and per label that had
+    some, how many distinct values were folded."""
+    lists = {"campaign_id": campaigns, "queue_id": queues}
+    keep: dict[str, set[str]] = {}
+    folded: list[tuple[str, int]] = []
+    for field in FOLDED_LABELS:
+        counts = Counter(value for value in map(attrgetter(field), agents) if value is not None)
+        for scope in lists.get(field) or ():
+            counts.setdefault(scope.id, 0)
+        cap = MAX_STATUSES if field == "status" else MAX_SCOPE_IDS
+        kept = _kept(counts, cap, COMMON_STATUSES if field == "status" else ())
+        if len(kept) < len(counts):
+            keep[field] = kept
+            folded.append((field, len(counts) - len(kept)))
+    if not keep:
+        return agents, campaigns, queues, tuple(folded)
+    agents = tuple(_folded_agent(agent, keep) for agent in agents)
+    campaigns, queues = (_kept_scopes(lists[field], keep.get(field)) for field in ("campaign_id", "queue_id"))
+    return agents, campaigns, queues, tuple(folded)
+
+
+def _folded_agent(agent: Agent, keep: dict[str, set[str]]) -> Agent:
+    changes = {field: FOLDED for field, kept in keep.items()
+               if (value := getattr(agent, field)) is not None and value not in kept}
+    return replace(agent, **changes) if changes else agent
+
+
+def _kept_scopes(scopes: tuple[Scope, ...] | None, kept: set[str] | None) -> tuple[Scope, ...] | None:
+    if scopes is None or kept is None:
+        return scopes
+    return tuple(scope for scope in scopes if scope.id in kept)

@@ -45,6 +45,15 @@ MAX_COUNT = 2**53
 # ids, names and statuses are far shorter; a longer one is hostile or broken.
 MAX_LABEL_CHARS = 256
 
+# Distinct values per answer of the labels that multiply series (api/labels.py folds the
+# rest into model.FOLDED). A status costs 14 series per target that lists it (counts,
+# time-in-status distribution and max) and 7 per (campaign, queue) in the breakdown:
+# 10,000 distinct statuses in one answer were 160,000 series. Accounts use the 7
+# common statuses and a few of their own; 64 leaves room for many more. Campaign and
+# queue ids: 1,000 each, five times discovery's default max_targets.
+MAX_STATUSES = 64
+MAX_SCOPE_IDS = 1000
+
 
 @dataclass(frozen=True)
 class Limits:

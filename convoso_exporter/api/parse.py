@@ -10,7 +10,8 @@ service is known to do differently"); this module absorbs every known difference
 - collections may be objects keyed by id (agents keyed by user_id); PHP-style
   `[]` stands for an empty object; non-object agent entries are skipped;
 - unknown fields are ignored, unknown statuses are kept (normalised as every text is,
-  `api/labels.py`: valid Unicode, NFC, bounded length);
+  `api/labels.py`: valid Unicode, NFC, bounded length; beyond 64 distinct statuses, or
+  1,000 campaign or queue ids, in one answer the rest are folded into "(other)");
 - the live service's `campaigns` / `queues` lists (`[{"value": 1234, "name": "..."}]`,
   or keyed by id) become `Scope`s; entries that name no id are skipped, and a list
   that is not a list or object is treated as absent: scopes are a hint for discovery,
@@ -33,7 +34,7 @@ from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds
     one_line,
     to_count,
 )
-from convoso_exporter.api.labels import LabelText
+from convoso_exporter.api.labels import LabelText, fold
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 
@@ -307,12 +308,11 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS) -> SearchResult:
     levels = _levels(doc)
     counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
     label = LabelText()  # every text value normalised once, before anything groups them
+    agents, campaigns, queues, folded = fold(
+        _agents(levels, limits, label), _scopes(levels, "campaigns", label), _scopes(levels, "queues", label)
+    )
     return SearchResult(
-        agents=_agents(levels, limits, label),
-        call_data=_call_data(levels),
-        campaigns=_scopes(levels, "campaigns", label),
-        queues=_scopes(levels, "queues", label),
-        **counts,
+        agents=agents, call_data=_call_data(levels), campaigns=campaigns, queues=queues, folded=folded, **counts
     )
 
 

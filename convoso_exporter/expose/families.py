@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.api.labels import FOLDED_LABELS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT
@@ -154,7 +155,16 @@ def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -
         _gauge("convoso_calls_today", name, call_data.total_calls if call_data else None),
         _gauge("convoso_calls_answered_today", name, call_data.answered if call_data else None),
         _gauge("convoso_calls_dropped_today", name, call_data.dropped if call_data else None),
+        _folded(name, snapshot),
     ]
+
+
+def _folded(name: str, snapshot: SearchResult) -> Family:
+    family = new_family("convoso_exporter_folded_values")
+    folded = dict(snapshot.folded)
+    for label in FOLDED_LABELS:
+        family.add((name, label), folded.get(label, 0))
+    return family
 
 
 def _agent_aggregates(name: str, agents: Sequence[Agent]) -> list[Family]:

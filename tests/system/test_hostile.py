@@ -8,6 +8,7 @@ Memory is the exporter process's peak resident set (VmHWM in /proc/PID/status).
 
 from __future__ import annotations
 
+import json
 import signal
 import struct
 import time
@@ -24,6 +25,7 @@ from tests.support import require_binary
 
 TOKEN = "hostile-T0ken/+=q7"
 PEAK_BOUND_MB = 150
+ACCOUNT = "account"
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,15 +58,16 @@ def ordinary(asked: Asked) -> bytes:
 @contextmanager
 def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], **config: str
           ) -> Iterator[tuple[HostileServer, Exporter]]:
-    """The hostile server (campaign id → what it answers for it, ordinary otherwise) and an
-    exporter polling target `ok` (campaign 1) and one target per hostile campaign."""
+    """The hostile server (campaign id → what it answers for it, ordinary otherwise; the
+    key ACCOUNT for the account's unfiltered search) and an exporter polling the account,
+    target `ok` (campaign 1) and one target per hostile campaign."""
 
     def handler(asked: Asked) -> bytes:
-        return hostile.get(asked.campaign or "", ordinary)(asked)
+        return hostile.get(asked.campaign or ACCOUNT, ordinary)(asked)
 
     with hostile_thread(handler) as server:
         write_token(tmp_path, TOKEN)
-        targets = {"ok": "1", **{f"hostile-{campaign}": campaign for campaign in hostile}}
+        targets = {"ok": "1", **{f"hostile-{campaign}": campaign for campaign in hostile if campaign != ACCOUNT}}
         write_config(tmp_path / "config.yaml", server.base_url, targets, **config)
         with exporter(tmp_path / "config.yaml") as exp:
             yield server, exp
@@ -200,3 +203,32 @@ def test_statuses_are_normalised_before_they_are_counted(tmp_path):
                   if value}
         assert counts == {"READY\ufffd": 3, "CAF\u00c9": 2, "L" * 256: 1}
         promtool_check(promtool, scrape.body)
+
+
+# --- 6. distinct statuses are bounded ------------------------------------------------------
+
+STATUSES = 10_000
+
+
+def test_ten_thousand_statuses_are_folded_and_the_breakdown_stays_additive(tmp_path):
+    """Before: 10,000 distinct statuses in the account answer were 10,000+ values of
+    status in convoso_target_agents and convoso_agents (160,000 series in all)."""
+    agents = [{"user_id": f"u{i}", "status": f"S{i:05d}", "campaign_id": "1", "queue_id": str(2 + i % 2),
+               "status_time_sec": 5} for i in range(STATUSES)]
+    body = json.dumps({"agents": agents, "agent_total": STATUSES}).encode()
+    with stack(tmp_path, {ACCOUNT: lambda asked: response(body)}) as (server, exp):
+        scrape = exp.wait_for(lambda s: s.value("convoso_agent_count", target="account") == STATUSES,
+                              "the account's answer", timeout=20)
+        own = scrape.select("convoso_target_agents", target="account")
+        statuses = {labels["status"] for labels, _ in own}
+        # 64 statuses kept, (other), and the 7 common statuses every target shows (at 0 here)
+        assert len(statuses) == 64 + 1 + 7 and "(other)" in statuses
+        assert sum(value for _, value in own) == STATUSES
+        assert scrape.value("convoso_target_agents", target="account", status="(other)") == STATUSES - 64
+        assert scrape.value("convoso_exporter_folded_values", target="account", label="status") == STATUSES - 64
+        assert scrape.value("convoso_exporter_folded_values", target="account", label="campaign_id") == 0
+        breakdown = scrape.select("convoso_agents")
+        assert sum(value for _, value in breakdown) == STATUSES  # additive: every agent once
+        assert len({labels["status"] for labels, _ in breakdown}) == 64 + 1 + 7
+        # per (campaign 1, queue 2 or 3): the 7 common statuses and (other), and each kept status once
+        assert len(breakdown) == 2 * (7 + 1) + 64

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from convoso_exporter.api.labels import LabelText, valid_text
-from convoso_exporter.api.limits import MAX_LABEL_CHARS
+from convoso_exporter.api.limits import MAX_LABEL_CHARS, MAX_SCOPE_IDS, MAX_STATUSES
+from convoso_exporter.api.model import FOLDED, Scope
 from convoso_exporter.api.parse import parse_search
 
 
@@ -44,3 +45,38 @@ def test_statuses_that_differ_only_in_invalid_unicode_are_one_status():
 
 def test_valid_text_replaces_surrogates_only():
     assert valid_text("ok") == "ok" and valid_text("é\ud800") == "é\ufffd"
+
+
+# --- distinct values per answer ---------------------------------------------------------------
+
+
+def test_statuses_beyond_the_cap_fold_keeping_the_common_then_the_most_used():
+    agents = [{"user_id": f"u{i}", "status": f"X{i:03d}"} for i in range(100)]
+    agents += [{"user_id": "busy1", "status": "X099"}, {"user_id": "busy2", "status": "X099"}]
+    agents += [{"user_id": "r", "status": "READY"}, {"user_id": "none"}]
+    result = parse_search({"agents": agents})
+    statuses = [agent.status for agent in result.agents]
+    kept = set(statuses) - {FOLDED, None}
+    assert len(kept) == MAX_STATUSES and {"READY", "X099"} <= kept
+    assert kept - {"READY", "X099"} == {f"X{i:03d}" for i in range(62)}  # ties: by value
+    assert statuses.count(FOLDED) == 100 - 63 and statuses[-1] is None  # no status: not folded
+    assert result.folded == (("status", 37),)
+
+
+def test_campaign_and_queue_ids_beyond_the_cap_fold_and_their_list_entries_go():
+    agents = [{"user_id": f"u{i}", "campaign_id": f"c{i:04d}", "queue_id": "q"} for i in range(MAX_SCOPE_IDS + 5)]
+    listed = [{"value": "listed-only", "name": "no agents"}, {"value": "c0000", "name": "first"}]
+    result = parse_search({"agents": agents, "campaigns": listed, "queues": [{"value": "q"}]})
+    ids = [agent.campaign_id for agent in result.agents]
+    # 1,006 ids: the 1,005 the agents carry (one agent each) and one only listed (none)
+    assert ids.count(FOLDED) == 5 and len(set(ids)) == MAX_SCOPE_IDS + 1
+    assert result.campaigns == (Scope("c0000", "first"),)
+    assert result.folded == (("campaign_id", 6),)
+    names = result.scope_names("campaign")
+    assert FOLDED not in names and len(names) == MAX_SCOPE_IDS and names["c0000"] == "first"
+
+
+def test_nothing_is_folded_within_the_caps():
+    agents = [{"user_id": f"u{i}", "status": f"S{i}", "campaign_id": str(i)} for i in range(MAX_STATUSES)]
+    result = parse_search({"agents": agents})
+    assert result.folded == () and FOLDED not in {a.status for a in result.agents}
