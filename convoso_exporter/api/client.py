@@ -186,7 +186,8 @@ class ConvosoClient:
             "user_id": user_id,
             "filter_by_skill_options": ",".join(skills) if skills else None,
         }
-        return await self._call(SEARCH, form, partial(parse_search, limits=self._limits))
+        # The token is redacted from every text of the answer (an answer may echo it).
+        return await self._call(SEARCH, form, partial(parse_search, limits=self._limits, secret=self._token))
 
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""

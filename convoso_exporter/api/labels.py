@@ -10,7 +10,11 @@ their label values are the same:
   "READY\\ufffd": one series listed two or three times in a scrape, and Prometheus kept
   one of them;
 - NFC: "é" sent precomposed or as "e" + a combining accent is one status, one name;
-- at most MAX_LABEL_CHARS characters (values cut to it that become equal are one).
+- the client's token, in any of its forms (`errors.secret_forms`), is redacted: an
+  answer that echoes it (in a name, say) must not republish it in `convoso_agent_info`,
+  `convoso_campaign_info` or, through discovery, `convoso_target_info`;
+- at most MAX_LABEL_CHARS characters (values cut to it that become equal are one); cut
+  after the token is redacted, so a cut can never leave part of it.
 
 And the distinct values of the labels that multiply series are bounded per answer
 (`fold`): at most MAX_STATUSES statuses and MAX_SCOPE_IDS campaign and queue ids; the
@@ -33,6 +37,7 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Any
 
+from convoso_exporter.api.errors import REDACTED, secret_forms
 from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, number_text, to_skills
 from convoso_exporter.api.limits import MAX_LABEL_CHARS, MAX_SCOPE_IDS, MAX_STATUSES
 from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, Scope
@@ -49,18 +54,21 @@ def valid_text(text: str) -> str:
 class LabelText:
     """Normalises the text values of one answer (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str | None = None) -> None:
+        self._forms = secret_forms(secret) if secret else ()
         self._seen: dict[str, str] = {}
         self._skills: dict[tuple[str, ...], tuple[str, ...]] = {}
         # `text` and `ident` are closures: they run for every text field of every agent,
         # and a closure's variables are cheaper to reach than attributes.
-        fast = MAX_LABEL_CHARS + 1  # a value shorter than this, and ASCII, is kept as it is
+        # A value shorter than this, and ASCII, is kept as it is: it cannot hold the token.
+        fast = min([MAX_LABEL_CHARS + 1, *map(len, self._forms)])
         slow = self.__call__
+        empty_text, empty_id = EMPTY_TEXT, EMPTY_ID
 
         def text(value: Any) -> str | None:
             """`fields.to_text`, normalised: free text; "" and "-" mean not sent."""
             if type(value) is str:
-                if value.strip() in EMPTY_TEXT:
+                if value.strip() in empty_text:
                     return None
                 return value if len(value) < fast and value.isascii() else slow(value)
             return number_text(value)
@@ -68,7 +76,7 @@ class LabelText:
         def ident(value: Any) -> str | None:
             """`fields.to_ident`, normalised: an id; "", "-", "0" and 0 mean not sent."""
             if type(value) is str:
-                if value.strip() in EMPTY_ID:
+                if value.strip() in empty_id:
                     return None
                 return value if len(value) < fast and value.isascii() else slow(value)
             number = number_text(value)
@@ -99,6 +107,9 @@ class LabelText:
     def _clean(self, text: str) -> str:
         if not text.isascii():
             text = unicodedata.normalize("NFC", _SURROGATE.sub(REPLACEMENT, text))
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
         if len(text) > MAX_LABEL_CHARS:
             text = text[:MAX_LABEL_CHARS]
             if not text.isascii():
@@ -110,6 +121,7 @@ class LabelText:
 
 # The labels whose distinct values are capped per answer, and the Agent field of each.
 FOLDED_LABELS: tuple[str, ...] = ("status", "campaign_id", "queue_id")
+_FIELDS = attrgetter(*FOLDED_LABELS)
 
 
 def _kept(counts: dict[str, int], cap: int, always: Iterable[str] = ()) -> set[str]:
@@ -134,8 +146,11 @@ def fold(agents: tuple[Agent, ...], campaigns: tuple[Scope, ...] | None, queues:
     lists = {"campaign_id": campaigns, "queue_id": queues}
     keep: dict[str, set[str]] = {}
     folded: list[tuple[str, int]] = []
-    for field in FOLDED_LABELS:
-        counts = Counter(value for value in map(attrgetter(field), agents) if value is not None)
+    # One C-level pass per agent for the three fields, then counted in C.
+    columns = zip(*map(_FIELDS, agents)) if agents else [()] * len(FOLDED_LABELS)
+    for field, column in zip(FOLDED_LABELS, columns):
+        counts = Counter(column)
+        counts.pop(None, None)
         for scope in lists.get(field) or ():
             counts.setdefault(scope.id, 0)
         cap = MAX_STATUSES if field == "status" else MAX_SCOPE_IDS

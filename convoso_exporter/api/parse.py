@@ -299,15 +299,16 @@ def _scopes(levels: list[Level], kind: str, label: LabelText) -> tuple[Scope, ..
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
-def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS) -> SearchResult:
-    """A decoded /agent-monitor/search answer → `SearchResult`.
+def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None = None) -> SearchResult:
+    """A decoded /agent-monitor/search answer → `SearchResult`, with `secret` (the
+    client's token) redacted from every text it holds.
 
     Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
     ResponseTooLarge for more agents than `limits` allow.
     """
     levels = _levels(doc)
     counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
-    label = LabelText()  # every text value normalised once, before anything groups them
+    label = LabelText(secret)  # every text value normalised once, before anything groups them
     agents, campaigns, queues, folded = fold(
         _agents(levels, limits, label), _scopes(levels, "campaigns", label), _scopes(levels, "queues", label)
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from convoso_exporter.api.errors import secret_forms
 from tests.fault_stack import Exporter, Scrape, exporter, promtool_check, write_token
 from tests.hostile import Asked, HostileServer, agent, answer, hostile_thread, response
 from tests.support import require_binary
@@ -232,3 +233,35 @@ def test_ten_thousand_statuses_are_folded_and_the_breakdown_stays_additive(tmp_p
         assert len({labels["status"] for labels, _ in breakdown}) == 64 + 1 + 7
         # per (campaign 1, queue 2 or 3): the 7 common statuses and (other), and each kept status once
         assert len(breakdown) == 2 * (7 + 1) + 64
+
+
+# --- 7. nothing the API sends can republish the token -----------------------------------------
+
+
+def echo_token(asked: Asked) -> bytes:
+    """An answer that echoes the token it was sent in every name, raw and with its
+    slash escaped as PHP's json_encode writes it, and lists a campaign named after it."""
+    token = asked.token or ""
+    escaped = json.dumps(token).strip('"').replace("/", "\\/")
+    named = [{"user_id": "e1", "user_full_name": f"Echo {token} agent", "campaign_id": "5", "queue_id": "6",
+              "campaign_name": f"camp {token}", "queue_name": token, "status": "READY", "extension": token}]
+    body = json.dumps({"agents": named, "campaigns": [{"value": 5, "name": f"campaign {token}"}],
+                       "queues": [{"value": 6, "name": "Q"}]})
+    body = body.replace(json.dumps(f"Echo {token} agent"), f'"Echo {escaped} agent"')
+    return response(body.encode())
+
+
+def test_an_answer_that_echoes_the_token_never_republishes_it(tmp_path):
+    """Before: the token reached convoso_agent_info (user_full_name, extension),
+    convoso_campaign_info / convoso_queue_info, and through discovery the campaign
+    target's convoso_target_info."""
+    with stack(tmp_path, {ACCOUNT: echo_token, "5": echo_token}) as (server, exp):
+        scrape = exp.wait_for(lambda s: s.up("campaign:5") == 1 and s.up("account") == 1,
+                              "the account and the discovered campaign polled", timeout=20)
+        [(info, _)] = scrape.select("convoso_agent_info", user_id="e1")
+        assert info["user_full_name"] == "Echo <redacted> agent" and info["extension"] == "<redacted>"
+        assert scrape.select("convoso_target_info", target="campaign:5")[0][0]["campaign_name"] == "campaign <redacted>"
+        page = exp.client.get(exp.url + "/").text
+        for form in secret_forms(TOKEN):
+            for where, text in (("/metrics", scrape.body), ("/", page), ("the logs", exp.output())):
+                assert form not in text, f"the token ({form!r}) appears in {where}"

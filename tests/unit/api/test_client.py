@@ -484,7 +484,7 @@ def test_every_request_ends_in_exactly_one_outcome(monkeypatch: pytest.MonkeyPat
                httpx.Response(200, json={"agents": []}), httpx.Response(200, json={})]
     router.post(SEARCH).mock(side_effect=lambda request: answers.pop(0))
 
-    def buggy(doc, limits):
+    def buggy(doc, **options):
         raise RuntimeError("a bug")
 
     async def go() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from convoso_exporter.api.errors import secret_forms
 from convoso_exporter.api.labels import LabelText, valid_text
 from convoso_exporter.api.limits import MAX_LABEL_CHARS, MAX_SCOPE_IDS, MAX_STATUSES
 from convoso_exporter.api.model import FOLDED, Scope
@@ -80,3 +81,31 @@ def test_nothing_is_folded_within_the_caps():
     agents = [{"user_id": f"u{i}", "status": f"S{i}", "campaign_id": str(i)} for i in range(MAX_STATUSES)]
     result = parse_search({"agents": agents})
     assert result.folded == () and FOLDED not in {a.status for a in result.agents}
+
+
+# --- the token ------------------------------------------------------------------------------
+
+TOKEN = "s3cret/T0ken+with=forms"
+
+
+@pytest.mark.parametrize("form", secret_forms(TOKEN))
+def test_every_form_of_the_token_is_redacted(form):
+    label = LabelText(TOKEN)
+    assert label(f"name {form} end") == "name <redacted> end"
+    assert label.text(form) == "<redacted>" and label.ident(f"id-{form}") == "id-<redacted>"
+    assert label.skills(f"english,{form}") == ("english", "<redacted>")
+
+
+def test_a_cut_never_leaves_part_of_the_token():
+    label = LabelText(TOKEN)
+    straddling = "x" * (MAX_LABEL_CHARS - 5) + TOKEN
+    assert label(straddling) == "x" * (MAX_LABEL_CHARS - 5) + "<reda"
+    assert TOKEN[:5] not in label(straddling)
+
+
+def test_parse_search_redacts_the_token_from_every_text():
+    doc = {"agents": {TOKEN: {"user_full_name": f"A {TOKEN}", "status": TOKEN, "campaign_name": TOKEN}},
+           "campaigns": [{"value": TOKEN, "name": f"c {TOKEN}"}]}
+    result = parse_search(doc, secret=TOKEN)
+    assert TOKEN not in repr(result)
+    assert result.agents[0].user_id == "<redacted>" and result.campaigns[0].name == "c <redacted>"
