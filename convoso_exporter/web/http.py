@@ -3,7 +3,17 @@
 Why not `http.server` or prometheus_client's server: those render on the request
 thread and block on slow clients. This one serves pre-built bytes from the event
 loop, keeps connections alive, and bounds what a client can make it hold: header
-size, body size, and how long a client may take to send its request.
+size, body size, and how long a client may take to send its request; and what a
+client that does not read can make it hold:
+
+- a body is written in WRITE_CHUNK slices of the one shared bytes object (memoryview,
+  no copy), draining between them, so a connection holds at most a chunk beyond the
+  transport's buffer. Handing a 14 MB exposition to the transport at once made it copy
+  what the socket did not take: 30 scrapers that never read added 314 MB;
+- a response must be taken within `write_timeout`, or the connection is dropped;
+- at most `max_connections` connections are served at once (256: far more than the
+  scrapers of an exporter, enough for the simulator's load tests; 32 MB at most in
+  bodies); one more is answered 503 with `Retry-After` and closed.
 """
 
 from __future__ import annotations
@@ -19,6 +29,12 @@ from urllib.parse import parse_qsl, unquote
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "convoso-exporter"
+
+# Bytes of a body handed to the transport at a time, then drained: the transport's own
+# high-water mark, so a connection that does not read holds about 128 KiB of its body.
+WRITE_CHUNK = 64 * 1024
+# How long a connection refused for being one too many may take to send its request.
+REFUSE_TIMEOUT = 1.0
 
 
 @dataclass
@@ -85,6 +101,7 @@ class HttpServer:
         header_timeout: float = 10.0,
         idle_timeout: float = 75.0,
         write_timeout: float = 60.0,
+        max_connections: int = 256,
     ) -> None:
         self.handler = handler
         self.ssl_context = ssl_context
@@ -93,6 +110,7 @@ class HttpServer:
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
+        self.max_connections = max_connections
         self._server: asyncio.base_events.Server | None = None
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         # TCP connections accepted since start: how the benchmark proves keep-alive works.
@@ -131,10 +149,14 @@ class HttpServer:
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        over_limit = len(self._connections) >= self.max_connections
         self._connections[task] = writer
         self.connections_opened += 1
         try:
-            await self._serve_requests(reader, writer)
+            if over_limit:
+                await self._refuse(reader, writer)
+            else:
+                await self._serve_requests(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass  # the client went away or stalled; nothing to answer
         except asyncio.CancelledError:
@@ -207,12 +229,31 @@ class HttpServer:
             log.error("handler failed for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
             return text_response(500)
 
+    async def _refuse(self, reader, writer) -> None:
+        """One connection too many: read its request (so closing does not reset the
+        answer away), answer 503, close."""
+        try:
+            async with asyncio.timeout(REFUSE_TIMEOUT):
+                await reader.readuntil(b"\r\n\r\n")
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        message = f"too many connections (at most {self.max_connections}); retry later"
+        response = text_response(503, message, headers=[("Retry-After", "1")])
+        writer.write(_head_bytes(response, len(response.body), False) + response.body)
+        async with asyncio.timeout(REFUSE_TIMEOUT):
+            await writer.drain()
+
     async def _write(self, writer, response: Response, method: str, keep_alive: bool) -> None:
-        writer.write(_head_bytes(response, len(response.body), keep_alive))
-        if method != "HEAD" and response.body:
-            # A separate write: joining would copy a multi-megabyte body on every scrape.
-            writer.write(response.body)
-        await asyncio.wait_for(writer.drain(), self.write_timeout)
+        """Head and body, the body in WRITE_CHUNK slices with a drain after each, all
+        within `write_timeout` (else TimeoutError: the caller drops the connection)."""
+        body = memoryview(response.body) if method != "HEAD" else memoryview(b"")
+        async with asyncio.timeout(self.write_timeout):
+            writer.write(_head_bytes(response, len(response.body), keep_alive))
+            for start in range(0, len(body), WRITE_CHUNK):
+                # A slice of the shared body: neither joined with the head nor copied whole.
+                writer.write(body[start : start + WRITE_CHUNK])
+                await writer.drain()
+            await writer.drain()
 
     async def _write_truncated(self, writer, response: Response) -> None:
         writer.write(_head_bytes(response, len(response.body), True) + response.body[: response.abort_after])
