@@ -75,6 +75,7 @@ class HostileServer:
     port: int = 0
     asked: list[Asked] = field(default_factory=list)
     connections: int = 0
+    serving: set = field(default_factory=set)  # the connections' tasks
 
     @property
     def base_url(self) -> str:
@@ -85,6 +86,7 @@ class HostileServer:
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.serving.add(asyncio.current_task())
         try:
             while True:
                 try:
@@ -110,7 +112,14 @@ class HostileServer:
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self.serving.discard(asyncio.current_task())
             writer.close()
+
+    async def stop(self, tcp: asyncio.base_events.Server) -> None:
+        tcp.close()
+        for task in list(self.serving):
+            task.cancel()
+        await asyncio.gather(*self.serving, return_exceptions=True)
 
 
 
@@ -123,8 +132,7 @@ async def hostile(handler: Handler) -> AsyncIterator[HostileServer]:
     try:
         yield server
     finally:
-        tcp.close()
-        await tcp.wait_closed()
+        await server.stop(tcp)
 
 
 @contextmanager
@@ -142,7 +150,7 @@ def hostile_thread(handler: Handler) -> Iterator[HostileServer]:
         server.port = tcp.sockets[0].getsockname()[1]
         started.set()
         await stopping.wait()
-        tcp.close()
+        await server.stop(tcp)
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()

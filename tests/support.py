@@ -7,6 +7,7 @@ talk over loopback only, and are always killed at the end of the test.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -60,8 +61,10 @@ def wait_http(url: str, *, timeout: float = 15.0, status: int = 200, proc: subpr
 
 
 @contextmanager
-def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Run `python -m convoso_exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`."""
+def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            open_files: int | None = None) -> Iterator[subprocess.Popen]:
+    """Run `python -m convoso_exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`.
+    `open_files` lowers the child's RLIMIT_NOFILE."""
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"convoso-proc-{os.getpid()}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w+b")
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -72,6 +75,8 @@ def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
         stdin=subprocess.DEVNULL,
         env=full_env,
         cwd=str(cwd or ROOT),
+        preexec_fn=None if open_files is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                                (open_files, open_files)),
     )
     proc.output = lambda: log_path.read_bytes().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
     try:

@@ -11,6 +11,7 @@ client that does not read can make it hold:
   transport's buffer. Handing a 14 MB exposition to the transport at once made it copy
   what the socket did not take: 30 scrapers that never read added 314 MB;
 - a response must be taken within `write_timeout`, or the connection is dropped;
+- running out of file descriptors is logged once per episode (web/listen.py);
 - at most `max_connections` connections are served at once (256: far more than the
   scrapers of an exporter, enough for the simulator's load tests; 32 MB at most in
   bodies); one more is answered 503 with `Retry-After` and closed.
@@ -20,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
+
+from convoso_exporter.web.listen import Listener
 
 log = logging.getLogger(__name__)
 
@@ -111,41 +115,56 @@ class HttpServer:
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
         self.max_connections = max_connections
-        self._server: asyncio.base_events.Server | None = None
+        self._listener: Listener | None = None
+        self._handshakes: set[asyncio.Task[None]] = set()
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         # TCP connections accepted since start: how the benchmark proves keep-alive works.
         self.connections_opened = 0
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(
-            self._serve_connection,
-            host,
-            port,
-            ssl=self.ssl_context,
-            limit=self.max_header_bytes,
-            ssl_handshake_timeout=self.header_timeout if self.ssl_context else None,
-            reuse_address=True,
-        )
+        # Our own accept loop (web/listen.py): asyncio's floods the log when descriptors run out.
+        listener = Listener(self._accepted)
+        await listener.start(host, port)
+        self._listener = listener
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.sockets[0].getsockname()[1]
+        assert self._listener is not None, "server not started"
+        return self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
         """Stop listening and drop open connections (idle keep-alive ones included)."""
-        if self._server is None:
+        if self._listener is None:
             return
-        self._server.close()
+        await self._listener.close()
+        for pending in list(self._handshakes):
+            pending.cancel()
         for task, writer in list(self._connections.items()):
             task.cancel()
             # Close the socket too: on Python 3.11 a cancel that lands just as a
             # `wait_for` finishes is lost, and the task would wait for another request.
             writer.close()
-        if self._connections:
-            await asyncio.wait(list(self._connections), timeout=1.0)
-        await self._server.wait_closed()
-        self._server = None
+        if self._connections or self._handshakes:
+            await asyncio.wait([*self._connections, *self._handshakes], timeout=1.0)
+        self._listener = None
+
+    def _accepted(self, conn: socket.socket) -> None:
+        task = asyncio.get_running_loop().create_task(self._connect(conn))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _connect(self, conn: socket.socket) -> None:
+        """A transport and streams for an accepted socket (after the TLS handshake, if
+        any): then `_serve_connection` runs, as `asyncio.start_server` would run it."""
+        reader = asyncio.StreamReader(limit=self.max_header_bytes)
+        protocol = asyncio.StreamReaderProtocol(reader, self._serve_connection)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: protocol, conn, ssl=self.ssl_context,
+                ssl_handshake_timeout=self.header_timeout if self.ssl_context else None,
+            )
+        except (OSError, ssl.SSLError, TimeoutError):
+            conn.close()  # a failed or timed-out handshake: nothing to answer
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

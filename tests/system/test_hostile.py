@@ -8,8 +8,10 @@ Memory is the exporter process's peak resident set (VmHWM in /proc/PID/status).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import socket
 import struct
 import time
 import zlib
@@ -57,8 +59,8 @@ def ordinary(asked: Asked) -> bytes:
 
 
 @contextmanager
-def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], **config: str
-          ) -> Iterator[tuple[HostileServer, Exporter]]:
+def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], open_files: int | None = None,
+          **config: str) -> Iterator[tuple[HostileServer, Exporter]]:
     """The hostile server (campaign id → what it answers for it, ordinary otherwise; the
     key ACCOUNT for the account's unfiltered search) and an exporter polling the account,
     target `ok` (campaign 1) and one target per hostile campaign."""
@@ -70,7 +72,7 @@ def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], **config
         write_token(tmp_path, TOKEN)
         targets = {"ok": "1", **{f"hostile-{campaign}": campaign for campaign in hostile if campaign != ACCOUNT}}
         write_config(tmp_path / "config.yaml", server.base_url, targets, **config)
-        with exporter(tmp_path / "config.yaml") as exp:
+        with exporter(tmp_path / "config.yaml", open_files=open_files) as exp:
             yield server, exp
 
 
@@ -265,3 +267,52 @@ def test_an_answer_that_echoes_the_token_never_republishes_it(tmp_path):
         for form in secret_forms(TOKEN):
             for where, text in (("/metrics", scrape.body), ("/", page), ("the logs", exp.output())):
                 assert form not in text, f"the token ({form!r}) appears in {where}"
+
+
+# --- 9. resource exhaustion is logged once per episode; a poll waits what its log says ---------
+
+
+async def too_slow(asked: Asked) -> bytes:
+    await asyncio.sleep(2)  # beyond the 500 ms timeout
+    return ordinary(asked)
+
+
+def test_after_a_timeout_the_next_poll_waits_what_the_log_line_says(tmp_path):
+    """Before: the delay was counted from the start of the failed poll, so after a
+    timeout longer than it the next poll came at once, though the log said "next in 1.0s"."""
+    with stack(tmp_path, {"99": too_slow}, timeout="500ms") as (server, exp):
+        exp.wait_for(lambda s: s.poll_errors("hostile-99", "timeout") >= 3, "3 timeouts", timeout=15)
+        failed = [r for r in exp.records() if r.get("target") == "hostile-99" and "poll failed in" in r["msg"]]
+        asked = [a.at for a in server.requests_for("99")]
+        assert len(failed) >= 2 and len(asked) >= 3
+        for record, (sent, following) in zip(failed, zip(asked, asked[1:])):
+            announced = float(record["msg"].rsplit("next in ", 1)[1].rstrip("s"))
+            assert following - sent >= 0.5 + announced - 0.15, (following - sent, record["msg"])
+
+
+def test_running_out_of_descriptors_is_logged_once_per_episode(tmp_path):
+    """Before: asyncio's accept loop logged "socket.accept() out of system resource" for
+    every waiting connection, every wakeup: 3,621 lines in 5 s with 64 descriptors."""
+    with stack(tmp_path, {}, open_files=64) as (server, exp):
+        mark = len(exp.records())
+        port = int(exp.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for _ in range(128):  # against a limit of 64, held for 3 s
+                held.append(socket.create_connection(("127.0.0.1", port)))
+            time.sleep(3)
+            during = exp.records()[mark:]
+        finally:
+            for sock in held:
+                sock.close()
+        accept_lines = [r for r in during if "accept" in r["msg"]]
+        assert len(accept_lines) == 1, [r["msg"] for r in accept_lines][:5]
+        assert accept_lines[0]["level"] == "warn"
+        assert "cannot accept connections: Too many open files (open files limit 64)" in accept_lines[0]["msg"]
+        # Nothing else floods: a target whose polls now fail to connect says so once.
+        others = [r for r in during if r["level"] != "debug" and r not in accept_lines
+                  and r["logger"].startswith("convoso_exporter")]  # at debug, httpx says each request
+        assert all("poll failed: connection" in r["msg"] for r in others), [r["msg"] for r in others]
+        assert len(others) <= 2, [r["msg"] for r in others]
+        time.sleep(1)  # the connections left in the backlog are accepted and closed
+        exp.wait_for(lambda s: s.up("ok") == 1, "serving again once descriptors are free", timeout=10)
