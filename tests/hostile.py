@@ -19,9 +19,6 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-AGENT_KEYS = ("user_id", "user_full_name", "campaign_id", "queue_id", "status", "status_time_sec", "calls_today")
-
-
 @dataclass
 class Asked:
     """One request the server read."""

@@ -31,6 +31,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def status_mb(pid: int, field: str) -> float:
+    """A memory figure of a process from /proc/PID/status, in MB: "VmRSS" (resident now)
+    or "VmHWM" (its peak so far)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
 def require_binary(name: str) -> str:
     """Path of a binary; skip the test locally when absent, fail under CI=true."""
     path = shutil.which(name)

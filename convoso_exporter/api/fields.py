@@ -2,9 +2,11 @@
 
 Each takes any decoded JSON value and never raises (but for a count out of range, a
 ProtocolError): numbers may be strings ("123", " 12.0 "); booleans are not numbers;
-text that is not a number becomes None, never 0; negative counts become None; "" and "-" mean "not sent" everywhere, and "0" (and 0)
-also for ids, but is a real 0 for counts. They run for every field of every agent
-(up to ~50k agents per poll), so they are small functions, not try/except chains.
+text that is not a number becomes None, never 0; negative counts become None; "" and
+"-" mean "not sent" everywhere, and "0" (and 0) also for ids, but is a real 0 for
+counts. They run for every field of every agent (up to ~50k agents per poll), so they
+are small functions, not try/except chains. Text and ids, as the parser reads them,
+are `labels.LabelText.text` and `.ident`: these rules, with the text normalised.
 """
 
 from __future__ import annotations
@@ -116,14 +118,6 @@ def to_text(value: Any) -> str | None:
     if type(value) is str:
         return None if value.strip() in EMPTY_TEXT else value
     return number_text(value)
-
-
-def to_ident(value: Any) -> str | None:
-    """An id; "", "-", "0" and 0 mean not sent."""
-    if type(value) is str:
-        return None if value.strip() in EMPTY_ID else value
-    text = number_text(value)
-    return None if text == "0" else text
 
 
 @lru_cache(maxsize=4096)

@@ -74,7 +74,7 @@ class LabelText:
             return number_text(value)
 
         def ident(value: Any) -> str | None:
-            """`fields.to_ident`, normalised: an id; "", "-", "0" and 0 mean not sent."""
+            """An id, normalised; "", "-", "0" and 0 mean not sent (for counts "0" is 0)."""
             if type(value) is str:
                 if value.strip() in empty_id:
                     return None

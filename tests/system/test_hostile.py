@@ -24,7 +24,7 @@ import pytest
 from convoso_exporter.api.errors import secret_forms
 from tests.fault_stack import Exporter, Scrape, exporter, promtool_check, write_token
 from tests.hostile import Asked, HostileServer, agent, answer, hostile_thread, response
-from tests.support import require_binary
+from tests.support import require_binary, status_mb
 
 TOKEN = "hostile-T0ken/+=q7"
 PEAK_BOUND_MB = 150
@@ -35,10 +35,7 @@ pytestmark = pytest.mark.timeout(60)
 
 def peak_mb(pid: int) -> float:
     """The process's peak resident set so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM in /proc/PID/status")
+    return status_mb(pid, "VmHWM")
 
 
 def write_config(path: Path, base_url: str, campaigns: dict[str, str], *, max_response_bytes: str = "1MiB",
@@ -54,8 +51,8 @@ def write_config(path: Path, base_url: str, campaigns: dict[str, str], *, max_re
 def ordinary(asked: Asked) -> bytes:
     """What a well-behaved API answers: two agents of the asked campaign."""
     campaign = asked.campaign or "1"
-    return answer([agent(f"{campaign}-1", campaign_id=campaign), agent(f"{campaign}-2", "INCALL", campaign_id=campaign)],
-                  agent_total=2)
+    return answer([agent(f"{campaign}-1", campaign_id=campaign),
+                   agent(f"{campaign}-2", "INCALL", campaign_id=campaign)], agent_total=2)
 
 
 @contextmanager
@@ -202,8 +199,8 @@ def test_statuses_are_normalised_before_they_are_counted(tmp_path):
     promtool = require_binary("promtool")
     with stack(tmp_path, {"91": lambda asked: response(body)}) as (server, exp):
         scrape = exp.wait_for(lambda s: s.up("hostile-91") == 1, "hostile-91 up")  # every scrape: no duplicates
-        counts = {labels["status"]: value for labels, value in scrape.select("convoso_target_agents", target="hostile-91")
-                  if value}
+        own = scrape.select("convoso_target_agents", target="hostile-91")
+        counts = {labels["status"]: value for labels, value in own if value}
         assert counts == {"READY\ufffd": 3, "CAF\u00c9": 2, "L" * 256: 1}
         promtool_check(promtool, scrape.body)
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fault_stack import exporter, write_token
 from tests.hostile import hostile_thread, response
+from tests.support import status_mb
 
 TOKEN = "slow-scrapers-T0ken"
 AGENTS = 25_000
@@ -27,13 +27,6 @@ SCRAPERS = 30
 BOUND_MB = 20
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS in /proc/PID/status")
 
 
 def test_thirty_scrapers_that_never_read_add_less_than_20_mb(tmp_path):
@@ -53,7 +46,7 @@ def test_thirty_scrapers_that_never_read_add_less_than_20_mb(tmp_path):
             size = len(exp.client.get(exp.url + "/metrics", timeout=10).content)
             assert size > 6_000_000, size
             time.sleep(0.5)
-            before = rss_mb(exp.proc.pid)
+            before = status_mb(exp.proc.pid, "VmRSS")
             scrapers = []
             try:
                 for _ in range(SCRAPERS):
@@ -63,7 +56,7 @@ def test_thirty_scrapers_that_never_read_add_less_than_20_mb(tmp_path):
                     sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
                     scrapers.append(sock)
                 time.sleep(1.5)
-                after = rss_mb(exp.proc.pid)
+                after = status_mb(exp.proc.pid, "VmRSS")
                 reading = httpx.get(exp.url + "/metrics", timeout=10)
             finally:
                 for sock in scrapers:

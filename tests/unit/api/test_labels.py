@@ -32,7 +32,8 @@ def test_the_converters_keep_the_fields_rules_for_empties_and_numbers():
     label = LabelText()
     assert [label.text(v) for v in ("", "-", " ", "0", 0, 12, 1.5, True, None, [1])] == \
         [None, None, None, "0", "0", "12", "1.5", None, None, None]
-    assert [label.ident(v) for v in ("", "-", "0", 0, 0.0, 12, "a\ud800")] == [None, None, None, None, None, "12", "a\ufffd"]
+    assert [label.ident(v) for v in ("", "-", "0", 0, 0.0, 12, "a\ud800")] == \
+        [None, None, None, None, None, "12", "a\ufffd"]
     assert label.skills("english, CAFE\u0301,") == ("english", "CAF\u00c9")
     assert label.skills(["a\ud800", 3]) == ("a\ufffd", "3")
 

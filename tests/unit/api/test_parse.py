@@ -470,7 +470,8 @@ def test_counts_out_of_range_are_protocol_errors_naming_the_field(doc, words) ->
 ])
 def test_counts_at_the_edge(raw, expected) -> None:
     assert parse_search({"agent_total": raw}).agent_total == expected
-    assert one_agent(status_time_mmss=raw).status_time_sec == (expected if isinstance(raw, str) and ":" in raw else None)
+    as_time = expected if isinstance(raw, str) and ":" in raw else None
+    assert one_agent(status_time_mmss=raw).status_time_sec == as_time
 
 
 def test_an_error_code_out_of_range_is_text_not_a_protocol_error() -> None:
