@@ -8,9 +8,10 @@ client that does not read can make it hold:
 
 - a body is written in WRITE_CHUNK slices of the one shared bytes object (memoryview,
   no copy), draining between them, so a connection holds at most a chunk beyond the
-  transport's high-water mark. Handing a 14 MB exposition to the transport at once made it copy
-  what the socket did not take: 30 scrapers that never read added 314 MB;
-- a response must be taken within `write_timeout`, or the connection is dropped;
+  transport's high-water mark. Handing a 14 MB exposition to the transport at once made
+  it copy what the socket did not take: 30 scrapers that never read added 314 MB;
+- a client must take a response (all but the transport's last 64 KiB) within
+  `write_timeout`, or the connection is dropped;
 - running out of file descriptors is logged once per episode (web/listen.py);
 - at most `max_connections` connections are served at once (256: far more than the
   scrapers of an exporter, enough for the simulator's load tests; about 80 MB at most
@@ -267,9 +268,9 @@ class HttpServer:
 
     async def _write(self, writer, response: Response, method: str, keep_alive: bool) -> None:
         """Head and body, the body in WRITE_CHUNK slices; before each slice, and at the end,
-        whatever the transport still holds must drain, all within `write_timeout` (else
-        TimeoutError: the caller drops the connection). A client that reads as fast as we
-        write costs no wait and no timer."""
+        the transport must drain below its high-water mark, all within `write_timeout`
+        (else TimeoutError: the caller drops the connection). A client that reads as fast
+        as we write costs no wait and no timer."""
         transport = writer.transport
         deadline = asyncio.get_running_loop().time() + self.write_timeout
 
