@@ -143,7 +143,7 @@ class Bench:
             ["-m", "convoso_exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
         )
         self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=120.0)
-        exporter = Exporter(name, port, proc.pid, config_path, len(sim.campaign_ids))
+        exporter = Exporter(name, port, proc.pid, config_path, len(sim.campaign_ids) + 1)  # + the account
         wait_all_up(exporter)
         return exporter
 

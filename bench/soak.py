@@ -39,6 +39,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.procs import Processes, free_port, rss_bytes
 
 POLL_INTERVAL = 1.0
+ACCOUNT = "account"  # the target every exporter polls: the whole account, every agent once
 STALE_AFTER = 3 * POLL_INTERVAL
 # How late a render may show a poll: the exporter coalesces renders for a second.
 RENDER_LAG = 2.5
@@ -168,9 +169,9 @@ class Soak:
     def _membership(self) -> dict[str, set[str]]:
         """Target name → the user_ids its searches cover (agents never change queue)."""
         agents = self.api("search", {})["agents"]
-        members = {name: set() for name in self.scopes} | {"everyone": set()}
+        members = {name: set() for name in self.scopes} | {ACCOUNT: set()}
         for agent in agents:
-            members["everyone"].add(agent["user_id"])
+            members[ACCOUNT].add(agent["user_id"])
             for name, scope in self.scopes.items():
                 if all(agent[key] == value for key, value in scope.items()):
                     members[name].add(agent["user_id"])
@@ -180,8 +181,7 @@ class Soak:
         (self.workdir / "token").write_text(self.token + "\n")
         (self.workdir / "token").chmod(0o600)
         lines = ["convoso:", f"  base_url: {self.sim_url}/v1", "  auth_token_file: token", "  timeout: 1500ms",
-                 "  max_backoff: 2s", "  max_response_bytes: 1MiB", f"poll_interval: {POLL_INTERVAL:g}s", "targets:",
-                 "  - name: everyone"]
+                 "  max_backoff: 2s", "  max_response_bytes: 1MiB", f"poll_interval: {POLL_INTERVAL:g}s", "targets:"]
         for name, scope in self.scopes.items():
             lines.append(f"  - name: {name}")
             lines += [f'    {key}: "{value}"' for key, value in scope.items()]
@@ -257,7 +257,7 @@ class Soak:
     def _logout_someone(self) -> None:
         moment = time.time()
         recent = {user for user, when in self.departed.items() if moment - when < LOGGED_OUT_FOR}
-        candidates = sorted(self.membership["everyone"] - recent)
+        candidates = sorted(self.membership[ACCOUNT] - recent)
         if not candidates:
             return
         user = self.rng.choice(candidates)
@@ -300,10 +300,11 @@ class Soak:
 
         up, last_success = value("convoso_up"), value("convoso_last_success_timestamp_seconds")
         statuses: dict[str, list[str]] = {}
-        for (name, labels), _ in samples.items():
-            as_dict = dict(labels)
-            if name == "convoso_agent_status_time_seconds" and as_dict["target"] == target:
-                statuses.setdefault(as_dict["user_id"], []).append(as_dict["status"])
+        if target == ACCOUNT:  # per-agent series come from the account answer alone
+            for (name, labels), _ in samples.items():
+                if name == "convoso_agent_status_time_seconds":
+                    as_dict = dict(labels)
+                    statuses.setdefault(as_dict["user_id"], []).append(as_dict["status"])
         has_data = value("convoso_agent_count") is not None
         for user, shown in statuses.items():
             if len(shown) > 1:
@@ -322,7 +323,7 @@ class Soak:
             return
         clean = self.clean_since.get(target, 0.0)
         for user, moment in self.departed.items():
-            if user not in self.membership[target] or now - moment > LOGGED_OUT_FOR:
+            if target != ACCOUNT or user not in self.membership[target] or now - moment > LOGGED_OUT_FOR:
                 continue
             if last_success - POLL_TIMEOUT <= max(moment, clean):
                 continue  # no poll shown yet that surely started after both

@@ -17,19 +17,20 @@ from typing import Callable, Iterable
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
-from convoso_exporter.web.http import parse_listen_address
-from convoso_exporter.logs import add_secret
+from convoso_exporter.derive.history import Deriver
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
-from convoso_exporter.derive.history import Deriver
+from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
+from convoso_exporter.web.board import View
+from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.web.routes import ExporterServer, ReloadError
-from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class App:
         self._dirty = asyncio.Event()
         self._stopping = asyncio.Event()
         self._render_stale: frozenset[str] = frozenset()
+        # Finished polls (and reloads) since start: the pages redraw when it changes.
+        self._generation = 0
         # Ready once the *served* metrics include the first poll round; it stays so
         # across reloads, so a reload never takes the exporter out of a Service.
         self._ready = False
@@ -98,8 +101,17 @@ class App:
     def ready(self) -> bool:
         return self._ready
 
-    def target_states(self) -> Iterable[TargetState]:
-        return self.poller.states.values()
+    def view(self) -> View:
+        states = self.poller.states  # swapped whole on every change: taken once
+        return View(
+            states=states,
+            generation=self._generation,
+            poll_interval=self.config.poll_interval,
+            api_calls_per_minute=self._budget(states.values()),
+            agent_metrics=self.config.agent_metrics,
+            agent_names=self.config.agent_names,
+            banner=self._banner,
+        )
 
     async def reload(self) -> str:
         """Re-read the config (and token file); swap it in, or keep the old one."""
@@ -114,6 +126,7 @@ class App:
                 log.error("reload failed, keeping the running config: %s", exc)
                 raise ReloadError(str(exc)) from None
             self._apply(new)
+            self._generation += 1
             self._reload_ok = True
             self._reload_time = time.time()
             self._dirty.set()
@@ -215,6 +228,7 @@ class App:
     # --- rendering ----------------------------------------------------------------
 
     def _on_change(self, state: TargetState) -> None:
+        self._generation += 1
         if state.target.kind == ACCOUNT and state.up and self.discovery is not None:
             self._discover(state)
         self._dirty.set()
@@ -274,6 +288,9 @@ class App:
     def _render_now(self) -> Exposition:
         return self.renderer.render(list(self.poller.states.values()), self.stats, time.time(), self._info())
 
+    def _budget(self, states: Iterable[TargetState]) -> float:
+        return budget_per_minute([state.target for state in states], self.config.poll_interval)
+
     def _info(self) -> ExporterInfo:
         targets = [state.target for state in self.poller.states.values()]
         return ExporterInfo(
@@ -281,6 +298,6 @@ class App:
             targets=Counter(target.kind for target in targets),
             reload_ok=self._reload_ok,
             reload_timestamp=self._reload_time,
-            budget_per_minute=budget_per_minute(targets, self.config.poll_interval),
+            budget_per_minute=self._budget(self.poller.states.values()),
             discovered=self.discovery.found.counts if self.discovery is not None else {},
         )

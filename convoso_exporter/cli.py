@@ -1,4 +1,4 @@
-"""Command line: run the exporter (default: the demo), `simulate`, and `logout`.
+"""Command line: run the exporter (default: the demo), `check`, `simulate`, and `logout`.
 
 Flags follow the Prometheus ecosystem (`--web.listen-address`, `--config.file`, ...).
 Every user error ends as one line on stderr and exit code 2, never a traceback.
@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(argv[1:])
         if argv and argv[0] == "logout":
             return _logout(argv[1:])
+        if argv and argv[0] == "check":
+            return _check(argv[1:])
         return _run(argv)
     except (UsageError, ConfigError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -50,7 +52,7 @@ def _run_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Prometheus exporter for the Convoso Agent Monitor API. "
         "With no --config.file it runs the demo: a simulated contact center on loopback.",
-        epilog=f"Other commands: '{PROG} simulate --help', '{PROG} logout --help'.",
+        epilog=f"Other commands: '{PROG} check --help', '{PROG} simulate --help', '{PROG} logout --help'.",
     )
     parser.add_argument("--config.file", dest="config_file", help="YAML configuration file")
     parser.add_argument("--config.check", dest="config_check", action="store_true", help="validate the config and exit")
@@ -99,8 +101,8 @@ def _run(argv: Sequence[str]) -> int:
 
 def _run_options(args: argparse.Namespace):
     from convoso_exporter.app import RunOptions
-    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.shard import parse_shard
+    from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.web.webconfig import WebConfigError, load_web_config
 
     parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time
@@ -131,11 +133,35 @@ async def _serve_demo(options) -> int:
     from convoso_exporter.demo import start_demo
 
     sim, config = await start_demo()
-    banner = f"demo mode: simulated contact center at {sim.base_url} (no Convoso account used)"
+    # Debug: before the exporter binds its port, stderr must stay one line if that fails.
+    log.debug("demo mode: simulator listening at %s", sim.base_url)
+    # Shown on the landing page, the wallboard and in /api/v1/snapshot, and logged once listening.
+    banner = "Demo mode: every number here is simulated (the built-in demo simulator; no Convoso account is used)."
     try:
         return await _serve(config, options, None, banner)
     finally:
         await sim.close()
+
+
+# --- check --------------------------------------------------------------------------
+
+
+def _check(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} check",
+        description="Validate the config, then make one real search per target (and one discovery round) "
+        "and print what works and what to do about what does not. Exit 0 only when every target works.",
+    )
+    parser.add_argument("--config.file", dest="config_file", required=True, help="YAML configuration file")
+    args = _parse(parser, argv)
+    from convoso_exporter.check import check, report
+
+    config = load_config(args.config_file)
+    print(f"{args.config_file}: the file is valid", file=sys.stdout)
+    for warning in config.warnings:
+        print(f"{args.config_file}: warning: {warning}", file=sys.stdout)
+    outcomes, budget = asyncio.run(check(config))
+    return report(outcomes, budget, sys.stdout)
 
 
 # --- simulate -----------------------------------------------------------------------

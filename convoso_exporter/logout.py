@@ -10,8 +10,8 @@ import sys
 from typing import Mapping
 
 from convoso_exporter.api.client import ConvosoClient
-from convoso_exporter.config.schema import ConfigError, ConvosoSettings, load_config
 from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError
+from convoso_exporter.config.schema import ConfigError, ConvosoSettings, load_config
 
 DEFAULT_BASE_URL = ConvosoSettings().base_url
 

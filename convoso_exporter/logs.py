@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 from typing import Any, TextIO
+
 from convoso_exporter.api.errors import REDACTED, secret_forms
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}

@@ -8,6 +8,10 @@ one of them against a Prometheus that scraped the exporter:
             run(substitute_variables(expr))          # $job -> .+, $__rate_interval -> 1m, ...
 
 `substitute_variables` does what Grafana does with "All" selected in every variable.
+Variables are `label_values(selector, label)` (job, instance, target) or
+`query_result(expr)` with a regex whose named groups pick the value and the text
+(campaign, queue: ids shown by name); `query_result_options` does what Grafana does with
+the latter's answer.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 
-# "All" in a multi-value variable: the dashboards' allValue.
-ALL = ".+"
-DASHBOARD_VARIABLES = ("job", "instance", "target")
+# "All" in each multi-value variable: the dashboards' allValue. Campaign and queue match
+# the empty value too (agents without a campaign or queue count under it).
+DASHBOARD_VARIABLES = {"job": ".+", "instance": ".+", "target": ".+", "campaign": ".*", "queue": ".*"}
 # $var, ${var} and ${var:format}.
 VARIABLE_RE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 LABEL_VALUES_RE = re.compile(r"^label_values\((?:(?P<selector>.+),\s*)?(?P<label>\w+)\)$")
+QUERY_RESULT_RE = re.compile(r"^query_result\((?P<expr>.+)\)$", re.DOTALL)
+JS_REGEX_RE = re.compile(r"^/(?P<pattern>.*)/(?P<flags>[gimsuy]*)$", re.DOTALL)
 DURATION_PART_RE = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -61,14 +67,45 @@ def panel_queries(dashboard: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def variable_queries(dashboard: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(variable name, query) for every `query` template variable."""
-    found = []
-    for variable in dashboard.get("templating", {}).get("list", []):
-        if variable.get("type") == "query":
-            query = variable["query"]
-            found.append((variable["name"], query["query"] if isinstance(query, dict) else query))
-    return found
+def query_variables(dashboard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every `query` template variable, as the dashboard defines it."""
+    return [v for v in dashboard.get("templating", {}).get("list", []) if v.get("type") == "query"]
+
+
+def parse_query_result(query: str) -> str:
+    """`query_result(expr)` -> expr; ValueError otherwise."""
+    match = QUERY_RESULT_RE.match(query.strip())
+    if not match:
+        raise ValueError(f"not a query_result(expr) query: {query!r}")
+    return match["expr"]
+
+
+def query_result_lines(result: list[dict[str, Any]], at: float) -> list[str]:
+    """An instant vector as Grafana's `query_result` lists it: `name{k="v",...} value ms`."""
+    lines = []
+    for series in result:
+        labels = dict(series["metric"])
+        name = labels.pop("__name__", "")
+        body = ",".join(f'{key}="{value}"' for key, value in labels.items())
+        lines.append(f"{name}{{{body}}} {series['value'][1]} {int(at * 1000)}")
+    return lines
+
+
+def query_result_options(regex: str, lines: list[str]) -> list[tuple[str, str]]:
+    """(value, text) per line the variable's regex matches, as Grafana reads named groups:
+    a missing `text` group shows the value, a missing `value` group uses the text."""
+    match = JS_REGEX_RE.match(regex)
+    if not match:
+        raise ValueError(f"not a /regex/: {regex!r}")
+    pattern = re.compile(match["pattern"].replace("(?<", "(?P<"))
+    options = []
+    for line in lines:
+        found = pattern.search(line)
+        if found:
+            groups = found.groupdict()
+            value, text = groups.get("value"), groups.get("text")
+            options.append((value if value is not None else text, text if text is not None else value))
+    return options
 
 
 def parse_label_values(query: str) -> tuple[str | None, str]:
@@ -97,14 +134,14 @@ def substitute_variables(
 ) -> str:
     """`expr` as Grafana would send it to Prometheus.
 
-    Dashboard variables default to "All" (`.+`); `values` overrides them (regex text,
+    Dashboard variables default to "All" (their allValue); `values` overrides them (regex text,
     as Grafana writes a multi-value selection). Raises ValueError naming any variable
     that neither Grafana nor the dashboards define.
     """
     duration_seconds(rate_interval)  # raises on a value Prometheus would reject
     interval_s, range_s = duration_seconds(interval), duration_seconds(range_)
     known = {
-        **{name: ALL for name in DASHBOARD_VARIABLES},
+        **DASHBOARD_VARIABLES,
         **(values or {}),
         "__rate_interval": rate_interval,
         "__interval": interval,

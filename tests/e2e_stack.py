@@ -4,6 +4,12 @@ simulator process ──▶ exporter process ◀── Debian's prometheus (scra
 loaded, evaluates every 1s) ──▶ Debian's prometheus-alertmanager ──▶ a webhook receiver
 running in a thread of the test process, recording every JSON notification.
 
+The exporter runs as users are told to: discovery finds every campaign and queue in the
+account answer (no hand-written campaign or queue targets, polled every second here), plus
+one custom target from the config, a skill slice within one campaign's queue. Faults are
+injected on that slice alone (the simulator matches a fault's campaign *and* queue scope;
+the discovered targets filter by one of the two).
+
 Everything listens on 127.0.0.1, on ephemeral ports, with its data in the test's tmp dir.
 The Prometheus and Alertmanager configs are the shipped examples (`prometheus/*.yml`) with
 only addresses and timings changed, so the test proves the examples' routing and grouping;
@@ -37,8 +43,9 @@ SIM_TOKEN = "e2e-T0KEN/s3cret"
 # the burst window. 200 agents take a call about every 2 s between them.
 # A pinned, busy simulated afternoon: the run can never cross the simulated midnight
 # (when the daily counters reset), whatever time CI runs at.
+CAMPAIGNS = 2
 SIM_ARGS = (
-    "--agents", "200", "--campaigns", "2", "--queues", "4", "--seed", "7", "--drop-ratio", "0.005",
+    "--agents", "200", "--campaigns", str(CAMPAIGNS), "--queues", "4", "--seed", "7", "--drop-ratio", "0.005",
     "--start-time", "2026-11-24T14:00:00Z",
 )
 # Fast rules. The burst must fire, end and send its resolved notification before the
@@ -50,6 +57,9 @@ RULE_SETTINGS = ("drop_rate_for=30s", "burst_window=10s", "burst_for=0s")
 AM_TIMERS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1m"}
 SCRAPE_INTERVAL = "1s"
 POLL_INTERVAL = "1s"
+DISCOVERY_INTERVAL = "1s"
+# The one explicit target: a skill slice, so the custom-slice panels have data.
+CUSTOM_TARGET = "spanish-slice"
 
 
 class Webhook:
@@ -70,6 +80,14 @@ class Webhook:
         """Every notification so far, oldest first; each gains `_received_at` (monotonic)."""
         with self._lock:
             return list(self._received)
+
+    def notifications_for(self, alertname: str, target: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The notifications of one alert for one target (the example config groups by both)."""
+        return [
+            n
+            for n in self.notifications()
+            if n["groupLabels"] == {"alertname": alertname, "target": target} and status in (None, n["status"])
+        ]
 
     def close(self) -> None:
         self._server.shutdown()
@@ -121,10 +139,17 @@ class Prometheus:
         assert response.status_code == 200 and body["status"] == "success", f"{path} {params}: {body}"
         return body["data"]
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """The instant vector (or scalar, as a one-item list) `expr` gives now."""
-        data = self._get("/api/v1/query", {"query": expr})
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """The instant vector (or scalar, as a one-item list) `expr` gives now (or at Unix time `at`)."""
+        data = self._get("/api/v1/query", {"query": expr} if at is None else {"query": expr, "time": at})
         return data["result"] if data["resultType"] in ("vector", "matrix") else [{"value": data["result"]}]
+
+    def scope_rows(self, expr: str, at: float, noun: str) -> dict[str, tuple[str, float]]:
+        """`expr` at Unix time `at`, by campaign or queue (`noun`): id -> (its name, the value)."""
+        result = self.query(expr, at)
+        rows = {s["metric"][f"{noun}_id"]: (s["metric"].get(f"{noun}_name", ""), float(s["value"][1])) for s in result}
+        assert len(rows) == len(result), f"a {noun} has two rows: {result}"
+        return rows
 
     def label_values(self, label: str, selector: str | None) -> list[str]:
         """What Grafana's `label_values(selector, label)` asks Prometheus for."""
@@ -143,10 +168,26 @@ class Stack:
     alertmanager_url: str
     webhook: Webhook
     instance: str  # the exporter's `instance` label
-    targets: dict[str, dict[str, Any]]  # exporter target name -> its filters
-    canary: dict[str, str]  # scope of the target kept for injected faults
+    simulated: dict[str, Any]  # the simulator's /_sim/state at start: campaigns, queues, agents
+    canary: dict[str, str]  # fault scope that hits the custom target alone
     rules_file: Path  # the generated fast rules Prometheus loaded
     _control_url: str
+
+    @property
+    def campaigns(self) -> dict[str, str]:
+        """Campaign id -> name, as the simulator made them."""
+        return {c["campaign_id"]: c["campaign_name"] for c in self.simulated["campaigns"]}
+
+    @property
+    def queues(self) -> dict[str, str]:
+        """Queue id -> name, as the simulator made them."""
+        return {q["queue_id"]: q["queue_name"] for q in self.simulated["queues"]}
+
+    @property
+    def targets(self) -> set[str]:
+        """Every target the exporter should publish: the account, each discovered scope, the custom one."""
+        scopes = [f"campaign:{i}" for i in self.campaigns] + [f"queue:{i}" for i in self.queues]
+        return {"account", CUSTOM_TARGET, *scopes}
 
     def control(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST to the simulator's control endpoint (`fault`, `surge`); its state back."""
@@ -172,25 +213,15 @@ def binary_process(args: list[str], log_path: Path) -> Iterator[subprocess.Popen
                     proc.wait(timeout=5)
 
 
-def exporter_targets(state: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Targets of every kind from the simulator's layout, and the canary's fault scope.
-
-    The canary filters by a campaign *and* one of its queues: a fault scoped to both
-    hits it alone (the simulator matches the most specific scope), not the campaign
-    or queue targets."""
-    targets: dict[str, dict[str, Any]] = {"account": {}}
-    for campaign in state["campaigns"]:
-        targets[f"campaign-{campaign['campaign_id']}"] = {"campaign_id": campaign["campaign_id"]}
-    for queue in state["queues"]:
-        targets[f"queue-{queue['queue_id']}"] = {"queue_id": queue["queue_id"]}
-    targets["skill-spanish"] = {"skills": ["spanish"]}
+def custom_target(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The config's one custom target (Spanish speakers in the first queue) and its fault scope."""
     first = state["queues"][0]
     canary = {"campaign_id": first["campaign_id"], "queue_id": first["queue_id"]}
-    targets["canary"] = dict(canary)
-    return targets, canary
+    return {"name": CUSTOM_TARGET, **canary, "skills": ["spanish"]}, canary
 
 
-def write_exporter_config(folder: Path, base_url: str, targets: dict[str, dict[str, Any]]) -> Path:
+def write_exporter_config(folder: Path, base_url: str, custom: dict[str, Any]) -> Path:
+    """Discovery of every campaign and queue (fast), and the one custom target."""
     token = folder / "token"
     token.write_text(SIM_TOKEN + "\n")
     token.chmod(0o600)
@@ -198,7 +229,8 @@ def write_exporter_config(folder: Path, base_url: str, targets: dict[str, dict[s
         "convoso": {"base_url": base_url, "auth_token_file": "token", "timeout": "800ms", "max_backoff": "2s"},
         "poll_interval": POLL_INTERVAL,
         "agent_metrics": True,
-        "targets": [{"name": name, **filters} for name, filters in targets.items()],
+        "discovery": {"enabled": True, "interval": DISCOVERY_INTERVAL},  # off by default beside targets
+        "targets": [custom],
     }
     path = folder / "exporter.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -256,13 +288,13 @@ def e2e_stack(folder: Path, prometheus_bin: str, alertmanager_bin: str) -> Itera
         _, base_url = stack.enter_context(simulator_process(*SIM_ARGS, token=SIM_TOKEN))
         control_url = base_url.removesuffix("/v1")
         state = httpx.get(f"{control_url}/_sim/state", params={"auth_token": SIM_TOKEN}).json()
-        targets, canary = exporter_targets(state)
+        custom, canary = custom_target(state)
         exporter_port, prom_port, am_port = free_port(), free_port(), free_port()
         exporter, prom_url, am_url = (f"http://127.0.0.1:{p}" for p in (exporter_port, prom_port, am_port))
         webhook = Webhook()
         stack.callback(webhook.close)
 
-        exporter_args = ["--config.file", str(write_exporter_config(folder, base_url, targets)),
+        exporter_args = ["--config.file", str(write_exporter_config(folder, base_url, custom)),
                          "--web.listen-address", f"127.0.0.1:{exporter_port}"]
         exporter_proc = stack.enter_context(process(exporter_args, env={"CONVOSO_AUTH_TOKEN": ""}))
         am_config = write_alertmanager_config(folder, webhook.url)
@@ -282,5 +314,5 @@ def e2e_stack(folder: Path, prometheus_bin: str, alertmanager_bin: str) -> Itera
         wait_http(f"{prom_url}/-/ready", proc=prom_proc, timeout=30)
         prometheus = Prometheus(prom_url)
         stack.callback(prometheus.close)
-        yield Stack(prometheus, am_url, webhook, f"127.0.0.1:{exporter_port}", targets, canary, rules, control_url)
+        yield Stack(prometheus, am_url, webhook, f"127.0.0.1:{exporter_port}", state, canary, rules, control_url)
 

@@ -40,12 +40,12 @@ def status_mb(pid: int, field: str) -> float:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
-def require_binary(name: str) -> str:
+def require_binary(name: str, package: str = "prometheus prometheus-alertmanager") -> str:
     """Path of a binary; skip the test locally when absent, fail under CI=true."""
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)"
+    message = f"{name} is not installed (apt-get install {package})"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

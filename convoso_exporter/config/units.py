@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Mapping
+
+from convoso_exporter.api.errors import redact
 
 
 def parse_duration(value: Any) -> float:
@@ -93,8 +98,32 @@ def format_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+# Tokens the config being read could hold: never shown by `describe`, whatever key they
+# were written under (set by the config loader for the duration of one load).
+_hidden: ContextVar[tuple[str, ...]] = ContextVar("hidden", default=())
+
+
+@contextmanager
+def hiding(secrets: Iterable[str]) -> Iterator[None]:
+    """Within this block, `describe` shows each of `secrets` as <redacted>."""
+    reset = _hidden.set(tuple(s for s in secrets if s))
+    try:
+        yield
+    finally:
+        _hidden.reset(reset)
+
+
+def hide(text: str) -> str:
+    """`text` with every form of every hidden secret replaced (before any truncation)."""
+    for secret in _hidden.get():
+        text = redact(text, secret)
+    return text
+
+
 def describe(value: Any) -> str:
     """A short, one-line description of a value for error messages."""
+    if isinstance(value, str):
+        value = hide(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

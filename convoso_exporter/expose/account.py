@@ -18,6 +18,7 @@ from convoso_exporter.derive.agent_time import AgentTime
 from convoso_exporter.derive.breakdown import NONE, breakdown
 from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.catalog import AGENT_INFO_FIELDS, new_family
+from convoso_exporter.expose.distributions import distributions
 from convoso_exporter.expose.exposition import Family
 
 # One C-level call for the info labels but the name: this runs once per agent per poll.
@@ -29,7 +30,14 @@ def account_families(snapshot: SearchResult, agents: Sequence[Agent], derived: D
     by_cell = new_family("convoso_agents")
     for cell, count in breakdown(agents).items():
         by_cell.add(cell, count)
-    families = [by_cell, *_agent_time(derived.agent_time if derived is not None else None)]
+    by_campaign: dict[tuple[str, ...], list[Agent]] = {}
+    for agent in agents:
+        by_campaign.setdefault((agent.campaign_id or NONE,), []).append(agent)
+    families = [
+        by_cell,
+        *distributions("convoso_agents", dict(sorted(by_campaign.items()))),
+        *_agent_time(derived.agent_time if derived is not None else None),
+    ]
     for kind in ("campaign", "queue"):
         info = new_family(f"convoso_{kind}_info")
         for ident, name in sorted(snapshot.scope_names(kind).items()):

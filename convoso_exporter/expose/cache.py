@@ -30,8 +30,8 @@ from prometheus_client import ProcessCollector, generate_latest
 
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
-from convoso_exporter.expose.exposition import Family, encode, headers, sections
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
+from convoso_exporter.expose.exposition import Family, encode, headers, sections
 from convoso_exporter.expose.families import FamilyOptions, health_families, target_families
 from convoso_exporter.poll.state import TargetState
 

@@ -20,6 +20,7 @@ CALLS_TODAY_BUCKETS: tuple[float, ...] = (0, 1, 5, 10, 20, 40, 80, 160, INF)
 # Where a family's samples come from, which decides when it is emitted.
 HEALTH = "health"  # per published target, always
 DATA = "data"  # per published target, while its data is fresh
+CUSTOM = "custom"  # per custom (explicit) target, while fresh: the account and scopes have the breakdown
 ACCOUNT = "account"  # from the account-wide answer, once, while fresh
 AGENT = "agent"  # from the account-wide answer, per agent, only with agent_metrics
 EXPORTER = "exporter"  # the exporter itself, once
@@ -73,19 +74,6 @@ SPECS: tuple[Spec, ...] = (
          "Agents on a call (agent_incall" + _SEARCH + ")."),
     Spec("convoso_agent_paused", "gauge", DATA, ("target",),
          "Agents paused (agent_paused" + _SEARCH + ")."),
-    Spec("convoso_target_agents", "gauge", DATA, ("target", "status"),
-         "Agents in each status, counted from this target's own agents list" + _SEARCH + " (status as sent; "
-         "common statuses are always present). Targets overlap: never sum this over targets, "
-         "use convoso_agents."),
-    Spec("convoso_target_agents_status_time_seconds", "gaugehistogram", DATA, ("target", "status"),
-         "Distribution across this target's agents of the seconds spent in their current status "
-         "(agents[].status_time_sec" + _SEARCH + "), per status.", STATUS_TIME_BUCKETS),
-    Spec("convoso_target_agents_status_time_max_seconds", "gauge", DATA, ("target", "status"),
-         "Longest time any of this target's agents has been in this status (max of agents[].status_time_sec"
-         + _SEARCH + ")."),
-    Spec("convoso_target_agents_calls_today", "gaugehistogram", DATA, ("target",),
-         "Distribution across this target's agents of the calls each handled today (agents[].calls_today"
-         + _SEARCH + ")." + _TODAY, CALLS_TODAY_BUCKETS),
     Spec("convoso_queue_dialable_leads", "gauge", DATA, ("target",),
          "Leads left to dial (queue_dialable_leads" + _SEARCH + ")."),
     Spec("convoso_queue_calls_today", "gauge", DATA, ("target",),
@@ -112,9 +100,31 @@ SPECS: tuple[Spec, ...] = (
          "Answered calls in scope, counted by the exporter from call_data.answered" + _SEARCH + _COUNTER),
     Spec("convoso_calls_dropped_total", "counter", DATA, ("target",),
          "Dropped calls in scope, counted by the exporter from call_data.dropped" + _SEARCH + _COUNTER),
+    Spec("convoso_target_agents", "gauge", CUSTOM, ("target", "status"),
+         "Agents in each status, counted from this custom target's own agents list" + _SEARCH + " (status as "
+         "sent; common statuses are always present). Targets overlap: never sum this over targets, "
+         "use convoso_agents."),
+    Spec("convoso_target_agents_status_time_seconds", "gaugehistogram", CUSTOM, ("target", "status"),
+         "Distribution across this target's agents of the seconds spent in their current status "
+         "(agents[].status_time_sec" + _SEARCH + "), per status.", STATUS_TIME_BUCKETS),
+    Spec("convoso_target_agents_status_time_max_seconds", "gauge", CUSTOM, ("target", "status"),
+         "Longest time any of this target's agents has been in this status (max of agents[].status_time_sec"
+         + _SEARCH + ")."),
+    Spec("convoso_target_agents_calls_today", "gaugehistogram", CUSTOM, ("target",),
+         "Distribution across this target's agents of the calls each handled today (agents[].calls_today"
+         + _SEARCH + ")." + _TODAY, CALLS_TODAY_BUCKETS),
     Spec("convoso_agents", "gauge", ACCOUNT, ("campaign_id", "queue_id", "status"),
          "Logged-in agents (and LOGGED_OUT ones the API still lists) by campaign, queue and status, each agent "
          "once, from the agents list" + _ACCOUNT + ". Additive: sum over any label is the right total."),
+    Spec("convoso_agents_status_time_seconds", "gaugehistogram", ACCOUNT, ("campaign_id", "status"),
+         "Distribution across each campaign's agents of the seconds spent in their current status "
+         "(agents[].status_time_sec" + _ACCOUNT + "), per status.", STATUS_TIME_BUCKETS),
+    Spec("convoso_agents_status_time_max_seconds", "gauge", ACCOUNT, ("campaign_id", "status"),
+         "Longest time any of the campaign's agents has been in this status (max of agents[].status_time_sec"
+         + _ACCOUNT + ")."),
+    Spec("convoso_agents_calls_today", "gaugehistogram", ACCOUNT, ("campaign_id",),
+         "Distribution across each campaign's agents of the calls each handled today (agents[].calls_today"
+         + _ACCOUNT + ")." + _TODAY, CALLS_TODAY_BUCKETS),
     Spec("convoso_agents_status_seconds_total", "counter", ACCOUNT, ("campaign_id", "queue_id", "status"),
          "Agent-seconds spent in each status, by campaign and queue, reconstructed by the exporter from each "
          "agent's status and status_time_sec between polls" + _ACCOUNT + " (docs/metrics.md: accuracy)."),

@@ -17,21 +17,20 @@ Choices where the API is vague:
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
 from convoso_exporter.api.errors import ERROR_KINDS
 from convoso_exporter.api.labels import FOLDED_LABELS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.config.schema import ACCOUNT
+from convoso_exporter.config.schema import ACCOUNT, CUSTOM
 from convoso_exporter.derive.breakdown import NONE, distinct_agents
 from convoso_exporter.derive.counters import FIGURES, GLITCH_KINDS
 from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.account import account_families, agent_families
-from convoso_exporter.expose.catalog import CALLS_TODAY_BUCKETS, INDEX, SPECS, STATUS_TIME_BUCKETS, new_family
+from convoso_exporter.expose.catalog import INDEX, SPECS, new_family
+from convoso_exporter.expose.distributions import distributions
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import Family
 from convoso_exporter.poll.state import TargetState
@@ -59,6 +58,8 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
         agents = distinct_agents(snapshot.agents)
         families += _data_families(target.name, snapshot, agents)
         families += _counters(target.name, state.derived)
+        if target.kind == CUSTOM:
+            families += _agent_aggregates(target.name, agents)
         if target.kind == ACCOUNT:
             families += account_families(snapshot, agents, state.derived)
             if options.agent_metrics:
@@ -147,7 +148,6 @@ def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -
         _gauge("convoso_agent_ready", name, snapshot.agent_ready),
         _gauge("convoso_agent_incall", name, snapshot.agent_incall),
         _gauge("convoso_agent_paused", name, snapshot.agent_paused),
-        *_agent_aggregates(name, agents),
         _gauge("convoso_queue_dialable_leads", name, snapshot.queue_dialable_leads),
         _gauge("convoso_queue_calls_today", name, snapshot.queue_calls_today),
         _gauge("convoso_queue_answered_today", name, snapshot.queue_answered),
@@ -168,37 +168,16 @@ def _folded(name: str, snapshot: SearchResult) -> Family:
 
 
 def _agent_aggregates(name: str, agents: Sequence[Agent]) -> list[Family]:
-    """Counts by status, time-in-status distribution and max, calls-today distribution:
-    bounded by the number of statuses, however many agents."""
+    """A custom target's counts by status, time-in-status distribution and max, and
+    calls-today distribution: bounded by the number of statuses, however many agents."""
     counts: dict[str, int] = dict.fromkeys(COMMON_STATUSES, 0)
-    times: dict[str, list[int]] = {}
-    calls: list[int] = []
     for agent in agents:
-        if agent.calls_today is not None:
-            calls.append(agent.calls_today)
-        if not agent.status:
-            continue
-        counts[agent.status] = counts.get(agent.status, 0) + 1
-        if agent.status_time_sec is not None:
-            times.setdefault(agent.status, []).append(agent.status_time_sec)
+        if agent.status:
+            counts[agent.status] = counts.get(agent.status, 0) + 1
     statuses = list(COMMON_STATUSES) + sorted(set(counts) - set(COMMON_STATUSES))
     by_status = new_family("convoso_target_agents")
-    distribution = new_family("convoso_target_agents_status_time_seconds")
-    longest = new_family("convoso_target_agents_status_time_max_seconds")
     for status in statuses:
         by_status.add((name, status), counts[status])
-        if status in times:
-            distribution.add_histogram((name, status), *_histogram(times[status], STATUS_TIME_BUCKETS))
-            longest.add((name, status), max(times[status]))
-    calls_today = new_family("convoso_target_agents_calls_today")
-    if calls:
-        calls_today.add_histogram((name,), *_histogram(calls, CALLS_TODAY_BUCKETS))
-    return [by_status, distribution, longest, calls_today]
+    return [by_status, *distributions("convoso_target_agents", {(name,): agents})]
 
 
-def _histogram(values: Sequence[int], bounds: Sequence[float]) -> tuple[list[int], int]:
-    """Cumulative counts per `le` bound (a value equal to a bound is in it), and the sum."""
-    counts = [0] * len(bounds)
-    for value in values:
-        counts[bisect_left(bounds, value)] += 1
-    return list(accumulate(counts)), sum(values)

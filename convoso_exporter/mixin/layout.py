@@ -1,7 +1,8 @@
 """The dashboard around the panels: rows on Grafana's grid, template variables, the JSON envelope.
 
-Every dashboard gets the same `datasource`/`job`/`instance`/`target` variables, links to
-its siblings and is read-only; its description ends with the note saying which module
+Every dashboard gets the same `datasource`/`job`/`instance` variables, then either
+`campaign`/`queue` (shown by name, from the `_info` series) or `target`; it links to its
+siblings and is read-only; its description ends with the note saying which module
 generates it.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from convoso_exporter.mixin.files import generated_note
 from convoso_exporter.mixin.panels import DATASOURCE, Panel
+from convoso_exporter.mixin.promql import sel
 
 SCHEMA_VERSION = 39
 TAGS = ["convoso", "contact-center"]
@@ -39,10 +41,15 @@ def layout(sections: list[tuple[str, Line]]) -> list[Panel]:
     return [{**item, "id": index} for index, item in enumerate(placed, start=1)]
 
 
-def query_variable(name: str, label: str, definition: str) -> dict:
-    """A multi-value variable with All meaning `.+`, so every query can filter on it."""
+ALL_TARGETS = ".+"
+# Agents without a campaign or queue are counted under the empty value: "All" must keep them.
+ALL_SCOPES = ".*"
+
+
+def query_variable(name: str, label: str, definition: str, *, all_value: str = ALL_TARGETS, regex: str = "") -> dict:
+    """A multi-value variable with an All option, so every query can filter on it."""
     return {
-        "allValue": ".+",
+        "allValue": all_value,
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
         "datasource": DATASOURCE,
         "definition": definition,
@@ -54,15 +61,23 @@ def query_variable(name: str, label: str, definition: str) -> dict:
         "options": [],
         "query": definition,
         "refresh": 2,
-        "regex": "",
+        "regex": regex,
         "skipUrlSync": False,
         "sort": 1,
         "type": "query",
     }
 
 
-def variables() -> list[dict]:
-    """datasource, job, instance, target: each narrowed by the ones before it."""
+def info_variable(name: str, label: str, metric: str, id_label: str, name_label: str) -> dict:
+    """Ids from an `_info` series, shown by name: `query_result` lists them, the regex's named
+    groups take the id as the value and the name as the text (the id when there is no name)."""
+    definition = f"query_result(max by ({id_label}, {name_label}) ({sel(metric)}))"
+    regex = f'/{id_label}="(?<value>[^"]*)"(?:.*{name_label}="(?<text>[^"]*)")?/'
+    return query_variable(name, label, definition, all_value=ALL_SCOPES, regex=regex)
+
+
+def common_variables() -> list[dict]:
+    """datasource, job, instance: every dashboard's, each narrowed by the ones before it."""
     return [
         {
             "current": {},
@@ -82,14 +97,34 @@ def variables() -> list[dict]:
         query_variable(
             "instance", "Instance", 'label_values(convoso_exporter_build_info{job=~"$job"}, instance)'
         ),
-        query_variable(
-            "target", "Target", 'label_values(convoso_up{job=~"$job",instance=~"$instance"}, target)'
-        ),
     ]
 
 
-def dashboard(source: str, uid: str, title: str, description: str, sections: list[tuple[str, Line]]) -> dict:
-    """A whole dashboard; `source` is the generating module's `__name__`, named in the description."""
+def scope_variables() -> list[dict]:
+    """Campaign and queue, shown by name: the dashboards about the contact center."""
+    return common_variables() + [
+        info_variable("campaign", "Campaign", "convoso_campaign_info", "campaign_id", "campaign_name"),
+        info_variable("queue", "Queue", "convoso_queue_info", "queue_id", "queue_name"),
+    ]
+
+
+def target_variables() -> list[dict]:
+    """Target: the dashboards about the exporter, whose health is per target."""
+    return common_variables() + [
+        query_variable("target", "Target", f"label_values({sel('convoso_up')}, target)"),
+    ]
+
+
+def dashboard(
+    source: str,
+    uid: str,
+    title: str,
+    description: str,
+    sections: list[tuple[str, Line]],
+    variables: list[dict],
+) -> dict:
+    """A whole dashboard; `source` is the generating module's `__name__`, named in the description;
+    `variables` is `scope_variables()` or `target_variables()`."""
     return {
         "annotations": {
             "list": [
@@ -127,7 +162,7 @@ def dashboard(source: str, uid: str, title: str, description: str, sections: lis
         "refresh": "30s",
         "schemaVersion": SCHEMA_VERSION,
         "tags": TAGS,
-        "templating": {"list": variables()},
+        "templating": {"list": variables},
         "time": {"from": "now-6h", "to": "now"},
         "timepicker": {},
         "timezone": "browser",

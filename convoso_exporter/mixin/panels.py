@@ -1,55 +1,25 @@
-"""Shared Grafana building blocks: PromQL selectors, queries, colours and the panel kinds.
+"""Shared Grafana building blocks: queries, colours and the panel kinds.
 
 Plain dicts rather than a builder library, so generating needs nothing beyond the
 exporter's own dependencies. Every helper fills in the mixin conventions once (the
-`datasource` variable, job/instance/target filters, a unit, a description), so a
-dashboard module only says what differs.
+`datasource` variable, a unit, a description), so a dashboard module only says what
+differs. The PromQL itself (selectors, scope filters, joins) is `promql`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from convoso_exporter.mixin import rules
+# The status colours and time limits are the wallboard's too: defined once, in statuses.py.
+from convoso_exporter.statuses import STATUS_COLOURS, STATUS_LIMITS
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
-# One colour per agent status, the same on every panel. Red is kept for trouble.
-STATUS_COLOURS = {
-    "READY": "green",
-    "INCALL": "blue",
-    "PAUSED": "orange",
-    "WRAP": "purple",
-    "RINGING": "yellow",
-    "TRANSFER": "super-light-blue",
-    "LOGGED_OUT": "#8e8e8e",
-}
-# Seconds in a status after which an agent needs a look: (orange, red).
-STATUS_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 300)}
 
 Panel = dict[str, Any]
 
 
-# ------------------------------------------------------------------ query helpers
-
-
-def sel(metric: str, extra: str = "", target: bool = True) -> str:
-    """`metric{...}` filtered on the dashboard variables (and `extra` matchers)."""
-    matchers = ['job=~"$job"', 'instance=~"$instance"']
-    if target:
-        matchers.append('target=~"$target"')
-    if extra:
-        matchers.append(extra)
-    return f"{metric}{{{','.join(matchers)}}}"
-
-
-def window_increase(selector: str, window: str) -> str:
-    """Growth of a `*_today` gauge over `window`, 0 across the day boundary.
-
-    The rules' idiom (see `rules.window_increase`) on one line: plain arithmetic, because
-    these are gauges that reset daily.
-    """
-    return rules.window_increase(selector, window, one_line=True)
+# ------------------------------------------------------------------ queries
 
 
 def query(
@@ -269,3 +239,26 @@ def table(title: str, description: str, unit: str, targets: list[dict], **extra:
     defaults = {"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False}}
     return panel("table", title, description, unit, targets, options=options, defaults=defaults, **extra)
 
+
+def merged_columns(columns: list[tuple[str, str]], hidden: list[str]) -> list[dict]:
+    """Table transformations: merge the instant queries into rows (by their shared labels),
+    then show `columns` (field, heading) in that order and hide the `hidden` fields."""
+    return [
+        {"id": "merge", "options": {}},
+        {
+            "id": "organize",
+            "options": {
+                "excludeByName": {name: True for name in hidden},
+                "indexByName": {name: index for index, (name, _) in enumerate(columns)},
+                "renameByName": dict(columns),
+            },
+        },
+    ]
+
+
+def column_units(units: dict[str, str]) -> list[dict]:
+    """{heading: unit} as per-column overrides."""
+    return [
+        {"matcher": {"id": "byName", "options": heading}, "properties": [{"id": "unit", "value": unit}]}
+        for heading, unit in units.items()
+    ]

@@ -5,6 +5,14 @@ YAML anchors cannot do arithmetic inside PromQL strings and constant recording r
 `settings.Settings`. A new rule group is one function returning its rules, added to
 `GROUPS`.
 
+The legal limit on dropped calls is per campaign, so the drop-rate rules and alerts
+evaluate each campaign's own target (`campaign:<id>`) only, joined to
+`convoso_target_info{kind="campaign"}` for the campaign's id and name; other targets
+(the account, queues, custom slices) overlap campaigns and are never judged.
+`ConvosoNoAgentReady` counts a campaign's agents in the account's breakdown
+(`convoso_agents`, each agent once) against the campaign's dialable leads. Health
+alerts stay per target.
+
 Why the "last 15 minutes" rules are not `increase()`: the `*_today` metrics are gauges
 that count up during the account's day and fall back to 0 when it rolls over. We take
 `now - value 15m ago` (or the window's minimum while there is no sample that old, e.g.
@@ -23,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from convoso_exporter.mixin.files import Generated, generated_note, yaml_text
+from convoso_exporter.mixin.promql import CAMPAIGN_LABELS, ON_TARGET, join, selector, window_increase
 from convoso_exporter.mixin.settings import Settings, duration_seconds, percent, validate
 
 PATH = "prometheus/convoso.rules.yml"
@@ -32,42 +41,52 @@ HEADER = (
     "# Recording rules first, then the alerts. What each alert means: docs/alerts.md.\n"
 )
 WHERE = "{{ $labels.target }} on {{ $labels.instance }}"
+# A campaign by name and id (by id alone when the API sent no name).
+CAMPAIGN = (
+    "Campaign {{ with $labels.campaign_name }}{{ . }} ({{ $labels.campaign_id }})"
+    "{{ else }}{{ $labels.campaign_id }}{{ end }} on {{ $labels.instance }}"
+)
+CAMPAIGN_INFO = selector("convoso_target_info", 'kind="campaign"')
+DROP_RATE = "convoso:campaign_drop_rate_today:ratio"
+READY = "convoso:campaign_agents_ready:sum"
+LOGGED_IN = "convoso:campaign_agents_logged_in:sum"
 
 Rule = dict[str, Any]
 
 
 def increase_name(metric: str, window: str) -> str:
-    """Recording rule name of the day-reset-aware growth of a `*_today` gauge."""
-    return f"convoso:{metric.removeprefix('convoso_')}:increase{window}"
+    """Recording rule name of a campaign's day-reset-aware growth of a `*_today` gauge."""
+    return f"convoso:campaign_{metric.removeprefix('convoso_')}:increase{window}"
 
 
-def window_increase(metric: str, window: str, *, one_line: bool = False) -> str:
-    """Growth of a gauge that counts up all day and resets at the day boundary.
-
-    The dashboards use the same idiom on one line, so both say the same thing.
-    """
-    earlier = f"({metric} offset {window} or min_over_time({metric}[{window}]))"
-    if one_line:
-        return f"clamp_min({metric} - {earlier}, 0)"
-    return f"clamp_min(\n  {metric}\n    - {earlier},\n  0\n)"
+def per_campaign(expr: str) -> str:
+    """A per-target expression kept to the campaign targets, with campaign_id and campaign_name
+    (the join on a line of its own)."""
+    return join(expr, ON_TARGET, CAMPAIGN_INFO, CAMPAIGN_LABELS).replace(" * on ", "\n* on ", 1)
 
 
 def recording_rules(s: Settings) -> list[Rule]:
     """Results the alerts share, named once so their expressions stay short and testable."""
-    dropped = increase_name("convoso_queue_dropped_today", s.burst_window)
-    answered = increase_name("convoso_queue_answered_today", s.burst_window)
+    dropped = "convoso_queue_dropped_today"
+    answered = "convoso_queue_answered_today"
     return [
+        # answered == 0 gives no sample rather than +Inf or NaN.
+        {"record": DROP_RATE, "expr": per_campaign(f"{dropped} / ({answered} > 0)")},
         {
-            # answered == 0 gives no sample rather than +Inf or NaN.
-            "record": "convoso:drop_rate_today:ratio",
-            "expr": "convoso_queue_dropped_today\n  / (convoso_queue_answered_today > 0)",
+            "record": READY,
+            "expr": 'sum by (job, instance, campaign_id) (convoso_agents{status="READY"})',
         },
         {
-            "record": "convoso:agents_logged_in:count",
-            "expr": 'sum without (status) (convoso_agents{status!="LOGGED_OUT"})',
+            "record": LOGGED_IN,
+            "expr": 'sum by (job, instance, campaign_id) (convoso_agents{status!="LOGGED_OUT"})',
         },
-        {"record": dropped, "expr": window_increase("convoso_queue_dropped_today", s.burst_window)},
-        {"record": answered, "expr": window_increase("convoso_queue_answered_today", s.burst_window)},
+        *(
+            {
+                "record": increase_name(metric, s.burst_window),
+                "expr": per_campaign(window_increase(metric, s.burst_window)),
+            }
+            for metric in (dropped, answered)
+        ),
     ]
 
 
@@ -87,17 +106,18 @@ def alert(s: Settings, name: str, expr: str, for_: str, severity: str, summary: 
 
 
 def call_alerts(s: Settings) -> list[Rule]:
-    """Too many dropped calls: today's ratio (the legal line) and a burst within minutes."""
+    """Too many dropped calls in a campaign: today's ratio (the legal line) and a burst within minutes."""
+
     def drop_rate(name: str, ratio: float, severity: str, level: str) -> Rule:
         return alert(
             s,
             name,
-            f"convoso:drop_rate_today:ratio > {ratio:g}\n"
-            f"and\nconvoso_queue_answered_today >= {s.min_answered_today}",
+            f"{DROP_RATE} > {ratio:g}\n"
+            f"and on (job, instance, target)\nconvoso_queue_answered_today >= {s.min_answered_today}",
             s.drop_rate_for,
             severity,
-            f"Dropped calls are over {percent(ratio)} of answered calls today.",
-            f"{WHERE} has dropped {{{{ $value | humanizePercentage }}}} of the calls "
+            f"A campaign has dropped over {percent(ratio)} of its answered calls today.",
+            f"{CAMPAIGN} has dropped {{{{ $value | humanizePercentage }}}} of the calls "
             f"answered today, over the {level} of {percent(ratio)}.",
         )
 
@@ -112,27 +132,27 @@ def call_alerts(s: Settings) -> list[Rule]:
             f"{dropped} >= {s.burst_min_drops}\nand\n{dropped} > {s.burst_drop_rate:g} * {answered}",
             s.burst_for,
             "warning",
-            f"A burst of dropped calls in the last {s.burst_window}.",
-            f"{WHERE} dropped {{{{ $value }}}} calls in the last {s.burst_window}, more than "
+            f"A campaign dropped a burst of calls in the last {s.burst_window}.",
+            f"{CAMPAIGN} dropped {{{{ $value }}}} calls in the last {s.burst_window}, more than "
             f"{percent(s.burst_drop_rate)} of the calls answered in that time.",
         ),
     ]
 
 
 def agent_alerts(s: Settings) -> list[Rule]:
-    """A floor that cannot take calls although leads are waiting."""
+    """A campaign that cannot take calls although leads are waiting."""
+    on_campaign = "and on (job, instance, campaign_id)"
     return [
         alert(
             s,
             "ConvosoNoAgentReady",
-            'sum without (status) (convoso_agents{status="READY"}) == 0\n'
-            "and\nconvoso_queue_dialable_leads > 0\n"
-            "and\nconvoso:agents_logged_in:count > 0",
+            f"{per_campaign('convoso_queue_dialable_leads > 0')}\n"
+            f"{on_campaign}\n{READY} == 0\n{on_campaign}\n{LOGGED_IN} > 0",
             s.no_agent_ready_for,
             "warning",
-            "No agent is ready while leads are waiting to be dialled.",
-            f"{WHERE} has agents logged in and leads to dial, but no agent has been "
-            f"READY for {s.no_agent_ready_for}.",
+            "A campaign has leads to dial but no agent ready.",
+            f"{CAMPAIGN} has {{{{ $value }}}} leads to dial and agents logged in, but no agent "
+            f"has been READY for {s.no_agent_ready_for}.",
         ),
     ]
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from convoso_exporter.config.schema import ACCOUNT, Config, Target
+from convoso_exporter.config.schema import ACCOUNT, ACCOUNT_TARGET, Config, Target
 from convoso_exporter.shard import select_targets, shard_of
 
-ACCOUNT_NAME = "account"
-RESERVED_PREFIXES = ("campaign:", "queue:")
+ACCOUNT_NAME = ACCOUNT_TARGET
 
 Shard = tuple[int, int]  # (index, count)
 

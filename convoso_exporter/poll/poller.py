@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from convoso_exporter.config.schema import Target
 from convoso_exporter.api.errors import INTERNAL, ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import one_line
+from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.state import TargetState, stale_after
 
 # INTERNAL (api.errors): the kind recorded when the client raises something outside the

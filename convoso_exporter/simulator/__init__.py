@@ -1,8 +1,13 @@
 """The Convoso Agent Monitor API simulator.
 
-`center.py` is the living contact center (pure state, seeded, injectable clock),
-`render.py` writes its answers in the documented or the live service's style, and
-`server.py` serves them over HTTP with faults on demand and a control endpoint.
+`center.py` is the living contact center (pure state, seeded, injectable clock), built
+from `model.py` (its records), `clock.py` (`FakeClock`, local days in a time zone),
+`layout.py` (campaigns and queues, added and removed at run time), `machine.py` (the
+agents' state machine), `scope.py` (what a search covers) and `truth.py` (the ground
+truth tests hold the exporter against). `render.py` writes its answers in the
+documented or the live service's style, `server.py` serves them over HTTP with faults
+on demand (`faults.py`) and a control endpoint (`control.py`), and `transport.py`
+serves them in-process, without sockets, for long backtests.
 The exporter imports this package only from `demo.py` and the `simulate` command.
 """
 

@@ -13,24 +13,40 @@ Styles:
   `inbound_only`, `queue_assignment_ids`, `last_state_change`), `channel_type`
   "VOICE"; agents keyed by user_id when the search has no campaign filter.
 
+Scope lists (live style only; the documented answer has none): `campaigns` and
+`queues` list the scopes the search covers (the whole account's for an unfiltered
+search) as the vendor's help-centre example shows them, `{"value": 1001, "name":
+"..."}`, ids as JSON numbers, nothing else: no counters, no campaign of a queue, since
+the example has none and a client must not count on more.
+
 Content faults (search only): `agents_null`, `keyed_by_id`, `strings` (every number
-a string), `unknown_status` (every 5th agent shows LUNCH or ACW_CUSTOM), `hostile_names`.
+a string), `unknown_status` (every 5th agent shows LUNCH or ACW_CUSTOM),
+`hostile_names` (agents' and the scope lists' campaign names too), `scopes_keyed`
+(the live scope lists as objects keyed by id, `{"1001": {"value": 1001, ...}}`;
+nothing changes in the documented style), `glitch` (a partial answer: every day
+counter, i.e. `call_data`, `queue_calls_today`/`queue_answered`/`queue_dropped` and
+each agent's `calls_today`, is half the truth, rounded down; the next answer without
+the fault is whole again).
 
 Speed: encoding thousands of agents is the main cost of the simulator, and only two
 fields of an agent change as time passes. Each agent's JSON is cached as text around
 `status_time_sec`/`status_time_mmss` (rebuilt when the agent changes), and each whole
-answer is cached until the simulation moves, so concurrent identical searches share
-one encoding.
+answer is cached until the simulation moves (every tick, logout, surge and change of
+campaigns or queues bumps `ContactCenter.version`), so concurrent identical searches
+share one encoding.
 """
 
 from __future__ import annotations
 
 import json
 
-from convoso_exporter.simulator.center import AgentState, ContactCenter, Selection
+from convoso_exporter.simulator.center import ContactCenter
+from convoso_exporter.simulator.model import AgentState, Selection
 
 STYLES = ("documented", "live")
-CONTENT_FAULTS = ("agents_null", "keyed_by_id", "strings", "unknown_status", "hostile_names")
+CONTENT_FAULTS = (
+    "agents_null", "keyed_by_id", "strings", "unknown_status", "hostile_names", "scopes_keyed", "glitch",
+)
 
 # Values that break naive label escaping, CSV, logs and terminals.
 HOSTILE_NAMES = (
@@ -46,6 +62,11 @@ CUSTOM_STATUSES = {"LUNCH": "Lunch break", "ACW_CUSTOM": "After-call work (custo
 
 _AVAILABILITY_IDS = {"READY": "1", "RINGING": "2", "INCALL": "2", "TRANSFER": "2", "WRAP": "3", "PAUSED": "4", "LOGGED_OUT": "0"}
 _LIVE_STRING_COUNTS = ("queue_dialable_leads", "queue_calls_today", "queue_dropped", "queue_answered")
+_DAY_COUNTS = ("queue_calls_today", "queue_dropped", "queue_answered")
+# Stands in for an agent's two time fields while its JSON is encoded (see _fragment):
+# an int no agent has, and a string JSON always escapes.
+_TIME_MARK = -7_777_777_777
+_TIME_FIELDS = f'"status_time_sec": {_TIME_MARK}, "status_time_mmss": "\\u0000"'
 
 # (`"user_id": ` for keyed collections, head, status_time_sec quoted?, tail):
 # an agent's JSON minus its two time fields.
@@ -57,7 +78,9 @@ class Renderer:
 
     def __init__(self, center: ContactCenter) -> None:
         self._center = center
-        self._fragments: dict[tuple[str, str | None], dict[int, tuple[int, str, str, bool, str]]] = {}
+        # Per (style, fault), per agent: [version, key, head, quoted, tail, tick, text]
+        # (the text of that tick: the account's answer and a campaign's share it).
+        self._fragments: dict[tuple[str, str | None], dict[int, list]] = {}
         self._answers: dict[tuple, bytes] = {}
         self._answers_version = -1
 
@@ -76,6 +99,9 @@ class Renderer:
         # Pieces joined once: answers run to megabytes, each concatenation is a copy.
         agents = self._agents_json(selection, style, fault, now)
         totals = self._center.totals(selection)
+        if fault == "glitch":
+            totals["call_data"] = {name: value // 2 for name, value in totals["call_data"].items()}
+            totals.update((name, totals[name] // 2) for name in _DAY_COUNTS)
         if fault == "strings":
             totals = _all_strings(totals)
         if style == "documented":
@@ -84,7 +110,7 @@ class Renderer:
             totals["call_data"] = _all_strings(totals["call_data"])
             for name in _LIVE_STRING_COUNTS:
                 totals[name] = str(totals[name])
-            lists = {"campaigns": _live_campaigns(selection), "queues": _live_queues(selection)}
+            lists = _scope_lists(selection, fault)
             pieces = [
                 '{"success": true, "data": {"entries": {"success": true, "code": 200, ',
                 _dumps(lists)[1:-1],
@@ -106,24 +132,27 @@ class Renderer:
 
     def _agent_texts(self, selection: Selection, style: str, fault: str | None, now: int, keyed: bool) -> list[str]:
         """Each agent's JSON (`"user_id": {...}` when keyed): cached text around its
-        two time fields, so only those are formatted per call (the hot loop)."""
+        two time fields, so only those are formatted, once per tick (the hot loop)."""
         cache = self._fragments.setdefault((style, fault), {})
         texts = []
         for agent in selection.agents:
             entry = cache.get(agent.index)
             if entry is None or entry[0] != agent.version:
-                entry = cache[agent.index] = (agent.version, *_fragment(self._agent_record(agent, style, fault, now)))
-            _, key, head, quoted, tail = entry
-            if keyed:
-                head = key + head
-            seconds = now - agent.since
-            minutes, secs = divmod(seconds, 60)
-            value = f'"{seconds}"' if quoted else seconds
-            texts.append(f'{head}{value}, "status_time_mmss": "{minutes:02d}:{secs:02d}"{tail}')
+                record = self._agent_record(agent, style, fault, now)
+                entry = cache[agent.index] = [agent.version, *_fragment(record), -1, ""]
+            if entry[5] != now:
+                _, _, head, quoted, tail, _, _ = entry
+                seconds = now - agent.since
+                minutes, secs = divmod(seconds, 60)
+                value = f'"{seconds}"' if quoted else seconds
+                entry[5:] = now, f'{head}{value}, "status_time_mmss": "{minutes:02d}:{secs:02d}"{tail}'
+            texts.append(entry[1] + entry[6] if keyed else entry[6])
         return texts
 
     def _agent_record(self, agent: AgentState, style: str, fault: str | None, now: int) -> dict:
         record = agent.record(now)
+        if fault == "glitch":
+            record["calls_today"] //= 2
         if style == "live":
             record = self._live_record(agent, record)
         if fault == "unknown_status" and agent.index % 5 == 0:
@@ -160,45 +189,32 @@ def _quoted_time(style: str, fault: str | None, agent: AgentState) -> bool:
 
 
 def _fragment(record: dict) -> Fragment:
-    """Split an agent's JSON around its two time fields (adjacent, in that order)."""
-    names = list(record)
-    cut = names.index("status_time_sec")
-    before = {name: record[name] for name in names[:cut]}
-    after = {name: record[name] for name in names[cut + 2 :]}
-    head = _dumps(before)[:-1] + ', "status_time_sec": '
-    tail = ", " + _dumps(after)[1:] if after else "}"
-    return _dumps(record["user_id"]) + ": ", head, record["status_time_sec"], tail
+    """Split an agent's JSON around its two time fields (adjacent, in that order),
+    encoded in one go with a mark in their place."""
+    quoted = record["status_time_sec"]
+    record["status_time_sec"], record["status_time_mmss"] = _TIME_MARK, "\0"
+    head, mark, tail = _dumps(record).partition(_TIME_FIELDS)
+    assert mark, "an agent's time fields are not where the renderer cuts"
+    return _dumps(record["user_id"]) + ": ", head + '"status_time_sec": ', quoted, tail
 
 
-def _live_campaigns(selection: Selection) -> list[dict]:
-    answers = []
-    for campaign in selection.campaigns:
-        queues = [queue for queue in campaign.queues if queue in selection.queues]
-        answers.append(
-            {
-                "campaign_id": campaign.campaign_id,
-                "campaign_name": campaign.campaign_name,
-                "calls_today": str(sum(queue.calls_today for queue in queues)),
-                "answered": str(sum(queue.answered for queue in queues)),
-                "dropped": str(sum(queue.dropped for queue in queues)),
-            }
-        )
-    return answers
-
-
-def _live_queues(selection: Selection) -> list[dict]:
-    return [
-        {
-            "queue_id": queue.queue_id,
-            "queue_name": queue.queue_name,
-            "campaign_id": queue.campaign.campaign_id,
-            "dialable_leads": str(queue.dialable_leads),
-            "calls_today": str(queue.calls_today),
-            "answered": str(queue.answered),
-            "dropped": str(queue.dropped),
-        }
-        for queue in selection.queues
+def _scope_lists(selection: Selection, fault: str | None) -> dict:
+    """The live answer's `campaigns` and `queues`: the scopes the search covers."""
+    campaigns = [
+        (c.campaign_id, HOSTILE_CAMPAIGN + c.campaign_name if fault == "hostile_names" else c.campaign_name)
+        for c in selection.campaigns
     ]
+    queues = [(q.queue_id, q.queue_name) for q in selection.queues]
+    if fault == "scopes_keyed":
+        return {
+            "campaigns": {ident: _scope(ident, name) for ident, name in campaigns},
+            "queues": {ident: _scope(ident, name) for ident, name in queues},
+        }
+    return {"campaigns": [_scope(*item) for item in campaigns], "queues": [_scope(*item) for item in queues]}
+
+
+def _scope(ident: str, name: str) -> dict:
+    return {"value": int(ident) if ident.isdecimal() else ident, "name": name}
 
 
 def _all_strings(value):
@@ -212,6 +228,5 @@ def _all_strings(value):
     return value
 
 
-def _dumps(value) -> str:
-    # Raw UTF-8 like the live service, not \\u escapes.
-    return json.dumps(value, ensure_ascii=False)
+# Raw UTF-8 like the live service, not \\u escapes; one encoder, built once.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode

@@ -7,24 +7,22 @@ A wrong or missing token answers HTTP 200 `{"success": false, "error": "Invalid
 authentication token"}` (documented); other methods answer 405; unknown paths 404
 with an HTML page.
 
-Faults (`Simulator.set_fault` or `POST /_sim/fault`), each optionally scoped to the
-requests that filter by one campaign_id and/or queue_id, and optionally healing
-after `times` requests:
+Faults (`Simulator.set_fault` or `POST /_sim/fault`; `faults.py`), each optionally
+scoped to the requests that filter by one campaign_id and/or queue_id, and optionally
+healing after `times` requests:
   401, 403, 429 (Retry-After), 500, 502_html, slow (answer after `delay` s),
   truncated (JSON cut in half, Content-Length matching the cut body), reset
   (connection reset mid-body), too_large (a body over `size` bytes), not_json,
   wrong_shape (root is an array), and the search-only content faults
-  agents_null, keyed_by_id, strings, unknown_status, hostile_names (see render.py).
+  agents_null, keyed_by_id, strings, unknown_status, hostile_names, scopes_keyed,
+  glitch (see render.py).
 A request meets at most one fault: the most specific match wins. Faults apply
 before the token check (a broken server does not read tokens).
 
-Control endpoint (token in the query, as `auth_token`; JSON bodies):
-  POST /_sim/fault  {"fault": "429", "campaign_id": "1001", "retry_after": 5, "times": 3}
-                    {"fault": null} clears all faults ({"fault": null, "campaign_id": ...}: that scope's)
-  POST /_sim/surge  {"drop_ratio": 0.2} / {"drop_ratio": null}
-  POST /_sim/style  {"style": "live"}
-  GET  /_sim/state  campaigns, queues, agent ids, faults, counters
-`requests_served` counts API requests (not control requests).
+Control endpoint (`control.py`): `/_sim/fault`, `/_sim/surge`, `/_sim/style`,
+`/_sim/campaign` and `/_sim/queue` (add and remove at run time), `/_sim/state`,
+`/_sim/truth` (the ground truth). `requests_served` counts API requests (not
+control requests).
 """
 
 from __future__ import annotations
@@ -32,63 +30,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import json
 import logging
-import math
 import secrets
-from dataclasses import asdict, dataclass, replace
 
 from convoso_exporter.config.units import parse_duration
-from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
+from convoso_exporter.simulator import control
 from convoso_exporter.simulator.center import ContactCenter, NotFound, parse_skills
-from convoso_exporter.simulator.render import CONTENT_FAULTS, STYLES, Renderer
+from convoso_exporter.simulator.clock import time_zone
+from convoso_exporter.simulator.faults import (
+    ANSWERING_FAULTS,
+    CONTENT_FAULTS,
+    DEFAULT_SLOW_DELAY,
+    FAULTS,
+    HTML,
+    JSON,
+    NOT_FOUND_PAGE,
+    FaultBook,
+    dumps,
+    json_response,
+    non_negative,
+)
+from convoso_exporter.simulator.render import STYLES, Renderer
+from convoso_exporter.simulator.transport import SimulatorTransport
+from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
+
+__all__ = ["FAULTS", "Simulator", "add_arguments", "run"]
 
 log = logging.getLogger(__name__)
 
 SEARCH_PATH = "/v1/agent-monitor/search"
 LOGOUT_PATH = "/v1/agent-monitor/logout"
-HTTP_FAULTS = ("401", "403", "429", "500", "502_html", "slow", "truncated", "reset", "too_large", "not_json", "wrong_shape")
-FAULTS = HTTP_FAULTS + CONTENT_FAULTS
-DEFAULT_SLOW_DELAY = 60.0
-DEFAULT_RETRY_AFTER = 5.0
-DEFAULT_TOO_LARGE = 40 * 1024 * 1024
-
-JSON = "application/json; charset=utf-8"
-HTML = "text/html; charset=UTF-8"
-INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
-
-NOT_FOUND_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-    b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n"
-)
-BAD_GATEWAY_PAGE = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
-NOT_JSON_BODY = b"Warning: mysqli_connect(): (HY000/1040): Too many connections in /var/www/api/db.php on line 12\n"
-WRONG_SHAPE_BODY = b'[{"agents": []}]'
-# One agent, repeated to build `too_large` bodies.
-_SAMPLE_AGENT = json.dumps(
-    {"user_id": "12345", "user_full_name": "Jane Smith", "campaign_id": "111", "status": "READY", "status_time_sec": 300}
-).encode()
-
-
-@dataclass(frozen=True)
-class Fault:
-    name: str
-    campaign_id: str | None = None
-    queue_id: str | None = None
-    retry_after: float | None = None
-    delay: float | None = None
-    times: int | None = None  # requests left before it heals; None: until cleared
-    size: int | None = None
-
-    @property
-    def scope(self) -> tuple[str | None, str | None]:
-        return self.campaign_id, self.queue_id
-
-    def matches(self, params: dict[str, str]) -> bool:
-        return all(want is None or params.get(name) == want for name, want in zip(("campaign_id", "queue_id"), self.scope))
+INVALID_TOKEN = control.INVALID_TOKEN
 
 
 class Simulator:
@@ -100,9 +72,8 @@ class Simulator:
         self.center = center
         self._token = token
         self._renderer = Renderer(center)
-        self._http = HttpServer(self._handle)
-        self._faults: dict[tuple[str | None, str | None], Fault] = {}
-        self._oversized: tuple[int, bytes] | None = None
+        self._http = HttpServer(self.handle)
+        self._faults = FaultBook()
         self._host = "127.0.0.1"
         self.set_style(style)
         self.set_latency(latency)
@@ -141,53 +112,24 @@ class Simulator:
         self.style = style
 
     def set_latency(self, seconds: float) -> None:
-        self.latency = _non_negative("latency", seconds)
+        self.latency = non_negative("latency", seconds)
 
     def surge(self, ratio: float | None) -> None:
         """Raise the drop ratio (e.g. 0.2); None goes back to the configured one."""
         self.center.set_drop_ratio(ratio)
 
-    def set_fault(
-        self,
-        fault: str | None,
-        *,
-        campaign_id: str | None = None,
-        queue_id: str | None = None,
-        retry_after: float | None = None,
-        delay: float | None = None,
-        times: int | None = None,
-        size: int | None = None,
-    ) -> None:
-        """Break (or with None, heal) the API for one scope; `fault=None` with no scope heals all."""
-        campaign_id, queue_id = _scope_id("campaign_id", campaign_id), _scope_id("queue_id", queue_id)
-        if fault is None:
-            if campaign_id is None and queue_id is None:
-                self.clear_faults()
-            else:
-                self._faults.pop((campaign_id, queue_id), None)
-            return
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-            raise ValueError(f"times must be a positive integer, got {times!r}")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise ValueError(f"size must be a positive integer (bytes), got {size!r}")
-        entry = Fault(
-            name=fault,
-            campaign_id=campaign_id,
-            queue_id=queue_id,
-            retry_after=None if retry_after is None else _non_negative("retry_after", retry_after),
-            delay=None if delay is None else _non_negative("delay", delay),
-            times=times,
-            size=size,
-        )
-        self._faults[entry.scope] = entry
+    def set_fault(self, fault: str | None, **options) -> None:
+        """Break (or with None, heal) the API for one scope; `fault=None` with no scope
+        heals all. Options: campaign_id, queue_id, retry_after, delay, times, size
+        (`FaultBook.set`)."""
+        self._faults.set(fault, **options)
 
     def clear_faults(self) -> None:
-        self._faults.clear()
+        self._faults.set(None)
 
     def faults(self) -> list[dict]:
-        return [asdict(fault) for fault in self._faults.values()]
+        self._faults.forget(*self.center.removed_ids())
+        return self._faults.listed()
 
     def state(self) -> dict:
         center = self.center
@@ -196,6 +138,7 @@ class Simulator:
             "queues": center.queues(),
             "agents": center.agent_ids(),
             "skills": list(center.skills),
+            "timezone": center.timezone,
             "style": self.style,
             "latency": self.latency,
             "drop_ratio": center.drop_ratio,
@@ -204,33 +147,43 @@ class Simulator:
             "connections_opened": self.connections_opened,
         }
 
+    def token_ok(self, given: str | None) -> bool:
+        return given is not None and secrets.compare_digest(given.encode(), self._token.encode())
+
     # --- requests -------------------------------------------------------------------
 
-    async def _handle(self, request: Request) -> Response:
+    def transport(self) -> SimulatorTransport:
+        """An httpx transport serving this simulator in-process, without sockets
+        (`transport.py`): `ConvosoClient(url, token, transport=sim.transport())`."""
+        return SimulatorTransport(self)
+
+    async def handle(self, request: Request) -> Response:
+        """One request, as the HTTP server (or the in-process transport) hands it over."""
         if request.path in (SEARCH_PATH, LOGOUT_PATH):
             return await self._api(request)
         if request.path.startswith("/_sim/"):
-            return self._control(request)
+            return control.handle(self, request)
         return Response(404, NOT_FOUND_PAGE, HTML)
 
     async def _api(self, request: Request) -> Response:
         self.requests_served += 1
         if request.method != "POST":
-            return _json(405, {"success": False, "error": "Method Not Allowed"}, headers=[("Allow", "POST")])
+            return json_response(405, {"success": False, "error": "Method Not Allowed"}, headers=[("Allow", "POST")])
         if self.latency:
             await asyncio.sleep(self.latency)
         form = request.form()
         params = {**request.query, **form}
         search = request.path == SEARCH_PATH
-        fault = self._take_fault(params, search)
+        self._faults.forget(*self.center.removed_ids())
+        fault = self._faults.take(params, search)
         if fault is not None and fault.name == "slow":
             await asyncio.sleep(DEFAULT_SLOW_DELAY if fault.delay is None else fault.delay)
-        elif fault is not None and fault.name not in ("truncated", "reset") + CONTENT_FAULTS:
-            return self._broken(fault)
-        if not (self._token_ok(request.query.get("auth_token")) or self._token_ok(form.get("auth_token"))):
-            return _json(200, INVALID_TOKEN)
+        elif fault is not None and fault.name not in ANSWERING_FAULTS:
+            return self._faults.response(fault)
+        if not (self.token_ok(request.query.get("auth_token")) or self.token_ok(form.get("auth_token"))):
+            return json_response(200, INVALID_TOKEN)
         content = fault.name if fault is not None and fault.name in CONTENT_FAULTS else None
-        body = self._search(params, content) if search else _dumps(self.center.logout(params.get("user_id")))
+        body = self._search(params, content) if search else dumps(self.center.logout(params.get("user_id")))
         if fault is not None and fault.name == "truncated":
             return Response(200, body[: len(body) // 2], JSON)
         if fault is not None and fault.name == "reset":
@@ -246,128 +199,21 @@ class Simulator:
                 parse_skills(params.get("filter_by_skill_options")),
             )
         except NotFound as missing:
-            return _dumps(missing.as_dict())
+            return dumps(missing.as_dict())
         return self._renderer.search(selection, self.style, content_fault)
-
-    def _token_ok(self, given: str | None) -> bool:
-        return given is not None and secrets.compare_digest(given.encode(), self._token.encode())
-
-    def _take_fault(self, params: dict[str, str], search: bool) -> Fault | None:
-        """The most specific fault matching this request; counts down its `times`."""
-        matching = [
-            fault
-            for fault in self._faults.values()
-            if fault.matches(params) and (search or fault.name not in CONTENT_FAULTS)
-        ]
-        if not matching:
-            return None
-        fault = max(matching, key=lambda item: sum(part is not None for part in item.scope))
-        if fault.times is not None:
-            if fault.times <= 1:
-                del self._faults[fault.scope]
-            else:
-                self._faults[fault.scope] = replace(fault, times=fault.times - 1)
-        return fault
-
-    def _broken(self, fault: Fault) -> Response:
-        name = fault.name
-        if name == "401":
-            return _json(401, {"success": False, "message": "Unauthenticated."})
-        if name == "403":
-            return _json(403, {"success": False, "code": 403, "text": "Token is not valid for this office"})
-        if name == "429":
-            seconds = DEFAULT_RETRY_AFTER if fault.retry_after is None else fault.retry_after
-            retry = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-            return _json(429, {"success": False, "message": "Too Many Attempts."}, headers=[("Retry-After", retry)])
-        if name == "500":
-            return _json(500, {"success": False, "error": "Internal Server Error"})
-        if name == "502_html":
-            return Response(502, BAD_GATEWAY_PAGE, HTML)
-        if name == "too_large":
-            return Response(200, self._oversized_body(fault.size or DEFAULT_TOO_LARGE), JSON)
-        if name == "not_json":
-            return Response(200, NOT_JSON_BODY, "text/plain; charset=utf-8")
-        return Response(200, WRONG_SHAPE_BODY, JSON)  # wrong_shape
-
-    def _oversized_body(self, size: int) -> bytes:
-        """Valid JSON over `size` bytes, built once per size from a repeated chunk."""
-        if self._oversized is None or self._oversized[0] != size:
-            chunk = _SAMPLE_AGENT + b", "
-            body = b'{"agents": [' + chunk * (size // len(chunk) + 1) + _SAMPLE_AGENT + b"]}"
-            self._oversized = (size, body)
-        return self._oversized[1]
-
-    # --- control endpoint -----------------------------------------------------------
-
-    def _control(self, request: Request) -> Response:
-        if not self._token_ok(request.query.get("auth_token")):
-            return _json(401, INVALID_TOKEN)
-        action = request.path.removeprefix("/_sim/")
-        if action not in ("fault", "surge", "style", "state"):
-            return _json(404, {"error": f"unknown control endpoint {request.path}"})
-        wanted = "GET" if action == "state" else "POST"
-        if request.method != wanted:
-            return _json(405, {"error": f"use {wanted} for {request.path}"}, headers=[("Allow", wanted)])
-        try:
-            if action != "state":
-                self._apply_control(action, _json_object(request.body))
-        except (ValueError, TypeError) as bad:
-            return _json(400, {"error": str(bad)})
-        return _json(200, self.state())
-
-    def _apply_control(self, action: str, data: dict) -> None:
-        if action == "fault":
-            unknown = set(data) - {"fault", "campaign_id", "queue_id", "retry_after", "delay", "times", "size"}
-            if unknown:
-                raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}")
-            if "fault" not in data:
-                raise ValueError('missing "fault" (a fault name, or null to clear)')
-            self.set_fault(data.pop("fault"), **data)
-        elif action == "surge":
-            if "drop_ratio" not in data:
-                raise ValueError('missing "drop_ratio" (a ratio in [0, 1), or null to end the surge)')
-            self.surge(data["drop_ratio"])
-        else:
-            self.set_style(data.get("style"))
-
-
-def _json_object(body: bytes) -> dict:
-    try:
-        data = json.loads(body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
-        raise ValueError(f"body is not JSON: {bad}") from None
-    if not isinstance(data, dict):
-        raise ValueError("body must be a JSON object")
-    return data
-
-
-def _scope_id(name: str, value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"{name} must be a string, got {value!r}")
-    return str(value)
-
-
-def _non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _dumps(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
-
-
-def _json(status: int, value, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, _dumps(value), JSON, headers or [])
 
 
 # --- `convoso-exporter simulate` -----------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `simulate` command's flags."""
+    """The `simulate` command's flags (and a word on the control endpoint after them)."""
+    parser.epilog = (
+        "Control endpoint, token in the query (?auth_token=...), JSON bodies: POST /_sim/fault, /_sim/surge, "
+        "/_sim/style, /_sim/campaign and /_sim/queue (add or remove at run time); GET /_sim/state and "
+        "/_sim/truth (ground truth: agent-seconds per campaign/queue/status, calls per local day). "
+        f"Faults: {', '.join(FAULTS)}."
+    )
     parser.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:18080",
                         help="address to listen on (default 127.0.0.1:18080)")
     parser.add_argument("--auth-token", dest="auth_token", default="demo", help="the token clients must send (default demo)")
@@ -385,8 +231,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leads-per-queue", dest="leads_per_queue", type=_int_at_least(1), default=5000,
                         help="dialable leads a fresh list gives a queue (default 5000)")
     parser.add_argument("--start-time", dest="start_time", type=_start_time, default=None,
-                        help="simulated wall-clock time at start, e.g. 2026-11-24T14:00:00Z "
+                        help="simulated wall-clock time at start, e.g. 2026-11-24T14:00:00Z, no zone: UTC "
                              "(default: now); pins the time of day, e.g. so tests never cross midnight")
+    parser.add_argument("--timezone", type=_timezone, default="UTC",
+                        help="the account's IANA time zone, e.g. America/New_York (default UTC): today's "
+                             "counters reset at its local midnight, DST included, and the answers' "
+                             "timestamps are its local time")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -401,12 +251,14 @@ async def run(args: argparse.Namespace) -> int:
         drop_ratio=args.drop_ratio,
         leads_per_queue=args.leads_per_queue,
         start_wall=args.start_time,
+        timezone=args.timezone,
     )
     simulator = Simulator(center, token=args.auth_token, style=args.style, latency=args.latency)
     await simulator.start(host, port)
     log.info(
-        "simulator listening on %s (style %s): %d agents, campaigns %s, queues %s",
-        simulator.base_url, args.style, args.agents, ",".join(center.campaign_ids()), ",".join(center.queue_ids()),
+        "simulator listening on %s (style %s, timezone %s): %d agents, campaigns %s, queues %s",
+        simulator.base_url, args.style, center.timezone, args.agents, ",".join(center.campaign_ids()),
+        ",".join(center.queue_ids()),
     )
     try:
         await asyncio.Event().wait()
@@ -438,7 +290,7 @@ def _duration(text: str) -> float:
 
 
 def _start_time(text: str) -> float:
-    """ISO 8601 (a missing zone means UTC, like the simulated day) or Unix seconds."""
+    """ISO 8601 (a missing zone means UTC, whatever --timezone says) or Unix seconds."""
     try:
         return float(text)
     except ValueError:
@@ -450,6 +302,14 @@ def _start_time(text: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp()
+
+
+def _timezone(text: str) -> str:
+    try:
+        time_zone(text)
+    except ValueError as bad:
+        raise argparse.ArgumentTypeError(str(bad)) from None
+    return text
 
 
 def _ratio(text: str) -> float:

@@ -1,34 +1,38 @@
 """The exporter's own HTTP endpoints.
 
-    /              landing page: version, a link to the metrics, each target's state
+    /              landing page: version, links, headline numbers per campaign, each target's state
+    /wallboard     the live wallboard (?campaign=ID | ?queue=ID, &tv=1), see web/pages.py
+    /api/v1/snapshot   the current state as JSON, schema 1 (?target=NAME), see web/snapshot.py
     /metrics       the last rendered exposition (path set by --web.telemetry-path)
     /-/healthy     200 while the process serves
     /-/ready       200 after the first poll round, 503 before
     /-/reload      POST or PUT: re-read the config; 200, or 500 with the reason
 
 Nothing here waits on the Convoso API: a scrape hands out bytes the app rendered after
-the last poll (and their cached gzip copy). With a web config, every endpoint asks for
-basic auth and every response carries the configured headers.
+the last poll (and their cached gzip copy); the pages and the JSON read the states the
+exporter already holds. With a web config, every endpoint asks for basic auth and every
+response carries the configured headers. Bad query parameters get a one-line 400.
 """
 
 from __future__ import annotations
 
-import html
+import asyncio
+import gzip
+import json
 import time
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from convoso_exporter.api.parse import one_line
-from convoso_exporter.config.schema import Target
+from convoso_exporter.web import snapshot
+from convoso_exporter.web.board import View
 from convoso_exporter.web.http import HttpServer, Request, Response, text_response
-from convoso_exporter.poll.state import TargetState
+from convoso_exporter.web.pages import HTML_CONTENT_TYPE, NAME, landing_page, wallboard_page
 from convoso_exporter.web.webconfig import WebConfig
 
 if TYPE_CHECKING:
     from convoso_exporter.expose.cache import Exposition
 
-NAME = "convoso-exporter"
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 AUTH_CHALLENGE = ("WWW-Authenticate", f'Basic realm="{NAME}"')
 READ_METHODS = ("GET", "HEAD")
 WRITE_METHODS = ("POST", "PUT")
@@ -49,7 +53,8 @@ class Backend(Protocol):
     def ready(self) -> bool:
         """True once the served metrics include every target's first poll."""
 
-    def target_states(self) -> Iterable[TargetState]: ...
+    def view(self) -> View:
+        """The current states and what the pages show beside them, taken once."""
 
     async def reload(self) -> str:
         """Re-read the config; a short success message, or ReloadError."""
@@ -73,6 +78,8 @@ class ExporterServer:
         self.wall = wall
         self.routes: dict[str, tuple[tuple[str, ...], Endpoint]] = {
             "/": (READ_METHODS, self.landing_page),
+            "/wallboard": (READ_METHODS, self.wallboard),
+            "/api/v1/snapshot": (READ_METHODS, self.snapshot),
             "/-/healthy": (READ_METHODS, self.healthy),
             "/-/ready": (READ_METHODS, self.ready),
             "/-/reload": (WRITE_METHODS, self.reload),
@@ -135,14 +142,50 @@ class ExporterServer:
         return text_response(200, one_line(message))
 
     async def landing_page(self, request: Request) -> Response:
-        page = render_landing_page(
+        page = landing_page(
+            self.backend.view(),
             version=self.backend.version,
             telemetry_path=self.telemetry_path,
             series=self.backend.exposition().series,
-            states=self.backend.target_states(),
             now=self.wall(),
         )
-        return Response(body=page.encode("utf-8"), content_type=HTML_CONTENT_TYPE)
+        return Response(body=page.encode("utf-8"), content_type=HTML_CONTENT_TYPE, headers=[NO_STORE])
+
+    async def wallboard(self, request: Request) -> Response:
+        try:
+            query = checked_query(request.query, WALLBOARD_PARAMS)
+            if "campaign" in query and "queue" in query:
+                raise BadQuery("give campaign or queue, not both")
+        except BadQuery as bad:
+            return text_response(400, f"bad request: {bad}")
+        body, policy = wallboard_page()
+        headers = [("Content-Security-Policy", policy), ("X-Content-Type-Options", "nosniff")]
+        return Response(body=body, content_type=HTML_CONTENT_TYPE, headers=headers)
+
+    async def snapshot(self, request: Request) -> Response:
+        try:
+            query = checked_query(request.query, SNAPSHOT_PARAMS)
+        except BadQuery as bad:
+            return json_error(400, f"bad request: {bad}")
+        view, now, version = self.backend.view(), self.wall(), self.backend.version
+        gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
+        try:
+            # 2,000 agents take ~60 ms to build and gzip: off the loop, so scrapes never wait
+            # (the states are immutable, so another thread may read them).
+            body, zipped = await asyncio.to_thread(_snapshot_body, view, now, version, query.get("target"), gzip_ok)
+        except snapshot.UnknownTarget as unknown:
+            return json_error(404, f"unknown target {unknown.name!r}: see the targets at /api/v1/snapshot")
+        headers = [*JSON_HEADERS, ("Vary", "Accept-Encoding")] + ([("Content-Encoding", "gzip")] if zipped else [])
+        return Response(body=body, content_type=snapshot.CONTENT_TYPE, headers=headers)
+
+
+def _snapshot_body(view: View, now: float, version: str, target: str | None, gzip_ok: bool) -> tuple[bytes, bool]:
+    """The encoded document, gzipped when the client takes it and it is worth it
+    (~700 KB for 2,000 agents, ~50 KB gzipped; a wallboard asks every few seconds)."""
+    body = snapshot.encode(snapshot.document(view, now=now, version=version, target=target))
+    if gzip_ok and len(body) > GZIP_OVER:
+        return gzip.compress(body, GZIP_LEVEL, mtime=0), True
+    return body, False
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -171,84 +214,55 @@ def _quality(params: str) -> float:
     return 1.0
 
 
-# --- landing page ---------------------------------------------------------------------
+# --- query parameters -------------------------------------------------------------------
 
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{name}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
-.up {{ color: #1a7f37; }} .down {{ color: #cf222e; }} .pending {{ color: #9a6700; }}
-</style>
-</head>
-<body>
-<h1>{name}</h1>
-<p>Prometheus exporter for the Convoso contact-center API, version {version}.</p>
-<p><a href="{telemetry_path}">Metrics</a> ({series} series) &middot;
-<a href="/-/healthy">/-/healthy</a> &middot; <a href="/-/ready">/-/ready</a></p>
-<p>The Convoso API is polled in the background; a scrape serves the last poll's data.</p>
-<h2>Targets</h2>
-<table>
-<tr><th>target</th><th>filter</th><th>state</th><th>last success</th><th>last poll</th><th>last error</th></tr>
-{rows}
-</table>
-</body>
-</html>
-"""
-
-ROW = (
-    '<tr><td>{name}</td><td>{filter}</td><td class="{state}">{state}</td>'
-    "<td>{success}</td><td>{duration}</td><td>{error}</td></tr>"
-)
+NO_STORE = ("Cache-Control", "no-store")
+GZIP_OVER = 1024  # bytes: smaller JSON answers go as they are
+GZIP_LEVEL = 6
+# Longest query value taken: a target name (ids are shorter) is at most 128 characters.
+MAX_VALUE = 128
+JSON_HEADERS = [NO_STORE, ("X-Content-Type-Options", "nosniff")]
 
 
-def render_landing_page(
-    *, version: str, telemetry_path: str, series: int, states: Iterable[TargetState], now: float
-) -> str:
-    rows = "\n".join(_row(state, now) for state in states) or '<tr><td colspan="6">no targets</td></tr>'
-    return PAGE.format(
-        name=NAME,
-        version=html.escape(version),
-        telemetry_path=html.escape(telemetry_path),
-        series=series,
-        rows=rows,
-    )
+class BadQuery(ValueError):
+    """A query parameter the endpoint does not take, or a value it cannot use; one line."""
 
 
-def _row(state: TargetState, now: float) -> str:
-    return ROW.format(
-        name=html.escape(state.target.name),
-        filter=html.escape(describe_filter(state.target)),
-        state=_state_word(state),
-        success="never" if state.last_success is None else f"{format_age(now - state.last_success)} ago",
-        duration="" if state.last_duration is None else f"{state.last_duration:.3f} s",
-        error=html.escape(state.last_error or ""),
-    )
+def _identifier(limit: int) -> Callable[[str], str]:
+    """A value like the config's ids and target names: 1..limit printable characters, no spaces."""
+
+    def check(value: str) -> str:
+        if not value or len(value) > limit or not value.isprintable() or any(c.isspace() for c in value):
+            raise BadQuery(f"expected 1 to {limit} printable characters without spaces")
+        return value
+
+    return check
 
 
-def _state_word(state: TargetState) -> str:
-    if not state.attempted:
-        return "pending"
-    return "up" if state.up else "down"
+def _flag(value: str) -> str:
+    if value not in ("0", "1"):
+        raise BadQuery("expected 0 or 1")
+    return value
 
 
-def describe_filter(target: Target) -> str:
-    """`campaign_id=111 skills=english,spanish`, or `whole account` for no filter."""
-    parts = [f"{key}={','.join(value) if key == 'skills' else value}" for key, value in target.filters().items()]
-    return " ".join(parts) or "whole account"
+WALLBOARD_PARAMS = {"campaign": _identifier(MAX_VALUE), "queue": _identifier(MAX_VALUE), "tv": _flag}
+SNAPSHOT_PARAMS = {"target": _identifier(MAX_VALUE)}
 
 
-def format_age(seconds: float) -> str:
-    """12s, 3m 4s, 2h 5m, 3d 4h."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
-    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"
+def checked_query(query: dict[str, str], known: dict[str, Callable[[str], str]]) -> dict[str, str]:
+    """The query with every parameter checked; BadQuery names the first bad one."""
+    for name, value in query.items():
+        check = known.get(name)
+        if check is None:
+            raise BadQuery(f"unknown parameter {one_line(name)[:40]!r} (known: {', '.join(known)})")
+        try:
+            check(value)
+        except BadQuery as bad:
+            raise BadQuery(f"{name}={one_line(value)[:40]!r}: {bad}") from None
+    return query
+
+
+def json_error(status: int, message: str) -> Response:
+    """`{"error": "..."}`: one line, for the JSON API."""
+    body = json.dumps({"error": one_line(message)}, ensure_ascii=False).encode("utf-8")
+    return Response(status=status, body=body + b"\n", content_type=snapshot.CONTENT_TYPE, headers=list(JSON_HEADERS))

@@ -18,25 +18,32 @@ basic_auth_users:
   prometheus: $2y$10$...         # htpasswd -nBC 10 prometheus
 ```
 
-An empty file means no TLS and no authentication, as in exporter-toolkit. Every
-mistake is a `WebConfigError` whose one-line message names the file and the key.
+An empty file means no TLS and no authentication, as in exporter-toolkit. The file is
+read by the same strict loader as the config (duplicate keys refused, syntax errors in
+plain words), and every mistake is a `WebConfigError` whose one line names the file, the
+line and the key: `web config web.yml:4: http_server_config: duplicate key (first at line 2)`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import hashlib
 import os
 import re
 import ssl
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-import bcrypt
-import yaml
+from convoso_exporter.config.load import (
+    Document,
+    KeyPath,
+    PathError,
+    ReadError,
+    YamlError,
+    check_keys,
+    format_path,
+    key_element,
+    load_file,
+)
+from convoso_exporter.web.basic_auth import BasicAuth
 
 TOP_LEVEL_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -116,21 +123,6 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
 # Cost 04-31, then a 22-character salt whose last character carries only 2 bits (so it is
 # one of ".Oeu"; the bcrypt library rejects other values), then the 31-character digest.
 BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}")
-# Checked for unknown users so a response's timing does not reveal who exists; the same
-# bcrypt (cost 10) of "fakepassword" that exporter-toolkit uses.
-DUMMY_HASH = b"$2b$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
-# bcrypt only looks at the first 72 bytes of a password (htpasswd truncates the same way).
-BCRYPT_MAX_PASSWORD = 72
-AUTH_CACHE_SIZE = 64
-
-# One thread for every bcrypt check, as exporter-toolkit serialises them with a mutex:
-# a flood of bad passwords costs one core, never the event loop nor the default
-# executor that rendering uses.
-_bcrypt_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
-
-
-class WebConfigError(Exception):
-    """One line: `web config /path: tls_server_config.cert_file: what is wrong`."""
 
 
 @dataclass
@@ -138,113 +130,78 @@ class WebConfig:
     ssl_context: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)  # name → bcrypt hash ($2b$ form)
     headers: list[tuple[str, str]] = field(default_factory=list)
-    # (user, sha256(password)) of recent successful checks; insertion order = age.
-    _granted: dict[tuple[str, bytes], None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _auth: BasicAuth = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._auth = BasicAuth(self.users)
 
     async def authorized(self, authorization_header: str | None) -> bool:
         """True when no users are configured, or the header carries a valid user:password."""
-        if not self.users:
-            return True
-        credentials = _parse_basic(authorization_header)
-        if credentials is None:
-            return False
-        user, password = credentials
-        key = (user, hashlib.sha256(password).digest())
-        if key in self._granted:
-            return True
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_bcrypt_executor, self._check, key, user, password)
-
-    def _check(self, key: tuple[str, bytes], user: str, password: bytes) -> bool:
-        """Runs on the bcrypt thread, one check at a time."""
-        if key in self._granted:  # a concurrent request with the same credentials got here first
-            return True
-        known = user in self.users
-        ok = bcrypt.checkpw(password[:BCRYPT_MAX_PASSWORD], self.users.get(user, DUMMY_HASH)) and known
-        if ok:
-            if len(self._granted) >= AUTH_CACHE_SIZE:
-                del self._granted[next(iter(self._granted))]
-            self._granted[key] = None
-        return ok
+        return await self._auth.authorized(authorization_header)
 
 
-def _parse_basic(header: str | None) -> tuple[str, bytes] | None:
-    """`Basic base64(user:password)` → (user, password); None for anything else."""
-    if not header:
-        return None
-    scheme, _, encoded = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True)
-        user_bytes, sep, password = decoded.partition(b":")
-        user = user_bytes.decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    if not sep:
-        return None
-    return user, password
+class WebConfigError(Exception):
+    """One line: `web config /path:3: tls_server_config.cert_file: what is wrong`."""
 
 
 def load_web_config(path: str) -> WebConfig:
     """Read and validate a web config file; raises WebConfigError."""
-    return _Loader(path).load()
+    try:
+        document = load_file(path)
+        return document.build(_Loader(os.path.dirname(os.path.abspath(path))).load)
+    except ReadError as exc:
+        raise WebConfigError(f"web config {path}: cannot read: {exc}") from None
+    except YamlError as exc:
+        raise WebConfigError(f"web config {exc}") from None
+
+
+TLS: KeyPath = ("tls_server_config",)
+HTTP: KeyPath = ("http_server_config",)
+USERS: KeyPath = ("basic_auth_users",)
+
+
+def _fail(path: KeyPath, message: str) -> NoReturn:
+    raise PathError(path, message)
 
 
 class _Loader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.folder = os.path.dirname(os.path.abspath(path))
+    """Checks a loaded web config; each problem is a `PathError` at its key path."""
 
-    def fail(self, key: str, message: str) -> NoReturn:
-        where = f"{key}: " if key else ""
-        raise WebConfigError(f"web config {self.path}: {where}{message}")
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
 
-    def load(self) -> WebConfig:
-        data = self.read_yaml()
-        self.check_keys("", data, TOP_LEVEL_KEYS)
+    def load(self, document: Document) -> WebConfig:
+        data = document.data
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            _fail((), f"expected a mapping of settings, got {_type_name(data)}")
+        self.check_keys((), data, TOP_LEVEL_KEYS)
         return WebConfig(
-            ssl_context=self.tls(self.section(data, "tls_server_config")),
+            ssl_context=self.tls(self.section(data, TLS)),
             users=self.users(data.get("basic_auth_users")),
-            headers=self.headers(self.section(data, "http_server_config")),
+            headers=self.headers(self.section(data, HTTP)),
         )
 
-    def read_yaml(self) -> dict[str, Any]:
-        try:
-            with open(self.path, encoding="utf-8") as file:
-                data = yaml.safe_load(file)
-        except OSError as exc:
-            self.fail("", f"cannot read: {exc.strerror or exc}")
-        except UnicodeDecodeError:
-            self.fail("", "not UTF-8 text")
-        except yaml.YAMLError as exc:
-            self.fail("", f"invalid YAML: {_yaml_problem(exc)}")
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            self.fail("", f"expected a mapping at the top level, got {_type_name(data)}")
-        return data
-
-    def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
-        value = data.get(key)
+    def section(self, data: dict[str, Any], path: KeyPath) -> dict[str, Any]:
+        value = data.get(path[-1])
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(key, f"expected a mapping, got {_type_name(value)}")
+            _fail(path, f"expected a mapping, got {_type_name(value)}")
         return value
 
-    def check_keys(self, prefix: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    def check_keys(self, path: KeyPath, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
         for key in data:
-            path = f"{prefix}{key}"
-            if path in UNSUPPORTED_KEYS:
-                self.fail(path, UNSUPPORTED_KEYS[path])
-            if key not in allowed:
-                self.fail(path, f"unknown key (expected one of: {', '.join(allowed)})")
+            reason = UNSUPPORTED_KEYS.get(format_path((*path, key_element(key))))
+            if reason:
+                _fail((*path, key), reason)
+        check_keys(data, path, allowed)
 
     # --- tls_server_config ----------------------------------------------------------
 
     def tls(self, tls: dict[str, Any]) -> ssl.SSLContext | None:
-        self.check_keys("tls_server_config.", tls, TLS_KEYS)
+        self.check_keys(TLS, tls, TLS_KEYS)
         if not any(tls.get(key) for key in ("cert_file", "key_file", "client_ca_file", "client_auth_type")):
             return None  # as exporter-toolkit: nothing that enables TLS means plain HTTP
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -254,7 +211,7 @@ class _Loader:
         self.set_client_auth(context, tls)
         prefer = tls.get("prefer_server_cipher_suites")
         if prefer is not None and not isinstance(prefer, bool):
-            self.fail("tls_server_config.prefer_server_cipher_suites", "expected true or false")
+            _fail((*TLS, "prefer_server_cipher_suites"), "expected true or false")
         # Otherwise ignored: a no-op in Go since 1.17, and OpenSSL's server context
         # already prefers its own order.
         return context
@@ -264,104 +221,104 @@ class _Loader:
         key = self.readable_file(tls, "key_file", "PRIVATE KEY-----")
 
         def no_password() -> NoReturn:
-            self.fail("tls_server_config.key_file", "encrypted private keys are not supported")
+            _fail((*TLS, "key_file"), "encrypted private keys are not supported")
 
         try:
             context.load_cert_chain(cert, key, password=no_password)
         except ssl.SSLError as exc:
             if exc.reason == "KEY_VALUES_MISMATCH":
-                self.fail("tls_server_config.key_file", f"{key} does not match the certificate in cert_file")
-            self.fail("tls_server_config.cert_file", f"cannot load certificate and key: {exc.reason or exc}")
+                _fail((*TLS, "key_file"), f"{key} does not match the certificate in cert_file")
+            _fail((*TLS, "cert_file"), f"cannot load certificate and key: {exc.reason or exc}")
 
     def readable_file(self, tls: dict[str, Any], key: str, pem_marker: str) -> str:
         """The resolved path of a PEM file setting, after checking it can be read."""
-        name = f"tls_server_config.{key}"
+        where = (*TLS, key)
         value = tls.get(key)
         if not value:
-            self.fail(name, "required when TLS is configured")
+            _fail(where, "required when TLS is configured")
         if not isinstance(value, str):
-            self.fail(name, f"expected a file path, got {_type_name(value)}")
+            _fail(where, f"expected a file path, got {_type_name(value)}")
         path = os.path.join(self.folder, value)
         try:
             with open(path, encoding="ascii", errors="replace") as file:
                 text = file.read()
         except OSError as exc:
-            self.fail(name, f"cannot read {path}: {exc.strerror or exc}")
+            _fail(where, f"cannot read {path}: {exc.strerror or exc}")
         if pem_marker not in text:
-            self.fail(name, f"{path} has no PEM block ending in {pem_marker!r}")
+            _fail(where, f"{path} has no PEM block ending in {pem_marker!r}")
         return path
 
     def set_versions(self, context: ssl.SSLContext, tls: dict[str, Any]) -> None:
         low = self.tls_version(tls, "min_version", "TLS12")
         high = self.tls_version(tls, "max_version", "TLS13")
         if low > high:
-            self.fail("tls_server_config.min_version", "is above max_version")
+            _fail((*TLS, "min_version"), "is above max_version")
         context.minimum_version = low
         context.maximum_version = high
 
     def tls_version(self, tls: dict[str, Any], key: str, default: str) -> ssl.TLSVersion:
         value = tls.get(key) or default
         if value not in TLS_VERSIONS:
-            self.fail(f"tls_server_config.{key}", f"{value!r} is not one of {', '.join(TLS_VERSIONS)}")
+            _fail((*TLS, key), f"{value!r} is not one of {', '.join(TLS_VERSIONS)}")
         return TLS_VERSIONS[value]
 
     def set_ciphers(self, context: ssl.SSLContext, suites: Any) -> None:
         if suites is None:
             return
-        key = "tls_server_config.cipher_suites"
+        where = (*TLS, "cipher_suites")
         if not isinstance(suites, list) or not suites:
-            self.fail(key, "expected a non-empty list of cipher suite names")
+            _fail(where, "expected a non-empty list of cipher suite names")
         for suite in suites:
             if suite not in CIPHER_SUITES:
-                self.fail(key, f"unknown or insecure cipher suite {suite!r}")
+                _fail(where, f"unknown or insecure cipher suite {suite!r}")
         try:
             context.set_ciphers(":".join(CIPHER_SUITES[suite] for suite in suites))
         except ssl.SSLError:
-            self.fail(key, "none of these suites is available in this OpenSSL build")
+            _fail(where, "none of these suites is available in this OpenSSL build")
 
     def set_client_auth(self, context: ssl.SSLContext, tls: dict[str, Any]) -> None:
-        key = "tls_server_config.client_auth_type"
+        where, ca_where = (*TLS, "client_auth_type"), (*TLS, "client_ca_file")
         auth_type = tls.get("client_auth_type") or "NoClientCert"
         if auth_type in REFUSED_CLIENT_AUTH:
-            self.fail(key, REFUSED_CLIENT_AUTH[auth_type])
+            _fail(where, REFUSED_CLIENT_AUTH[auth_type])
         if auth_type not in CLIENT_AUTH_TYPES:
             expected = ", ".join([*CLIENT_AUTH_TYPES, *REFUSED_CLIENT_AUTH])
-            self.fail(key, f"{auth_type!r} is not one of {expected}")
+            _fail(where, f"{auth_type!r} is not one of {expected}")
         mode, needs_ca = CLIENT_AUTH_TYPES[auth_type]
         has_ca = bool(tls.get("client_ca_file"))
         if needs_ca and not has_ca:
-            self.fail("tls_server_config.client_ca_file", f"required with client_auth_type {auth_type}")
+            _fail(ca_where, f"required with client_auth_type {auth_type}")
         if has_ca and auth_type == "NoClientCert":
-            self.fail(key, "client_ca_file is set but client_auth_type does not ask for client certificates")
+            _fail(where, "client_ca_file is set but client_auth_type does not ask for client certificates")
         if has_ca and needs_ca:
             path = self.readable_file(tls, "client_ca_file", "CERTIFICATE-----")
             try:
                 context.load_verify_locations(cafile=path)
             except ssl.SSLError as exc:
-                self.fail("tls_server_config.client_ca_file", f"cannot load {path}: {exc.reason or exc}")
+                _fail(ca_where, f"cannot load {path}: {exc.reason or exc}")
         context.verify_mode = mode
 
     # --- http_server_config ---------------------------------------------------------
 
     def headers(self, http: dict[str, Any]) -> list[tuple[str, str]]:
-        self.check_keys("http_server_config.", http, HTTP_KEYS)
+        self.check_keys(HTTP, http, HTTP_KEYS)
         if "http2" in http and not isinstance(http["http2"], bool):
-            self.fail("http_server_config.http2", "expected true or false")
+            _fail((*HTTP, "http2"), "expected true or false")
         # http2 is otherwise ignored: this server speaks HTTP/1.1 only.
         headers = http.get("headers") or {}
         if not isinstance(headers, dict):
-            self.fail("http_server_config.headers", f"expected a mapping, got {_type_name(headers)}")
+            _fail((*HTTP, "headers"), f"expected a mapping, got {_type_name(headers)}")
         return [self.header(name, value) for name, value in headers.items()]
 
     def header(self, name: Any, value: Any) -> tuple[str, str]:
-        key = f"http_server_config.headers.{name}"
+        where = (*HTTP, "headers", key_element(name))
         if name not in ALLOWED_HEADERS:
-            self.fail(key, f"this header cannot be configured (allowed: {', '.join(ALLOWED_HEADERS)})")
+            _fail(where, f"this header cannot be configured (allowed: {', '.join(ALLOWED_HEADERS)})")
         if not isinstance(value, str) or not value.isprintable() or not value.isascii():
-            self.fail(key, "expected a single line of printable ASCII")
+            _fail(where, "expected a single line of printable ASCII")
         allowed = ALLOWED_HEADERS[name]
         if allowed is not None and value not in allowed:
-            self.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+            _fail(where, f"{value!r} is not one of {', '.join(allowed)}")
         return name, value
 
     # --- basic_auth_users -----------------------------------------------------------
@@ -370,29 +327,22 @@ class _Loader:
         if users is None:
             return {}
         if not isinstance(users, dict):
-            self.fail("basic_auth_users", f"expected a mapping of user: bcrypt hash, got {_type_name(users)}")
+            _fail(USERS, f"expected a mapping of user: bcrypt hash, got {_type_name(users)}")
         return {self.user_name(name): self.user_hash(name, hashed) for name, hashed in users.items()}
 
     def user_name(self, name: Any) -> str:
         if not isinstance(name, str) or not name or ":" in name:
-            self.fail("basic_auth_users", f"user name {name!r} must be a non-empty string without ':'")
+            _fail(USERS, f"user name {name!r} must be a non-empty string without ':'")
         return name
 
     def user_hash(self, name: str, hashed: Any) -> bytes:
         # The message names the user, never the hash: a hash is still a secret to guard.
         if not isinstance(hashed, str) or not BCRYPT_HASH.fullmatch(hashed):
-            self.fail(f"basic_auth_users.{name}", "not a bcrypt hash ($2y$/$2b$/$2a$, as made by htpasswd -nBC 10)")
+            _fail((*USERS, name), "not a bcrypt hash ($2y$/$2b$/$2a$, as made by htpasswd -nBC 10)")
         # The bcrypt library speaks $2b$; $2y$ (PHP's/htpasswd's name) is the same algorithm.
         if hashed.startswith("$2y$"):
             hashed = "$2b$" + hashed[4:]
         return hashed.encode("ascii")
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return where + " ".join(str(problem).split())
 
 
 def _type_name(value: Any) -> str:

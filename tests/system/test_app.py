@@ -29,14 +29,17 @@ def targets_in(text: str) -> set[str]:
     return set(re.findall(r'^convoso_up\{target="([^"]+)"\}', text, re.M))
 
 
-def write_config(path, base_url: str, targets: list[dict], interval: str = "1s") -> None:
+def write_config(path, base_url: str, targets: list[dict], interval: str = "1s", discovery: bool = False) -> None:
     lines = [
         "convoso:",
         f"  base_url: {base_url}",
         "  auth_token_file: token",
         "  timeout: 2s",
         f"poll_interval: {interval}",
-        "targets:",
+        "discovery:",
+        f"  enabled: {str(discovery).lower()}",
+        f"  interval: {interval}",
+        "targets:" if targets else "targets: []",
     ]
     for target in targets:
         lines.append(f"  - name: {target['name']}")
@@ -63,7 +66,7 @@ def exporter(sim, tmp_path):
     (tmp_path / "token").chmod(0o600)
     config = tmp_path / "config.yaml"
     campaign = state["campaigns"][0]["campaign_id"]
-    write_config(config, base_url, [{"name": "all"}, {"name": "first-campaign", "campaign_id": campaign}])
+    write_config(config, base_url, [{"name": "first-campaign", "campaign_id": campaign}])
     port = free_port()
     args = ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "debug"]
     with process(args, env={"CONVOSO_AUTH_TOKEN": ""}) as proc:
@@ -81,10 +84,12 @@ def scrape(url: str) -> str:
 def test_metrics_are_served_and_parse(exporter):
     proc, url, _ = exporter
     text = scrape(url)
-    assert targets_in(text) == {"all", "first-campaign"}
-    assert sample(text, "convoso_up", target="all") == 1.0
-    assert sample(text, "convoso_agent_count", target="all") > 0
-    assert sample(text, "convoso_agents", target="all", status="READY") is not None
+    # The account is always polled; discovery is off when the config lists targets.
+    assert targets_in(text) == {"account", "first-campaign"}
+    assert sample(text, "convoso_up", target="account") == 1.0
+    assert sample(text, "convoso_agent_count", target="account") == 40
+    agents = [s for f in text_string_to_metric_families(text) for s in f.samples if s.name == "convoso_agents"]
+    assert sum(s.value for s in agents) == 40 and "target" not in agents[0].labels
     response = httpx.get(f"{url}/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
 
@@ -125,14 +130,14 @@ def test_token_is_nowhere_the_exporter_answers_or_logs(exporter):
 def test_reload_good_adds_a_target(exporter, sim):
     proc, url, config = exporter
     base_url, state = sim
-    write_config(config, base_url, [{"name": "all"}, {"name": "spanish", "skills": "spanish"}])
+    write_config(config, base_url, [{"name": "spanish", "skills": "spanish"}])
     response = httpx.post(f"{url}/-/reload")
     assert response.status_code == 200, response.text
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and targets_in(scrape(url)) != {"all", "spanish"}:
+    while time.monotonic() < deadline and targets_in(scrape(url)) != {"account", "spanish"}:
         time.sleep(0.2)
     text = scrape(url)
-    assert targets_in(text) == {"all", "spanish"}
+    assert targets_in(text) == {"account", "spanish"}
     assert sample(text, "convoso_exporter_config_last_reload_successful") == 1.0
 
 
@@ -148,7 +153,7 @@ def test_reload_bad_keeps_the_running_config(exporter):
     text = scrape(url)
     assert targets_in(text) == before
     assert sample(text, "convoso_exporter_config_last_reload_successful") == 0.0
-    assert sample(text, "convoso_up", target="all") == 1.0
+    assert sample(text, "convoso_up", target="account") == 1.0
 
 
 def test_sighup_reloads_a_rotated_token(exporter, sim, tmp_path):
@@ -156,16 +161,16 @@ def test_sighup_reloads_a_rotated_token(exporter, sim, tmp_path):
     (config.parent / "token").write_text("rotated-but-wrong\n")
     proc.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="all") != 0.0:
+    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="account") != 0.0:
         time.sleep(0.2)
-    assert sample(scrape(url), "convoso_up", target="all") == 0.0
+    assert sample(scrape(url), "convoso_up", target="account") == 0.0
     assert "rotated-but-wrong" not in proc.output()
     (config.parent / "token").write_text(TOKEN + "\n")
     proc.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="all") != 1.0:
+    while time.monotonic() < deadline and sample(scrape(url), "convoso_up", target="account") != 1.0:
         time.sleep(0.2)
-    assert sample(scrape(url), "convoso_up", target="all") == 1.0
+    assert sample(scrape(url), "convoso_up", target="account") == 1.0
 
 
 def test_sigterm_exits_cleanly_within_two_seconds(exporter):
@@ -187,8 +192,9 @@ def test_demo_is_the_default_and_comes_alive():
         wait_http(f"{url}/-/ready", proc=proc, timeout=10)
         first = scrape(url)
         assert time.monotonic() - started < 5.0
-        assert sample(first, "convoso_up", target="all-agents") == 1.0
-        assert len(targets_in(first)) >= 5
+        # No target list: the account, and every campaign and queue discovered from it.
+        assert sample(first, "convoso_up", target="account") == 1.0
+        assert {"campaign:1001", "queue:2001"} <= targets_in(first) and len(targets_in(first)) >= 5
         # Live: the simulated center moves, and the exporter follows it.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -213,7 +219,7 @@ def test_a_failing_targets_data_is_served_briefly_then_removed(sim, tmp_path):
     (tmp_path / "token").write_text(TOKEN)
     (tmp_path / "token").chmod(0o600)
     config = tmp_path / "config.yaml"
-    write_config(config, base_url, [{"name": "all"}, {"name": "first-campaign", "campaign_id": campaign}], "2s")
+    write_config(config, base_url, [{"name": "first-campaign", "campaign_id": campaign}], "2s")
     port = free_port()
     args = ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"]
     control = base_url.removesuffix("/v1")
@@ -238,6 +244,6 @@ def test_a_failing_targets_data_is_served_briefly_then_removed(sim, tmp_path):
             assert sample(gone, "convoso_agent_count", target="first-campaign") is None
             assert sample(gone, "convoso_up", target="first-campaign") == 0.0
             assert sample(gone, "convoso_last_success_timestamp_seconds", target="first-campaign") is not None
-            assert sample(gone, "convoso_agent_count", target="all") is not None
+            assert sample(gone, "convoso_agent_count", target="account") is not None
         finally:
             httpx.post(f"{control}/_sim/fault", params={"auth_token": TOKEN}, json={"fault": None})

@@ -50,11 +50,29 @@ def test_config_check_accepts_the_example():
     assert TOKEN not in result.stdout + result.stderr
 
 
-def test_config_check_rejects_a_broken_config_in_one_line(tmp_path):
+# (config text with {token}, how the one line starts after "error: <path>:")
+BROKEN_CONFIGS = {
+    "a wrong value": (
+        "convoso:\n  auth_token: {token}\n  timeout: soon\ntargets:\n  - name: a\n",
+        "3: convoso.timeout: expected a duration",
+    ),
+    "a duplicate key": (
+        "convoso:\n  auth_token: {token}\n  timeout: 5s\n  timeout: 10s\ntargets:\n  - name: a\n",
+        "4: convoso.timeout: duplicate key (first at line 3)",
+    ),
+    "a syntax error": (
+        "convoso:\n  auth_token: {token}\n  timeout:10s\n  concurrency: 2\ntargets:\n  - name: a\n",
+        "3: convoso: invalid YAML: a ':' must be followed by a space",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), BROKEN_CONFIGS.values(), ids=BROKEN_CONFIGS.keys())
+def test_config_check_rejects_a_broken_config_in_one_line_naming_line_and_key(tmp_path, text, expected):
     path = tmp_path / "bad.yaml"
-    path.write_text(f"convoso:\n  auth_token: {TOKEN}\n  timeout: soon\ntargets:\n  - name: a\n")
+    path.write_text(text.format(token=TOKEN))
     result = run_cli("--config.file", str(path), "--config.check")
-    assert_one_line_error(result, "convoso.timeout")
+    assert_one_line_error(result, f"error: {path}:{expected}")
     assert TOKEN not in result.stderr
 
 
@@ -73,6 +91,17 @@ def test_broken_web_config_stops_startup_in_one_line(tmp_path):
     web.write_text("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n")
     result = run_cli("--demo", "--web.config.file", str(web), "--web.listen-address", f"127.0.0.1:{free_port()}")
     assert_one_line_error(result, "cert_file")
+
+
+def test_web_config_with_a_duplicate_key_stops_startup_naming_it_and_its_line(tmp_path):
+    # Before the strict loader, the second http_server_config silently replaced the first.
+    web = tmp_path / "web.yml"
+    web.write_text(
+        "http_server_config:\n  headers: {X-Frame-Options: deny}\nbasic_auth_users: {}\n"
+        "http_server_config:\n  http2: true\n"
+    )
+    result = run_cli("--demo", "--web.config.file", str(web), "--web.listen-address", f"127.0.0.1:{free_port()}")
+    assert_one_line_error(result, f"error: web config {web}:4: http_server_config: duplicate key (first at line 1)")
 
 
 def test_port_in_use_is_one_line():
@@ -189,3 +218,18 @@ def test_runs_as_a_module_and_lists_the_settings_in_help():
     )
     assert result.returncode == 0, result.stderr
     assert "--check" in result.stdout and "drop_rate_critical=0.03" in result.stdout
+
+
+def test_timezone_sets_where_the_simulated_day_starts():
+    # 05:00:05 UTC is five hours into the UTC day, five seconds into New York's.
+    from tests.support import simulator_process
+
+    def day_so_far(*zone: str) -> tuple[int, str]:
+        args = ("--agents", "30", "--seed", "2", "--start-time", "2026-01-15T05:00:05Z", *zone)
+        with simulator_process(*args) as (proc, base_url):
+            answer = httpx.post(f"{base_url}/agent-monitor/search", params={"auth_token": "demo"}).json()
+            state = httpx.get(f"{base_url.removesuffix('/v1')}/_sim/state", params={"auth_token": "demo"}).json()
+            return answer["queue_calls_today"], state["timezone"]
+
+    new_york, utc = day_so_far("--timezone", "America/New_York"), day_so_far()
+    assert new_york[0] < 30 < utc[0] and (new_york[1], utc[1]) == ("America/New_York", "UTC")

@@ -49,6 +49,7 @@ from tests.fault_stack import (
 from tests.support import free_port, require_binary
 
 TOKEN = "fault-T0ken/+=zq8"
+ACCOUNT = "account"
 POLL_INTERVAL = 1.0
 # Failed polls watched per fault: enough to show the failure is logged once, not per poll.
 FAILED_POLLS = 3
@@ -78,7 +79,8 @@ class Stack:
 
     @property
     def others(self) -> list[str]:
-        return list(self.targets)[1:]
+        """The other campaigns' targets, and the account (polled always, never filtered)."""
+        return [*list(self.targets)[1:], "account"]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +103,7 @@ def healthy(request):
         return
     stack: Stack = request.getfixturevalue("stack")
     stack.sim.clear()
-    stack.exp.wait_for(lambda s: all(s.up(t) == 1 for t in stack.targets), "every target up")
+    stack.exp.wait_for(lambda s: all(s.up(t) == 1 for t in [*stack.targets, "account"]), "every target up")
     yield
     stack.sim.clear()
 
@@ -218,7 +220,9 @@ def test_connection_refused_hits_only_that_exporter_and_heals(stack, tmp_path):
                                  "refused connections", timeout=20, seen=seen)
         assert all(s.up("refused") == 0 for s in seen)
         assert during.last_success("refused") is None
-        assert during.api_requests("connection") == during.poll_errors("refused", "connection")
+        # Both of its targets (its own and the account it always polls) fail the same way.
+        polls = during.poll_errors("refused", "connection") + during.poll_errors("account", "connection")
+        assert during.api_requests("connection") == polls
         assert first.api_requests("success") == during.api_requests("success") == 0
         promtool_check(stack.promtool, during.body)
         records = lonely.records()
@@ -252,114 +256,112 @@ def api_agents(answer: dict) -> dict[str, dict]:
     return {str(record["user_id"]): record for record in records}
 
 
-def polled_since(stack: Stack, since: float) -> Scrape:
-    """A scrape showing a poll of the affected target that started after `since`."""
-    target, _ = stack.affected
+def polled_since(stack: Stack, since: float, target: str = ACCOUNT) -> Scrape:
+    """A scrape showing a poll of `target` that started after `since`."""
     # A poll lasts milliseconds here; one finishing half a second after `since` began after it.
     return stack.exp.wait_for(lambda s: (s.last_success(target) or 0) > since + 0.5,
                               f"a fresh poll of {target}", timeout=10)
 
 
-STATIC_INFO = ("user_full_name", "campaign_id", "campaign_name", "queue_id", "queue_name", "extension",
-               "connection_type", "channel_type")
+# Per-agent info that does not change from one answer to the next.
+STATIC_INFO = ("user_full_name", "campaign_id", "queue_id", "extension", "connection_type")
 
 
-def assert_matches_api(stack: Stack, scrape: Scrape, first: dict, second: dict) -> None:
-    """The exporter's per-agent series agree with the API's answers taken before and after
-    the poll it shows: exactly for what did not change in between."""
-    target, _ = stack.affected
+def assert_matches_api(scrape: Scrape, first: dict, second: dict) -> None:
+    """The exporter's per-agent series (from the account answer) agree with the API's
+    account-wide answers taken before and after the poll it shows: exactly for what did
+    not change in between."""
     before, after = api_agents(first), api_agents(second)
-    info = {labels["user_id"]: labels for labels, _ in scrape.select("convoso_agent_info", target=target)}
+    info = {labels["user_id"]: labels for labels, _ in scrape.select("convoso_agent_info")}
     assert set(info) == set(before) == set(after)
-    assert scrape.value("convoso_agent_count", target=target) == int(first["agent_total"])
+    assert scrape.value("convoso_agent_count", target=ACCOUNT) == int(first["agent_total"])
     stable = 0
     for user, was in before.items():
         now = after[user]
         for name in STATIC_INFO:
-            assert info[user][name] == str(was[name]), (user, name)
+            assert info[user][name] == (str(was[name]) if was.get(name) not in (None, "") else ""), (user, name)
         if any(str(was[key]) != str(now[key]) for key in ("status", "calls_today", "total_calls")):
             continue  # the agent moved between the two answers; either value could be shown
         stable += 1
-        [(labels, seconds)] = scrape.select("convoso_agent_status_time_seconds", target=target, user_id=user)
+        [(labels, seconds)] = scrape.select("convoso_agent_status_time_seconds", user_id=user)
         assert labels["status"] == was["status"]
         assert int(was["status_time_sec"]) <= seconds <= int(now["status_time_sec"])
-        assert scrape.value("convoso_agent_calls_today", target=target, user_id=user) == int(was["calls_today"])
-        assert scrape.value("convoso_agent_session_calls", target=target, user_id=user) == int(was["total_calls"])
+        assert scrape.value("convoso_agent_calls_today", user_id=user) == int(was["calls_today"])
+        assert scrape.value("convoso_agent_session_calls", user_id=user) == int(was["total_calls"])
     assert stable >= len(before) // 2, "too few agents held still to compare"
 
 
 @contextmanager
 def valid_fault(stack: Stack, fault: str) -> Iterator[tuple[Scrape, dict, dict]]:
-    """Switch on a fault that is not an error; yield a scrape of a poll made under it,
-    with the API's answers from just before and just after that poll. Afterwards: the
-    target never went down, no error was counted and nothing was logged above debug."""
+    """Switch on, for every search, a fault that is not an error; yield a scrape of an
+    account poll made under it, with the API's account-wide answers from just before and
+    just after that poll. Afterwards: no target went down, no error was counted and
+    nothing was logged above debug."""
     sim, exp = stack.sim, stack.exp
-    target, campaign = stack.affected
+    everyone = [*stack.targets, ACCOUNT]
     before = exp.scrape()
     start = len(exp.records())
-    sim.fault(fault, campaign_id=campaign)
-    first = sim.search(campaign_id=campaign)
+    sim.fault(fault)
+    first = sim.search()
     scrape = polled_since(stack, time.time())
-    second = sim.search(campaign_id=campaign)
+    second = sim.search()
     yield scrape, first, second
-    assert scrape.up(target) == 1
-    for kind_labels, value in scrape.select("convoso_exporter_poll_errors_total", target=target):
-        assert value == before.poll_errors(target, kind_labels["kind"])
-    assert notices(exp.records()[start:], target) == []
     seen = [scrape]
-    later = exp.wait_for(lambda s: all(s.last_success(o) > before.last_success(o) for o in stack.others),
-                         "the other targets to poll again", seen=seen)
-    assert all(s.up(target) == 1 for s in seen)
-    assert_others_fresh(stack, before, seen, later)
+    later = exp.wait_for(lambda s: all(s.last_success(t) > before.last_success(t) for t in everyone),
+                         "every target to poll again under the fault", seen=seen)
+    for target in everyone:
+        assert all(s.up(target) == 1 for s in seen), f"{target} went down"
+        for kind_labels, value in later.select("convoso_exporter_poll_errors_total", target=target):
+            assert value == before.poll_errors(target, kind_labels["kind"])
+        assert notices(exp.records()[start:], target) == []
     promtool_check(stack.promtool, scrape.body)
 
 
 def test_agents_null_is_no_agents_not_an_error(stack):
-    target, _ = stack.affected
     with valid_fault(stack, "agents_null") as (scrape, first, _):
         assert first["agents"] is None
-        assert scrape.value("convoso_agent_count", target=target) == first["agent_total"] > 0
-        assert sum(value for _, value in scrape.select("convoso_agents", target=target)) == 0
-        assert scrape.select("convoso_agent_info", target=target) == []
-        assert scrape.value("convoso_agents_status_time_seconds_gcount", target=target, status="READY") is None
+        assert scrape.value("convoso_agent_count", target=ACCOUNT) == first["agent_total"] > 0
+        assert sum(value for _, value in scrape.select("convoso_agents")) == 0
+        assert scrape.select("convoso_agent_info") == []
+        assert scrape.select("convoso_agents_status_time_seconds_gcount") == []
 
 
 def test_agents_keyed_by_id_are_read_like_a_list(stack):
     with valid_fault(stack, "keyed_by_id") as (scrape, first, second):
         assert isinstance(first["agents"], dict)
-        assert_matches_api(stack, scrape, first, second)
+        assert_matches_api(scrape, first, second)
 
 
 def test_numbers_as_strings_are_read_as_numbers(stack):
-    target, _ = stack.affected
     with valid_fault(stack, "strings") as (scrape, first, second):
         assert isinstance(first["agent_total"], str) and isinstance(first["call_data"]["total_calls"], str)
-        assert_matches_api(stack, scrape, first, second)
-        assert scrape.value("convoso_queue_dialable_leads", target=target) is not None
-        assert scrape.value("convoso_calls_today", target=target) is not None
+        assert_matches_api(scrape, first, second)
+        assert scrape.value("convoso_queue_dialable_leads", target=ACCOUNT) is not None
+        assert scrape.value("convoso_calls_today", target=ACCOUNT) is not None
 
 
 def test_unknown_statuses_are_carried_verbatim(stack):
-    target, _ = stack.affected
     custom = {"LUNCH", "ACW_CUSTOM"}
     with valid_fault(stack, "unknown_status") as (scrape, first, second):
         expected = sum(1 for agent in api_agents(first).values() if agent["status"] in custom)
         assert expected > 0
-        shown = sum(value for labels, value in scrape.select("convoso_agents", target=target) if labels["status"] in custom)
+        shown = sum(value for labels, value in scrape.select("convoso_agents") if labels["status"] in custom)
         assert shown == expected
-        assert_matches_api(stack, scrape, first, second)
+        assert_matches_api(scrape, first, second)
 
 
 def test_hostile_names_are_carried_exactly_into_label_values(stack):
-    target, _ = stack.affected
     with valid_fault(stack, "hostile_names") as (scrape, first, second):
         names = {agent["user_full_name"] for agent in api_agents(first).values()}
         # The simulator's worst: quotes, backslashes, newlines, emoji and right-to-left text.
         for needle in ('"', "\\", "\n", "😀", "مرحبا", "עברית"):
             assert any(needle in name for name in names), needle
-        assert_matches_api(stack, scrape, first, second)
-        shown = {labels["user_full_name"] for labels, _ in scrape.select("convoso_agent_info", target=target)}
+        assert_matches_api(scrape, first, second)
+        shown = {labels["user_full_name"] for labels, _ in scrape.select("convoso_agent_info")}
         assert shown == names
+        campaigns = {agent["campaign_name"] for agent in api_agents(first).values()}
+        shown = {labels["campaign_name"] for labels, _ in scrape.select("convoso_campaign_info")}
+        assert shown == campaigns
         # Escaped as the text format wants: no raw line feed inside a label value (a raw
         # carriage return or tab is allowed there, so split on line feeds only).
         for line in scrape.body.split("\n"):

@@ -39,10 +39,12 @@ def peak_mb(pid: int) -> float:
 
 
 def write_config(path: Path, base_url: str, campaigns: dict[str, str], *, max_response_bytes: str = "1MiB",
-                 timeout: str = "1500ms") -> None:
-    """A config polling every second; `campaigns` maps target name → campaign_id."""
+                 timeout: str = "1500ms", discovery: bool = False) -> None:
+    """A config polling every second; `campaigns` maps target name → campaign_id. Discovery
+    (off by default where the config lists targets) only if asked."""
     lines = ["convoso:", f"  base_url: {base_url}", "  auth_token_file: token", f"  timeout: {timeout}",
-             "  max_backoff: 1s", f"  max_response_bytes: {max_response_bytes}", "poll_interval: 1s", "targets:"]
+             "  max_backoff: 1s", f"  max_response_bytes: {max_response_bytes}", "poll_interval: 1s",
+             "discovery:", f"  enabled: {'true' if discovery else 'false'}", "targets:"]
     for name, campaign in campaigns.items():
         lines += [f"  - name: {name}", f'    campaign_id: "{campaign}"']
     path.write_text("\n".join(lines) + "\n")
@@ -57,7 +59,7 @@ def ordinary(asked: Asked) -> bytes:
 
 @contextmanager
 def stack(tmp_path: Path, hostile: dict[str, Callable[[Asked], bytes]], open_files: int | None = None,
-          **config: str) -> Iterator[tuple[HostileServer, Exporter]]:
+          **config: str | bool) -> Iterator[tuple[HostileServer, Exporter]]:
     """The hostile server (campaign id → what it answers for it, ordinary otherwise; the
     key ACCOUNT for the account's unfiltered search) and an exporter polling the account,
     target `ok` (campaign 1) and one target per hostile campaign."""
@@ -211,27 +213,33 @@ STATUSES = 10_000
 
 
 def test_ten_thousand_statuses_are_folded_and_the_breakdown_stays_additive(tmp_path):
-    """Before: 10,000 distinct statuses in the account answer were 10,000+ values of
-    status in convoso_target_agents and convoso_agents (160,000 series in all)."""
+    """Before: 10,000 distinct statuses in one answer were 10,000+ values of status in
+    every status-keyed family (160,000 series in all). The account answer and a custom
+    target's answer both carry them."""
     agents = [{"user_id": f"u{i}", "status": f"S{i:05d}", "campaign_id": "1", "queue_id": str(2 + i % 2),
                "status_time_sec": 5} for i in range(STATUSES)]
     body = json.dumps({"agents": agents, "agent_total": STATUSES}).encode()
-    with stack(tmp_path, {ACCOUNT: lambda asked: response(body)}) as (server, exp):
-        scrape = exp.wait_for(lambda s: s.value("convoso_agent_count", target="account") == STATUSES,
-                              "the account's answer", timeout=20)
-        own = scrape.select("convoso_target_agents", target="account")
+    many = lambda asked: response(body)  # noqa: E731
+    with stack(tmp_path, {ACCOUNT: many, "95": many}) as (server, exp):
+        scrape = exp.wait_for(lambda s: s.value("convoso_agent_count", target="hostile-95") == STATUSES
+                              and s.value("convoso_exporter_folded_values", target="account", label="status"),
+                              "both answers", timeout=20)
+        own = scrape.select("convoso_target_agents", target="hostile-95")
         statuses = {labels["status"] for labels, _ in own}
         # 64 statuses kept, (other), and the 7 common statuses every target shows (at 0 here)
         assert len(statuses) == 64 + 1 + 7 and "(other)" in statuses
         assert sum(value for _, value in own) == STATUSES
-        assert scrape.value("convoso_target_agents", target="account", status="(other)") == STATUSES - 64
-        assert scrape.value("convoso_exporter_folded_values", target="account", label="status") == STATUSES - 64
-        assert scrape.value("convoso_exporter_folded_values", target="account", label="campaign_id") == 0
+        assert scrape.value("convoso_target_agents", target="hostile-95", status="(other)") == STATUSES - 64
+        for target in ("hostile-95", "account"):
+            assert scrape.value("convoso_exporter_folded_values", target=target, label="status") == STATUSES - 64
+            assert scrape.value("convoso_exporter_folded_values", target=target, label="campaign_id") == 0
         breakdown = scrape.select("convoso_agents")
         assert sum(value for _, value in breakdown) == STATUSES  # additive: every agent once
         assert len({labels["status"] for labels, _ in breakdown}) == 64 + 1 + 7
         # per (campaign 1, queue 2 or 3): the 7 common statuses and (other), and each kept status once
         assert len(breakdown) == 2 * (7 + 1) + 64
+        by_campaign = {labels["status"] for labels, _ in scrape.select("convoso_agents_status_time_max_seconds")}
+        assert len(by_campaign) <= 64 + 1 + 7
 
 
 # --- 7. nothing the API sends can republish the token -----------------------------------------
@@ -254,7 +262,7 @@ def test_an_answer_that_echoes_the_token_never_republishes_it(tmp_path):
     """Before: the token reached convoso_agent_info (user_full_name, extension),
     convoso_campaign_info / convoso_queue_info, and through discovery the campaign
     target's convoso_target_info."""
-    with stack(tmp_path, {ACCOUNT: echo_token, "5": echo_token}) as (server, exp):
+    with stack(tmp_path, {ACCOUNT: echo_token, "5": echo_token}, discovery=True) as (server, exp):
         scrape = exp.wait_for(lambda s: s.up("campaign:5") == 1 and s.up("account") == 1,
                               "the account and the discovered campaign polled", timeout=20)
         [(info, _)] = scrape.select("convoso_agent_info", user_id="e1")

@@ -18,7 +18,7 @@ from convoso_exporter.mixin.__main__ import main
 from tests.dashboard_queries import substitute_variables
 from tests.support import ROOT, require_binary
 from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, renderer
-from tests.unit.mixin.test_dashboards import QUERIES
+from tests.unit.mixin.test_dashboards import QUERIES, VARIABLE_EXPRS
 from tests.unit.mixin.test_rules import ALERTS, PROM, RECORDS, RULES_FILE, RULES_TEST_FILE
 
 pytestmark = pytest.mark.prometheus
@@ -73,7 +73,7 @@ def test_every_query_parses_as_promql(tmp_path):
                 "name": "dashboard-queries",
                 "rules": [
                     {"record": f"dashboard:query_{index}", "expr": substitute_variables(expr)}
-                    for index, (_, _, expr) in enumerate(QUERIES)
+                    for index, expr in enumerate([expr for _, _, expr in QUERIES] + VARIABLE_EXPRS)
                 ],
             }
         ]
@@ -82,7 +82,7 @@ def test_every_query_parses_as_promql(tmp_path):
     path.write_text(yaml.safe_dump(rules), encoding="utf-8")
     result = run(promtool, "check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(QUERIES)} rules found" in result.stdout
+    assert f"{len(QUERIES) + len(VARIABLE_EXPRS)} rules found" in result.stdout
 
 
 # ---------------------------------------------------------------- the exposition

@@ -206,7 +206,7 @@ CHECKED_CONFIGS = {
     "unterminated quote": "convoso:\n  auth_token: \"{token}\n  timeout: 1s\ntargets:\n  - name: a\n",
     "token twice": "convoso:\n  auth_token: \"{token}\"\n  auth_token: \"{token}\"\ntargets:\n  - name: a\n",
     "inline and file": "convoso:\n  auth_token: \"{token}\"\n  auth_token_file: token\ntargets:\n  - name: a\n",
-    "no targets": "convoso:\n  auth_token: \"{token}\"\ntargets: []\n",
+    "targets not a list": "convoso:\n  auth_token: \"{token}\"\ntargets: \"{token}\"\n",
     "tab in the YAML": "convoso:\n\tauth_token: \"{token}\"\ntargets:\n  - name: a\n",
 }
 

@@ -1,20 +1,24 @@
 """Convoso / Agents: who is doing what, per agent and in aggregate.
 
-The top two rows work from the aggregate series alone; the per-agent row needs
-`agent_metrics: true` and says so in every panel's description. Nothing here depends
-on the alert thresholds: the status limits are `panels.STATUS_LIMITS`.
+Everything is narrowed by the `campaign` and `queue` variables. The status counts come
+from the account's breakdown (`convoso_agents`, each agent once). The time-in-status and
+calls-today distributions come from the account answer too, by campaign: campaigns do
+not overlap, so they add up, but the queue filter cannot narrow them. The per-agent row needs `agent_metrics: true`
+(every panel there says so) and is narrowed by joining `convoso_agent_info`. Nothing
+here depends on the alert thresholds: the status limits are `panels.STATUS_LIMITS`.
 """
 
 from __future__ import annotations
 
-from convoso_exporter.mixin.layout import Line, dashboard
+from convoso_exporter.mixin.layout import Line, dashboard, scope_variables
 from convoso_exporter.mixin.panels import (
     STATUS_COLOURS,
     STATUS_LIMITS,
     Panel,
     bargauge,
+    column_units,
+    merged_columns,
     queries,
-    sel,
     stat,
     status_colours,
     status_thresholds,
@@ -23,13 +27,22 @@ from convoso_exporter.mixin.panels import (
     timeseries,
     value_mappings,
 )
+from convoso_exporter.mixin.promql import (
+    CAMPAIGN,
+    campaign_names,
+    in_agent_scope,
+    queue_names,
+    scoped,
+    sel,
+)
 from convoso_exporter.mixin.settings import Settings
 
+FROM_CAMPAIGNS = " From the account answer, by campaign (each agent once); the queue filter does not narrow it."
 
-def agent_join(selector: str) -> str:
-    """Per-agent series with the agent's name added from convoso_agent_info."""
-    info = f"max by (job, instance, target, user_id, user_full_name) ({sel('convoso_agent_info')})"
-    return f"({selector}) * on (job, instance, target, user_id) group_left (user_full_name) {info}"
+
+def named(selector: str) -> str:
+    """Per-agent series with the agent's name added, kept to the selected campaigns and queues."""
+    return in_agent_scope(selector, ("user_full_name",))
 
 
 def status_limit_ratio() -> str:
@@ -40,7 +53,7 @@ def status_limit_ratio() -> str:
     ]
     limited = "|".join(STATUS_LIMITS)
     parts.append(sel("convoso_agent_status_time_seconds", f'status!~"{limited}"') + " * 0")
-    return "\nor\n".join(parts)
+    return in_agent_scope("\nor\n".join(parts))
 
 
 def limits_text() -> str:
@@ -53,48 +66,30 @@ NEEDS_AGENT_METRICS = " Needs per-agent metrics (agent_metrics: true in the expo
 
 
 def agents_table() -> Panel:
-    status_time = sel("convoso_agent_status_time_seconds")
+    info = scoped("convoso_agent_info")
     targets = queries(
-        (f"max by (job, instance, target, user_id, status) ({status_time})", ""),
+        (f"max by (job, instance, user_id, status) ({in_agent_scope(sel('convoso_agent_status_time_seconds'))})", ""),
         (status_limit_ratio(), ""),
-        (f"max by (job, instance, target, user_id) ({sel('convoso_agent_calls_today')})", ""),
-        (
-            "max by (job, instance, target, user_id, user_full_name, campaign_name, queue_name) "
-            f"({sel('convoso_agent_info')})",
-            "",
-        ),
+        (f"max by (job, instance, user_id) ({in_agent_scope(sel('convoso_agent_calls_today'))})", ""),
+        (f"max by (job, instance, user_id, user_full_name) ({info})", ""),
+        (f"max by (job, instance, user_id, campaign_name) ({campaign_names(info)})", ""),
+        (f"max by (job, instance, user_id, queue_name) ({queue_names(info)})", ""),
         instant=True,
         fmt="table",
     )
-    hidden = ["Time", "job", "instance", "Value #D"]
-    order = [
-        "user_full_name",
-        "user_id",
-        "target",
-        "status",
-        "Value #A",
-        "Value #B",
-        "Value #C",
-        "campaign_name",
-        "queue_name",
+    columns = [
+        ("user_full_name", "Agent"),
+        ("user_id", "User ID"),
+        ("status", "Status"),
+        ("Value #A", "Time in status"),
+        ("Value #B", "Of status limit"),
+        ("Value #C", "Calls today"),
+        ("campaign_name", "Campaign"),
+        ("queue_name", "Queue"),
     ]
-    names = {
-        "user_full_name": "Agent",
-        "user_id": "User ID",
-        "target": "Target",
-        "status": "Status",
-        "Value #A": "Time in status",
-        "Value #B": "Of status limit",
-        "Value #C": "Calls today",
-        "campaign_name": "Campaign",
-        "queue_name": "Queue",
-    }
+    hidden = ["Time", "job", "instance", "Value #D", "Value #E", "Value #F"]
     limit_cell = {"applyToRow": True, "mode": "basic", "type": "color-background"}
-    overrides = [
-        {
-            "matcher": {"id": "byName", "options": "Time in status"},
-            "properties": [{"id": "unit", "value": "dtdurations"}],
-        },
+    overrides = column_units({"Time in status": "dtdurations", "Calls today": "short"}) + [
         {
             "matcher": {"id": "byName", "options": "Of status limit"},
             "properties": [
@@ -113,30 +108,17 @@ def agents_table() -> Panel:
                 },
             ],
         },
-        {
-            "matcher": {"id": "byName", "options": "Calls today"},
-            "properties": [{"id": "unit", "value": "short"}],
-        },
     ]
     return table(
         "Agents now",
-        "Every agent with their status, time in it and calls today. A row turns orange when "
-        f"the agent has been in READY, PAUSED or WRAP past its limit ({limits_text()}: "
-        'orange/red) and red at twice it; "Of status limit" is that time as a share of the '
-        "orange limit (0% for statuses without one)." + NEEDS_AGENT_METRICS,
+        "Every agent of the selected campaigns and queues with their status, time in it and "
+        "calls today; names from convoso_agent_info and the campaign and queue info. A row "
+        "turns orange when the agent has been in READY, PAUSED or WRAP past its limit "
+        f'({limits_text()}: orange/red) and red at twice it; "Of status limit" is that time as '
+        "a share of the orange limit (0% for statuses without one)." + NEEDS_AGENT_METRICS,
         "none",
         targets,
-        transformations=[
-            {"id": "merge", "options": {}},
-            {
-                "id": "organize",
-                "options": {
-                    "excludeByName": {name: True for name in hidden},
-                    "indexByName": {name: index for index, name in enumerate(order)},
-                    "renameByName": names,
-                },
-            },
-        ],
+        transformations=merged_columns(columns, hidden),
         overrides=overrides,
         sort_by=[{"desc": True, "displayName": "Of status limit"}],
     )
@@ -144,13 +126,16 @@ def agents_table() -> Panel:
 
 def floor_row() -> Line:
     """Status counts and times from the aggregate series alone."""
+    status_max = sel("convoso_agents_status_time_max_seconds", CAMPAIGN)
+    status_buckets = sel("convoso_agents_status_time_seconds_bucket", CAMPAIGN)
     return [
         (
             bargauge(
                 "Agents by status now",
-                "How many agents are in each status, summed over the selected targets.",
+                "How many agents of the selected campaigns and queues are in each status, each "
+                "agent once (the account's breakdown, convoso_agents).",
                 "short",
-                queries((f"sum by (status) ({sel('convoso_agents')})", "{{status}}"), instant=True),
+                queries((f"sum by (status) ({scoped('convoso_agents')})", "{{status}}"), instant=True),
                 overrides=status_colours(),
                 color={"mode": "fixed", "fixedColor": "text"},
             ),
@@ -161,12 +146,9 @@ def floor_row() -> Line:
             bargauge(
                 "Longest time in status",
                 "The longest any agent has been in each status. "
-                f"Thresholds per status: {limits_text()} (orange/red).",
+                f"Thresholds per status: {limits_text()} (orange/red)." + FROM_CAMPAIGNS,
                 "s",
-                queries(
-                    (f"max by (status) ({sel('convoso_agents_status_time_max_seconds')})", "{{status}}"),
-                    instant=True,
-                ),
+                queries((f"max by (status) ({status_max})", "{{status}}"), instant=True),
                 color={"mode": "thresholds"},
                 overrides=status_thresholds(),
             ),
@@ -176,16 +158,10 @@ def floor_row() -> Line:
         (
             timeseries(
                 "Time in status, 90th percentile",
-                "Nine in ten agents in each status have been in it for less than this "
-                "(from the convoso_agents_status_time_seconds distribution).",
+                "Nine in ten agents in each status have been in it for less than this (the "
+                "convoso_agents_status_time_seconds distribution)." + FROM_CAMPAIGNS,
                 "s",
-                queries(
-                    (
-                        "histogram_quantile(0.9, sum by (status, le) "
-                        f"({sel('convoso_agents_status_time_seconds_bucket')}))",
-                        "{{status}}",
-                    )
-                ),
+                queries((f"histogram_quantile(0.9, sum by (status, le) ({status_buckets}))", "{{status}}")),
                 overrides=status_colours(),
             ),
             8,
@@ -196,14 +172,20 @@ def floor_row() -> Line:
 
 def distribution_row() -> Line:
     """Calls today across agents, from the gauge histogram that works without per-agent series."""
-    buckets = sel("convoso_agents_calls_today_bucket")
+    buckets = campaign_names(sel("convoso_agents_calls_today_bucket", CAMPAIGN))
+    per_campaign = [
+        (f"histogram_quantile({q}, sum by (campaign_name, le) ({buckets}))", f"p{round(q * 100)} {{{{campaign_name}}}}")
+        for q in (0.1, 0.5, 0.9)
+    ]
+    total = campaign_names(sel("convoso_agents_calls_today_gsum", CAMPAIGN))
+    counted = campaign_names(sel("convoso_agents_calls_today_gcount", CAMPAIGN))
     return [
         (
             bargauge(
                 "Calls today: how many agents per bucket",
                 "Agents grouped by how many calls they have handled today (the "
-                "convoso_agents_calls_today distribution), over the selected targets. "
-                "Works with per-agent metrics switched off.",
+                "convoso_agents_calls_today distribution). Works with per-agent metrics "
+                "switched off." + FROM_CAMPAIGNS,
                 "short",
                 queries((f"sum by (le) ({buckets})", "{{le}}"), instant=True, fmt="heatmap"),
                 color={"mode": "fixed", "fixedColor": "blue"},
@@ -214,14 +196,10 @@ def distribution_row() -> Line:
         (
             timeseries(
                 "Calls today per agent: 10th, 50th and 90th percentile",
-                "Spread of calls today across agents, per target: a wide gap between the 10th "
-                "and 90th percentile means some people are under- or over-loaded.",
+                "Spread of calls today across agents, per selected campaign: a wide gap between "
+                "the 10th and 90th percentile means some people are under- or over-loaded.",
                 "short",
-                queries(
-                    (f"histogram_quantile(0.1, sum by (target, le) ({buckets}))", "p10 {{target}}"),
-                    (f"histogram_quantile(0.5, sum by (target, le) ({buckets}))", "p50 {{target}}"),
-                    (f"histogram_quantile(0.9, sum by (target, le) ({buckets}))", "p90 {{target}}"),
-                ),
+                queries(*per_campaign),
             ),
             10,
             9,
@@ -229,13 +207,13 @@ def distribution_row() -> Line:
         (
             stat(
                 "Average calls per agent today",
-                "Calls handled today divided by the agents in the list, per target.",
+                "Calls handled today divided by the agents in the list, per selected campaign "
+                "(the account answer, by campaign).",
                 "short",
                 queries(
                     (
-                        f"sum by (target) ({sel('convoso_agents_calls_today_gsum')}) "
-                        f"/ (sum by (target) ({sel('convoso_agents_calls_today_gcount')}) > 0)",
-                        "{{target}}",
+                        f"sum by (campaign_name) ({total}) / (sum by (campaign_name) ({counted}) > 0)",
+                        "{{campaign_name}}",
                     ),
                     instant=True,
                 ),
@@ -252,24 +230,17 @@ def per_agent_row() -> Line:
     paused_orange, paused_red = STATUS_LIMITS["PAUSED"]
     paused = sel("convoso_agent_status_time_seconds", 'status="PAUSED"')
     logged_out = sel("convoso_agent_status_time_seconds", 'status="LOGGED_OUT"')
-    calls_today = (
-        f"{sel('convoso_agent_calls_today')} unless on (job, instance, target, user_id) {logged_out}"
-    )
+    calls_today = f"{sel('convoso_agent_calls_today')} unless on (job, instance, user_id) {logged_out}"
+    legend = "{{user_full_name}} ({{user_id}})"
     return [
         (agents_table(), 24, 12),
         (
             bargauge(
                 "Longest-paused agents",
-                f"The ten agents paused the longest (orange from {paused_orange // 60}m, red "
-                f"from {paused_red // 60}m)." + NEEDS_AGENT_METRICS,
+                f"The ten agents of the selected campaigns and queues paused the longest (orange "
+                f"from {paused_orange // 60}m, red from {paused_red // 60}m)." + NEEDS_AGENT_METRICS,
                 "s",
-                queries(
-                    (
-                        f"topk(10, {agent_join(paused)})",
-                        "{{user_full_name}} ({{target}})",
-                    ),
-                    instant=True,
-                ),
+                queries((f"topk(10, {named(paused)})", legend), instant=True),
                 color={"mode": "thresholds"},
                 thresholds=thresholds("green", (paused_orange, "orange"), (paused_red, "red")),
             ),
@@ -279,13 +250,10 @@ def per_agent_row() -> Line:
         (
             bargauge(
                 "Fewest calls today",
-                "The ten logged-in agents with the fewest calls today: possibly under-loaded."
-                + NEEDS_AGENT_METRICS,
+                "The ten logged-in agents of the selected campaigns and queues with the fewest "
+                "calls today: possibly under-loaded." + NEEDS_AGENT_METRICS,
                 "short",
-                queries(
-                    (f"bottomk(10, {agent_join(calls_today)})", "{{user_full_name}} ({{target}})"),
-                    instant=True,
-                ),
+                queries((f"bottomk(10, {named(calls_today)})", legend), instant=True),
                 color={"mode": "fixed", "fixedColor": "blue"},
             ),
             8,
@@ -294,12 +262,10 @@ def per_agent_row() -> Line:
         (
             bargauge(
                 "Most calls today",
-                "The ten logged-in agents with the most calls today: possibly over-loaded."
-                + NEEDS_AGENT_METRICS,
+                "The ten logged-in agents of the selected campaigns and queues with the most "
+                "calls today: possibly over-loaded." + NEEDS_AGENT_METRICS,
                 "short",
-                queries(
-                    (f"topk(10, {agent_join(calls_today)})", "{{user_full_name}} ({{target}})"), instant=True
-                ),
+                queries((f"topk(10, {named(calls_today)})", legend), instant=True),
                 color={"mode": "fixed", "fixedColor": "blue"},
             ),
             8,
@@ -314,10 +280,12 @@ def build(settings: Settings) -> dict:
         __name__,
         "convoso-agents",
         "Convoso / Agents",
-        "Who is doing what: status, time in status and calls today, per agent and in aggregate.",
+        "Who is doing what in the selected campaigns and queues: status, time in status and "
+        "calls today, per agent and in aggregate.",
         [
             ("Floor now (works without per-agent metrics)", floor_row()),
             ("Calls today across agents (works without per-agent metrics)", distribution_row()),
             ("Per agent (needs agent_metrics: true)", per_agent_row()),
         ],
+        scope_variables(),
     )

@@ -5,16 +5,16 @@ The data-age lines are the `ConvosoDataStale` threshold from `Settings`.
 
 from __future__ import annotations
 
-from convoso_exporter.mixin.layout import Line, dashboard
+from convoso_exporter.mixin.layout import Line, dashboard, target_variables
 from convoso_exporter.mixin.panels import (
     queries,
-    sel,
     stat,
     state_timeline,
     thresholds,
     timeseries,
     value_mappings,
 )
+from convoso_exporter.mixin.promql import sel, targeted
 from convoso_exporter.mixin.settings import Settings, duration_seconds
 
 
@@ -27,7 +27,7 @@ def polls_row(settings: Settings) -> Line:
                 "Poll outcome per target",
                 "OK when the exporter's last poll of the target succeeded, FAILED when it did not (convoso_up).",
                 "none",
-                queries((sel("convoso_up"), "{{target}}")),
+                queries((targeted("convoso_up"), "{{target}}")),
                 mappings=value_mappings({"0": ("FAILED", "red"), "1": ("OK", "green")}),
                 color={"mode": "thresholds"},
             ),
@@ -39,7 +39,7 @@ def polls_row(settings: Settings) -> Line:
                 "Poll success ratio",
                 "Share of the time each target's last poll had succeeded, over the rate interval.",
                 "percentunit",
-                queries((f"avg_over_time({sel('convoso_up')}[$__rate_interval])", "{{target}}")),
+                queries((f"avg_over_time({targeted('convoso_up')}[$__rate_interval])", "{{target}}")),
                 defaults={"min": 0, "max": 1},
             ),
             12,
@@ -51,7 +51,7 @@ def polls_row(settings: Settings) -> Line:
                 "Seconds since the last successful poll of each target. "
                 f"ConvosoDataStale fires past {settings.stale_after} (the red line).",
                 "s",
-                queries((f"time() - {sel('convoso_last_success_timestamp_seconds')}", "{{target}}")),
+                queries((f"time() - {targeted('convoso_last_success_timestamp_seconds')}", "{{target}}")),
                 threshold_lines=True,
                 thresholds=thresholds("green", (stale / 2, "orange"), (stale, "red")),
             ),
@@ -63,7 +63,7 @@ def polls_row(settings: Settings) -> Line:
                 "Poll duration",
                 "How long the last poll of each target took.",
                 "s",
-                queries((sel("convoso_poll_duration_seconds"), "{{target}}")),
+                queries((targeted("convoso_poll_duration_seconds"), "{{target}}")),
             ),
             8,
             8,
@@ -77,9 +77,9 @@ def polls_row(settings: Settings) -> Line:
                 queries(
                     (
                         "sum by (target, kind) "
-                        f"(increase({sel('convoso_exporter_poll_errors_total')}[$__rate_interval]))\n"
+                        f"(increase({targeted('convoso_exporter_poll_errors_total')}[$__rate_interval]))\n"
                         "or on (target)\n"
-                        f'label_replace(sum by (target) ({sel("convoso_up")}) * 0, "kind", "none", "", "")',
+                        f'label_replace(sum by (target) ({targeted("convoso_up")}) * 0, "kind", "none", "", "")',
                         "{{target}} {{kind}}",
                     )
                 ),
@@ -92,9 +92,9 @@ def polls_row(settings: Settings) -> Line:
 
 def api_row() -> Line:
     """The Convoso API as the exporter sees it: traffic, errors, latency."""
-    requests = sel("convoso_exporter_api_requests_total", target=False)
-    errors = sel("convoso_exporter_api_requests_total", 'outcome!="success"', target=False)
-    latency = sel("convoso_exporter_api_request_duration_seconds_bucket", target=False)
+    requests = sel("convoso_exporter_api_requests_total")
+    errors = sel("convoso_exporter_api_requests_total", 'outcome!="success"')
+    latency = sel("convoso_exporter_api_request_duration_seconds_bucket")
     return [
         (
             timeseries(
@@ -152,6 +152,64 @@ def api_row() -> Line:
     ]
 
 
+def targets_row() -> Line:
+    """What the exporter polls (the account, discovered campaigns and queues, custom slices) and what it costs."""
+    search = sel("convoso_exporter_api_requests_total", 'endpoint="search"')
+    return [
+        (
+            stat(
+                "Targets by kind",
+                "Targets each exporter polls: the account, the campaigns and queues discovery "
+                "found, and the config's custom slices (convoso_exporter_targets).",
+                "short",
+                queries((sel("convoso_exporter_targets"), "{{kind}} ({{instance}})"), instant=True),
+            ),
+            8,
+            6,
+        ),
+        (
+            stat(
+                "Discovered scopes by outcome",
+                "Campaigns and queues found in the account answer: polled, filtered out by "
+                "discovery.include/exclude, or over discovery.max_targets (orange: raise the "
+                "limit or filter, or those scopes have no figures).",
+                "short",
+                queries((sel("convoso_exporter_discovered_scopes"), "{{kind}} {{outcome}}"), instant=True),
+                overrides=[
+                    {
+                        "matcher": {"id": "byRegexp", "options": ".*over_limit.*"},
+                        "properties": [
+                            {"id": "color", "value": {"mode": "thresholds"}},
+                            {"id": "thresholds", "value": thresholds("green", (1, "orange"))},
+                        ],
+                    }
+                ],
+            ),
+            8,
+            6,
+        ),
+        (
+            timeseries(
+                "API calls per minute: budget and actual",
+                "The search calls per minute the current targets imply (one per target per "
+                "interval: convoso_exporter_api_budget_calls_per_minute) against the calls "
+                "actually made. Failing targets back off, so actual can be lower.",
+                "short",
+                queries(
+                    (sel("convoso_exporter_api_budget_calls_per_minute"), "budget {{instance}}"),
+                    (
+                        f"sum by (job, instance) (rate({search}[$__rate_interval])) * 60",
+                        "actual {{instance}}",
+                    ),
+                ),
+                defaults={"min": 0},
+            ),
+            8,
+            6,
+        ),
+    ]
+
+
 def process_row() -> Line:
     """The exporter process itself: version, config, scrape cost, CPU, memory."""
     return [
@@ -162,7 +220,7 @@ def process_row() -> Line:
                 "none",
                 queries(
                     (
-                        sel("convoso_exporter_build_info", target=False),
+                        sel("convoso_exporter_build_info"),
                         "{{instance}}: {{version}} (Python {{python_version}})",
                     ),
                     instant=True,
@@ -174,36 +232,26 @@ def process_row() -> Line:
         ),
         (
             stat(
-                "Targets configured",
-                "Targets in each exporter's configuration.",
-                "short",
-                queries((sel("convoso_exporter_targets", target=False), "{{instance}}"), instant=True),
-            ),
-            4,
-            4,
-        ),
-        (
-            stat(
                 "Last config reload",
                 "Whether the exporter's last configuration (re)load succeeded.",
                 "none",
                 queries(
-                    (sel("convoso_exporter_config_last_reload_successful", target=False), "{{instance}}"),
+                    (sel("convoso_exporter_config_last_reload_successful"), "{{instance}}"),
                     instant=True,
                 ),
                 colour_mode="background",
                 mappings=value_mappings({"0": ("FAILED", "red"), "1": ("OK", "green")}),
             ),
-            4,
+            8,
             4,
         ),
         (
             stat(
                 "Agents left out of per-agent series",
-                "Agents not exported one by one because of max_agents_per_target, per target; "
-                "aggregates still count them.",
+                "Agents of the account answer not exported one by one because of "
+                "max_agents_per_target; the breakdown and the distributions still count them.",
                 "short",
-                queries((sel("convoso_exporter_agents_truncated"), "{{target}}"), instant=True),
+                queries((sel("convoso_exporter_agents_truncated"), "{{instance}}"), instant=True),
                 thresholds=thresholds("green", (1, "orange")),
             ),
             8,
@@ -215,8 +263,8 @@ def process_row() -> Line:
                 "How long Prometheus takes to scrape the exporter (left) and how many samples it gets (right).",
                 "s",
                 queries(
-                    (sel("scrape_duration_seconds", target=False), "{{instance}} duration"),
-                    (sel("scrape_samples_scraped", target=False), "{{instance}} samples"),
+                    (sel("scrape_duration_seconds"), "{{instance}} duration"),
+                    (sel("scrape_samples_scraped"), "{{instance}} samples"),
                 ),
                 overrides=[
                     {
@@ -238,7 +286,7 @@ def process_row() -> Line:
                 "percentunit",
                 queries(
                     (
-                        f"rate({sel('process_cpu_seconds_total', target=False)}[$__rate_interval])",
+                        f"rate({sel('process_cpu_seconds_total')}[$__rate_interval])",
                         "{{instance}}",
                     )
                 ),
@@ -251,7 +299,7 @@ def process_row() -> Line:
                 "Exporter memory",
                 "Resident memory of the exporter process.",
                 "bytes",
-                queries((sel("process_resident_memory_bytes", target=False), "{{instance}}")),
+                queries((sel("process_resident_memory_bytes"), "{{instance}}")),
             ),
             8,
             8,
@@ -266,5 +314,11 @@ def build(settings: Settings) -> dict:
         "convoso-exporter",
         "Convoso / Exporter health",
         "Is convoso-exporter polling Convoso, how fast, with which errors, and how fresh is the data.",
-        [("Polls per target", polls_row(settings)), ("Convoso API", api_row()), ("Exporter process", process_row())],
+        [
+            ("Polls per target", polls_row(settings)),
+            ("Targets and API budget", targets_row()),
+            ("Convoso API", api_row()),
+            ("Exporter process", process_row()),
+        ],
+        target_variables(),
     )

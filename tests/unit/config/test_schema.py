@@ -9,6 +9,7 @@ for tests/fixtures/config.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from convoso_exporter.config.schema import (
     Config,
     ConfigError,
     ConvosoSettings,
+    DiscoverySettings,
     Target,
     load_config,
     parse_config,
@@ -96,8 +98,14 @@ def test_config_not_utf8(tmp_path: Path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"targets:\n  - name: caf\xe9\n")
     assert load_error(path) == (
-        f"cannot read config file {path}: not UTF-8 text (bad byte at offset 22)"
+        f"{path}:2: targets[0].name: not UTF-8 text (byte 0xe9 at column 14); save the file as UTF-8"
     )
+
+
+def test_config_with_a_byte_order_mark(tmp_path: Path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfconvoso: {auth_token: tok}\ntargets: [{name: a}]\n")
+    assert load_config(str(path), environ={}).targets == (Target(name="a"),)
 
 
 def test_unreadable_token_file(tmp_path: Path):
@@ -113,7 +121,7 @@ def test_unreadable_token_file(tmp_path: Path):
         reason = "Permission denied"
     path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
     message = load_error(path)
-    assert message == f"convoso.auth_token_file: cannot read token file {token}: {reason}"
+    assert message == f"{path}:2: convoso.auth_token_file: cannot read token file {token}: {reason}"
     assert_clean(message)
 
 
@@ -122,31 +130,49 @@ def test_huge_token_file_is_not_slurped(tmp_path: Path):
     token.write_bytes(b"x" * (64 * 1024 + 1))
     path = write(tmp_path, "convoso:\n  auth_token_file: token\ntargets:\n  - name: a\n")
     assert load_error(path) == (
-        f"convoso.auth_token_file: token file {token} is larger than 65536 bytes; "
+        f"{path}:2: convoso.auth_token_file: token file {token} is larger than 65536 bytes; "
         "expected the token alone"
     )
 
 
-def test_empty_yaml_text_through_parse_config():
-    for text in ("", "   \n", "# only a comment\n", "~\n"):
-        with pytest.raises(ConfigError, match=r"^\(top level\): the config is empty"):
-            parse_config(text, environ={})
+@pytest.mark.parametrize(
+    ("text", "where"), [("", "<config>"), ("   \n", "<config>"), ("# only a comment\n", "<config>"), ("~\n", "<config>:1")]
+)
+def test_empty_yaml_text_through_parse_config(text, where):
+    with pytest.raises(ConfigError, match=rf"^{where}: \(top level\): the config is empty"):
+        parse_config(text, environ={})
 
 
-def test_yaml_error_names_the_source():
+def test_yaml_error_names_the_source_line_and_key():
     with pytest.raises(ConfigError) as info:
         parse_config("targets: [a,\n", environ={}, source_name="demo.yaml")
-    assert str(info.value).startswith("demo.yaml:2:1: invalid YAML: ")
+    assert str(info.value) == (
+        "demo.yaml:1: targets: invalid YAML: the '[' opened here is never closed; add ']' after the last item"
+    )
     assert_clean(str(info.value))
 
 
-def test_yaml_error_does_not_quote_the_source_line():
-    # str(yaml error) prints the offending line; a token written there must not leak.
-    text = 'convoso:\n  auth_token: "s3cr3t-7f3a9c\ntargets: []\n'
+def test_errors_in_a_mapping_name_the_key_path_only():
+    # A mapping handed in by code has no file and no lines.
+    with pytest.raises(ConfigError) as info:
+        parse_config({"convoso": {"auth_token": "tok"}, "targets": [{"name": "a"}, {"name": 5}]}, environ={})
+    assert str(info.value) == (
+        "targets[1].name: expected a string, got an integer (5); put it in quotes to make it text"
+    )
+
+
+def test_a_value_from_an_alias_is_reported_where_the_alias_is():
+    text = (
+        "convoso: {auth_token: tok}\n"
+        "targets:\n"
+        "  - name: a\n"
+        "    skills: &both [english, spanish]\n"
+        "  - name: b\n"
+        "    queue_id: *both\n"
+    )
     with pytest.raises(ConfigError) as info:
         parse_config(text, environ={})
-    assert "invalid YAML" in str(info.value)
-    assert_clean(str(info.value))
+    assert str(info.value) == "<config>:6: targets[1].queue_id: expected an id (string or integer), got a list"
 
 
 # ---------------------------------------------------------------- valid configs
@@ -156,9 +182,18 @@ def test_minimal_config_takes_every_default():
     config = load_config(str(FIXTURES / "valid" / "minimal.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
     assert config == Config(
         convoso=ConvosoSettings(auth_token=ENV_TOKEN),
+        # A config that lists its own targets has discovery off unless it says otherwise.
+        discovery=DiscoverySettings(enabled=False),
         targets=(Target(name="everyone"),),
     )
     assert config.warnings == ()
+
+
+def test_without_targets_discovery_is_on_and_takes_every_default():
+    config = load_config(str(FIXTURES / "valid" / "discovery-only.yaml"), environ={})
+    assert config.targets == () and config.discovery == DiscoverySettings()
+    assert config.discovery.enabled and config.discovery.interval == 60.0 and config.discovery.max_targets == 200
+    assert config.timezone == "UTC" and config.agent_names
 
 
 def test_full_config():
@@ -174,7 +209,13 @@ def test_full_config():
             max_backoff=5400.0,
         ),
         poll_interval=60.0,
+        timezone="America/New_York",
+        discovery=DiscoverySettings(
+            enabled=True, campaigns=False, queues=True, include=re.compile("^2"), exclude=re.compile("Overflow"),
+            interval=120.0, max_targets=50,
+        ),
         agent_metrics=False,
+        agent_names=False,
         max_agents_per_target=0,
         targets=(
             Target(name="sales", campaign_id="111"),
@@ -195,7 +236,8 @@ def test_full_config():
 def test_nulls_mean_defaults():
     config = load_config(str(FIXTURES / "valid" / "nulls.yaml"), environ={"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
     assert config == Config(
-        convoso=ConvosoSettings(auth_token=ENV_TOKEN), targets=(Target(name="sales"),)
+        convoso=ConvosoSettings(auth_token=ENV_TOKEN), discovery=DiscoverySettings(enabled=False),
+        targets=(Target(name="sales"),)
     )
 
 
@@ -243,10 +285,10 @@ def test_example_file_loads_and_shows_the_defaults():
     assert config.poll_interval == defaults.poll_interval
     assert config.agent_metrics == defaults.agent_metrics
     assert config.max_agents_per_target == defaults.max_agents_per_target
-    assert config.targets == (
-        Target(name="sales", campaign_id="111"),
-        Target(name="main-queue", queue_id="222", skills=("english", "spanish")),
-    )
+    assert (config.timezone, config.agent_names) == (defaults.timezone, defaults.agent_names)
+    # The example lists a slice and says discovery is on, which is the default without one.
+    assert config.discovery == DiscoverySettings()
+    assert config.targets == (Target(name="spanish-speakers", skills=("spanish",)),)
     assert config.warnings == ()
 
 
@@ -256,6 +298,7 @@ def test_example_file_documents_every_key():
         "base_url:", "auth_token_file:", "auth_token:", "timeout:", "concurrency:",
         "max_response_bytes:", "max_backoff:", "poll_interval:", "agent_metrics:",
         "max_agents_per_target:", "targets:", "campaign_id", "queue_id", "user_id", "skills",
+        "timezone:", "discovery:", "include:", "exclude:", "interval:", "max_targets:", "agent_names:",
         "CONVOSO_AUTH_TOKEN",
     ):
         assert key in text, key
@@ -363,5 +406,16 @@ def test_config_is_hashable_and_compares_by_value():
 def test_warnings_do_not_count_as_a_change():
     config = parse_config("convoso: {auth_token: tok}\ntargets: [{name: a}]\n", environ={})
     assert Config(
-        convoso=config.convoso, targets=config.targets, warnings=("something",)
+        convoso=config.convoso, discovery=config.discovery, targets=config.targets, warnings=("something",)
     ) == config
+
+
+@pytest.mark.parametrize("where", ["targets: TOKEN\n", "poll_interval: TOKEN\n", "timezone: TOKEN\n"])
+def test_a_token_pasted_under_another_key_is_never_echoed(where):
+    token = "a-long-Convoso-token-" + "x7" * 40  # longer than a message shows of a value
+    for environ, inline in (({}, f"  auth_token: {token}\n"), ({"CONVOSO_AUTH_TOKEN": token}, "  timeout: 1s\n")):
+        text = "convoso:\n" + inline + where.replace("TOKEN", token)
+        with pytest.raises(ConfigError) as caught:
+            parse_config(text, environ=environ)
+        message = str(caught.value)
+        assert token[:20] not in message and "<redacted>" in message, message

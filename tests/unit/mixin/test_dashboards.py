@@ -1,12 +1,13 @@
 """The shipped Grafana dashboards follow the monitoring-mixin conventions.
 
 Checked on the committed JSON: a `datasource` variable used by every panel and variable
-query, `job`/`instance`/`target` filters on every selector, a title, description and
-unit on every panel, `$__rate_interval` in every rate/increase, stable uids, read-only,
-a clean grid. Every metric a query names must exist in docs/metrics.md, and every query
-must parse (promtool). The committed JSON must be exactly what the dashboard modules
-(convoso_exporter/mixin/dashboards/) write, and the provisioning files must point Grafana
-at it. Checks of one dashboard's panels live beside it in tests/unit/mixin/dashboards/.
+query, `job`/`instance` filters on every selector (the scope rule: test_promql.py), a title,
+description and unit on every panel, `$__rate_interval` in every rate/increase, stable
+uids, read-only, a clean grid. Every metric a query names must exist in docs/metrics.md,
+and every query must parse (promtool). The committed JSON must be exactly what the
+dashboard modules (convoso_exporter/mixin/dashboards/) write, and the provisioning files
+must point Grafana at it. Checks of one dashboard's panels live beside it in
+tests/unit/mixin/dashboards/.
 """
 
 from __future__ import annotations
@@ -25,13 +26,26 @@ from tests.dashboard_queries import (
     panel_queries,
     panels,
     parse_label_values,
+    parse_query_result,
+    query_result_options,
+    query_variables,
     substitute_variables,
-    variable_queries,
 )
 from tests.support import ROOT
 
 GRAFANA = ROOT / "grafana"
 EXPECTED_UIDS = {"convoso-overview", "convoso-agents", "convoso-exporter"}
+# Which dashboards are narrowed by campaign and queue; the others by target.
+SCOPE_DASHBOARDS = {"convoso-overview.json", "convoso-agents.json"}
+SCOPE_LABELS = {"campaign": "campaign_id", "queue": "queue_id"}
+# What a variable query filters on: the variables before it whose labels it carries.
+VARIABLE_NEEDS = {
+    "job": [],
+    "instance": ["job"],
+    "target": ["job", "instance"],
+    "campaign": ["job", "instance"],
+    "queue": ["job", "instance"],
+}
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
 # Series Prometheus itself attaches to every scrape.
 SCRAPE_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added"}
@@ -47,6 +61,13 @@ PANELS = [(name, panel) for name, dashboard in DASHBOARDS.items() for panel in p
 VISIBLE = [(name, panel) for name, panel in PANELS if panel["type"] != "row"]
 QUERIES = [
     (name, title, expr) for name, dashboard in DASHBOARDS.items() for title, expr in panel_queries(dashboard)
+]
+# The PromQL inside the query_result variables (campaign, queue).
+VARIABLE_EXPRS = [
+    parse_query_result(v["query"])
+    for dashboard in DASHBOARDS.values()
+    for v in query_variables(dashboard)
+    if v["query"].startswith("query_result(")
 ]
 
 
@@ -98,29 +119,47 @@ def test_dashboard_is_read_only_current_schema_and_tagged(name):
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_variables_are_datasource_then_all_able_job_instance_target(name):
+def test_variables_are_datasource_job_instance_then_the_dashboards_scope(name):
     variables = {v["name"]: v for v in DASHBOARDS[name]["templating"]["list"]}
-    assert list(variables) == ["datasource", "job", "instance", "target"]
+    scope = ["campaign", "queue"] if name in SCOPE_DASHBOARDS else ["target"]
+    assert list(variables) == ["datasource", "job", "instance", *scope]
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
-    for var in ("job", "instance", "target"):
+    for var in ("job", "instance", *scope):
         variable = variables[var]
         assert variable["type"] == "query"
         assert variable["datasource"] == DATASOURCE_REF
         assert variable["multi"] is True and variable["includeAll"] is True
-        assert variable["allValue"] == ".+"
+        # All must keep agents without a campaign or queue (the empty value), or the
+        # dashboard's total would fall short of the account's.
+        assert variable["allValue"] == (".*" if var in SCOPE_LABELS else ".+")
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_each_variable_query_is_narrowed_by_the_variables_before_it(name):
-    queries = dict(variable_queries(DASHBOARDS[name]))
-    for var, needs in (("job", []), ("instance", ["job"]), ("target", ["job", "instance"])):
-        selector, label = parse_label_values(queries[var])
-        assert label == var
-        matchers = dict((m[0], m[2]) for m in MATCHER_RE.findall(selector or ""))
-        assert {k: v for k, v in matchers.items()} == {need: f"${need}" for need in needs}
-        metric = SELECTOR_RE.match(selector).group(1) if "{" in (selector or "") else selector
-        assert var in labels_of(metric) | {"job", "instance"}
+    for variable in query_variables(DASHBOARDS[name]):
+        var, query = variable["name"], variable["query"]
+        if var in SCOPE_LABELS:
+            selector, label = parse_query_result(query), SCOPE_LABELS[var]
+            assert re.match(rf"max by \({label}, {var}_name\) \(", selector), selector
+        else:
+            selector, label = parse_label_values(query)
+            assert label == var
+        (found,) = SELECTOR_RE.findall(selector or "") or [(selector, "")]
+        metric, body = found
+        matchers = {m[0]: m[2] for m in MATCHER_RE.findall(body)}
+        assert matchers == {need: f"${need}" for need in VARIABLE_NEEDS[var]}
+        assert label in labels_of(metric) | {"job", "instance"}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPE_DASHBOARDS))
+def test_campaign_and_queue_variables_show_names_and_keep_ids_as_values(name):
+    variables = {v["name"]: v for v in query_variables(DASHBOARDS[name])}
+    for var, label in SCOPE_LABELS.items():
+        regex = variables[var]["regex"]
+        named = f'{{{label}="1001",{var}_name="Medicare Advantage",instance="x:1",job="convoso"}} 1 1700000000000'
+        unnamed = f'{{{label}="2002",instance="x:1",job="convoso"}} 1 1700000000000'
+        assert query_result_options(regex, [named, unnamed]) == [("1001", "Medicare Advantage"), ("2002", "2002")]
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -153,26 +192,6 @@ def test_panel_has_title_description_unit_and_the_datasource_variable(name, pane
     for target in panel["targets"]:
         assert target["datasource"] == DATASOURCE_REF
         assert target["expr"].strip()
-
-
-@pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])
-def test_every_selector_filters_on_job_instance_and_target(name, title, expr):
-    without_strings = STRING_RE.sub('""', expr)
-    for match in METRIC_WORD_RE.finditer(without_strings):
-        assert without_strings[match.end() :].startswith("{"), (
-            f"bare metric {match[1]}: no job/instance filter"
-        )
-    selectors = SELECTOR_RE.findall(expr)
-    assert selectors
-    for metric, body in selectors:
-        matchers = {(label, op): value for label, op, value in MATCHER_RE.findall(body)}
-        assert matchers.get(("job", "=~")) == "$job", metric
-        assert matchers.get(("instance", "=~")) == "$instance", metric
-        labels = labels_of(metric)
-        if "target" in labels:
-            assert matchers.get(("target", "=~")) == "$target", metric
-        unknown = {label for label, _ in matchers} - labels - {"job", "instance"}
-        assert not unknown, f"{metric} has no label {unknown}"
 
 
 @pytest.mark.parametrize(("name", "title", "expr"), QUERIES, ids=[f"{n}:{t}" for n, t, _ in QUERIES])

@@ -74,8 +74,8 @@ def test_set_changes_rules_prometheusrule_and_dashboards_together(tmp_path):
     assert main(["--output-dir", str(tmp_path), *(arg for s in sets for arg in ("--set", s))]) == 0
     groups = yaml.safe_load((tmp_path / rules.PATH).read_text())["groups"]
     alerts = {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
-    assert alerts["ConvosoDropRateCritical"]["expr"].startswith("convoso:drop_rate_today:ratio > 0.05\n")
-    assert alerts["ConvosoDropRateWarning"]["expr"].startswith("convoso:drop_rate_today:ratio > 0.04\n")
+    assert alerts["ConvosoDropRateCritical"]["expr"].startswith("convoso:campaign_drop_rate_today:ratio > 0.05\n")
+    assert alerts["ConvosoDropRateWarning"]["expr"].startswith("convoso:campaign_drop_rate_today:ratio > 0.04\n")
     assert "> 1200" in alerts["ConvosoDataStale"]["expr"]
     assert "increase30m" in alerts["ConvosoDropBurst"]["expr"]
     assert yaml.safe_load((tmp_path / kubernetes.PATH).read_text())["spec"]["groups"] == groups

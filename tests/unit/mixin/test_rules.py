@@ -85,6 +85,12 @@ def test_every_alert_is_explained_in_docs_alerts_md():
         assert f"`{rule['alert']}`" in text, rule["alert"]
 
 
+def test_docs_alerts_md_shows_each_alerts_expression_as_generated():
+    text = ALERTS_DOC.read_text(encoding="utf-8")
+    for rule in ALERTS:
+        assert f"| `{rule['alert']}` | `{' '.join(rule['expr'].split())}` |" in text, rule["alert"]
+
+
 def test_recording_rules_follow_level_metric_operations_and_are_used_or_tested():
     tested = {case["expr"] for test in UNIT_TESTS for case in test.get("promql_expr_test", [])}
     for rule in RECORDS:
@@ -108,6 +114,25 @@ def test_every_alert_has_unit_tests_that_fire_and_that_stay_quiet():
         for expected in firing[name]:
             assert expected["exp_labels"]["severity"] == rule["labels"]["severity"]
             assert set(expected["exp_annotations"]) == {"summary", "description", "runbook_url"}
+
+
+def test_campaign_alerts_judge_campaign_targets_only_and_name_the_campaign():
+    """The legal unit is the campaign: the drop-rate and no-agent alerts (and the recording
+    rules they read) keep to campaign targets and carry the campaign's id and name."""
+    records = {rule["record"]: rule["expr"] for rule in RECORDS}
+    campaign_groups = {"convoso.calls", "convoso.agents"}
+    for group in RULES["groups"]:
+        for rule in group["rules"]:
+            if group["name"] not in campaign_groups or "alert" not in rule:
+                continue
+            used = [rule["expr"]] + [expr for name, expr in records.items() if name in rule["expr"]]
+            assert any('convoso_target_info{kind="campaign"}' in expr for expr in used), rule["alert"]
+            assert "$labels.campaign_name" in rule["annotations"]["description"], rule["alert"]
+            assert "$labels.campaign_id" in rule["annotations"]["description"], rule["alert"]
+    for name, expr in records.items():
+        if "queue_dropped_today" in expr or "queue_answered_today" in expr:
+            campaign_targets = 'group_left (campaign_id, campaign_name) convoso_target_info{kind="campaign"}'
+            assert expr.rstrip().endswith(campaign_targets), name
 
 
 # ---------------------------------------------------------------- the generator
@@ -146,7 +171,7 @@ def test_the_burst_window_renames_its_recording_rules(tmp_path):
     assert main(["--set", "burst_window=30s", "--set", "drop_rate_for=1s", "--output-dir", str(tmp_path)]) == 0
     groups = yaml.safe_load(out.read_text())
     records = {r["record"] for g in groups["groups"] for r in g["rules"] if "record" in r}
-    assert "convoso:queue_dropped_today:increase30s" in records
+    assert "convoso:campaign_queue_dropped_today:increase30s" in records
     burst = alert_named(groups, "ConvosoDropBurst")
     assert "increase30s" in burst["expr"] and "last 30s" in burst["annotations"]["summary"]
     assert alert_named(groups, "ConvosoDropRateCritical")["for"] == "1s"

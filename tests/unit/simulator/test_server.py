@@ -179,8 +179,9 @@ def test_live_style_is_wrapped_with_strings_empties_and_extras():
         doc = (await search(client, campaign_id=cid)).json()
         entries = doc["data"]["entries"]
         assert doc["success"] is True and entries["success"] is True and entries["code"] == 200
-        assert [c["campaign_id"] for c in entries["campaigns"]] == [cid]
-        assert {q["queue_id"] for q in entries["queues"]} == set(center.campaigns()[0]["queue_ids"])
+        # The vendor's help-centre shape: {"value": <id as a number>, "name": ...}.
+        assert [c["value"] for c in entries["campaigns"]] == [int(cid)]
+        assert {q["value"] for q in entries["queues"]} == {int(q) for q in center.campaigns()[0]["queue_ids"]}
         agents = entries["agents"]
         assert isinstance(agents, list)
         documented = center.search(campaign_id=cid)
@@ -452,6 +453,134 @@ def test_state_lists_ids_and_counts_requests_and_connections():
     run(test)
 
 
+# --- campaigns and queues at run time, ground truth ---------------------------------
+
+
+async def control(client: httpx.AsyncClient, what: str, body=None, method: str = "POST") -> httpx.Response:
+    return await client.request(method, f"/_sim/{what}?auth_token={TOKEN}", json=body)
+
+
+def test_campaigns_and_queues_come_and_go_over_http():
+    async def test(sim, client):
+        sim.set_style("live")
+        added = (await control(client, "campaign", {"action": "add", "name": "Winter Promo", "agents": 4})).json()
+        assert added == {"campaign_id": "1004", "queue_id": "2005"}
+        lists = (await search(client)).json()["data"]["entries"]
+        assert {"value": 1004, "name": "Winter Promo"} in lists["campaigns"]
+        assert 2005 in [q["value"] for q in lists["queues"]]
+        mine = (await search(client, campaign_id="1004")).json()["data"]["entries"]
+        assert mine["agent_total"] == 4 and [c["value"] for c in mine["campaigns"]] == [1004]
+        queue = await control(client, "queue", {"action": "add", "campaign_id": 1004, "name": "Winter Callbacks"})
+        assert queue.json() == {"queue_id": "2006", "campaign_id": "1004"}
+        assert (await search(client, queue_id="2006")).json()["data"]["entries"]["agent_total"] == 0
+        assert (await control(client, "queue", {"action": "remove", "queue_id": "2006"})).json() == {"queue_id": "2006"}
+        missing = {"success": False, "code": 6041, "error": "Queue not found"}
+        assert (await search(client, queue_id="2006")).json() == missing
+        gone = (await control(client, "campaign", {"action": "remove", "campaign_id": "1004"})).json()
+        assert gone == {"campaign_id": "1004", "queue_ids": ["2005"]}
+        missing = {"success": False, "code": 6026, "error": "Campaign not found"}
+        assert (await search(client, campaign_id="1004")).json() == missing
+        whole = (await search(client)).json()["data"]["entries"]
+        state = (await control(client, "state", method="GET")).json()
+        seen = {a[name] for a in whole["agents"].values() for name in ("campaign_id", "queue_id")}
+        seen |= {str(scope["value"]) for scope in whole["campaigns"] + whole["queues"]}
+        seen |= {c["campaign_id"] for c in state["campaigns"]} | {q for c in state["campaigns"] for q in c["queue_ids"]}
+        seen |= {q["queue_id"] for q in state["queues"]} | {q["campaign_id"] for q in state["queues"]}
+        assert seen - {""} == {"1001", "1002", "1003", "2001", "2002", "2003", "2004"}
+        assert (await search(client)).json()["data"]["entries"]["agent_total"] == 40
+
+    run(test)
+
+
+@pytest.mark.parametrize(
+    "what, body, status, words",
+    [
+        ("campaign", {"action": "rename"}, 400, "action"),
+        ("campaign", {}, 400, "action"),
+        ("campaign", {"action": "add", "colour": "red"}, 400, "colour"),
+        ("campaign", {"action": "add", "name": ""}, 400, "name"),
+        ("campaign", {"action": "add", "agents": -2}, 400, "agents"),
+        ("campaign", {"action": "remove"}, 400, "campaign_id"),
+        ("campaign", {"action": "remove", "campaign_id": "9999"}, 404, "campaign 9999 not found"),
+        ("queue", {"action": "add"}, 400, "campaign_id"),
+        ("queue", {"action": "add", "campaign_id": "9999"}, 404, "campaign 9999 not found"),
+        ("queue", {"action": "remove", "queue_id": "2999"}, 404, "queue 2999 not found"),
+        ("queue", {"action": "remove", "queue_id": "2001"}, 400, "last queue"),
+        ("queue", [1], 400, "JSON object"),
+    ],
+)
+def test_layout_changes_refused_with_one_line(what, body, status, words):
+    async def main():
+        center = make_center(agents=10, campaigns=1, queues=1)
+        async with serving(center) as (sim, client):
+            response = await control(client, what, body)
+            assert response.status_code == status and words in response.json()["error"]
+            assert "\n" not in response.json()["error"]
+            assert center.campaign_ids() == ["1001"] and center.queue_ids() == ["2001"]
+            assert (await control(client, what, body, method="GET")).status_code == 405
+
+    asyncio.run(main())
+
+
+def test_faults_scoped_to_a_removed_campaign_go_with_it():
+    async def test(sim, client):
+        sim.set_fault("500", campaign_id="1002")
+        sim.set_fault("403", queue_id=sim.center.campaigns()[1]["queue_ids"][0])
+        sim.set_fault("429", campaign_id="1001")
+        await control(client, "campaign", {"action": "remove", "campaign_id": "1002"})
+        faults = (await control(client, "state", method="GET")).json()["faults"]
+        assert [fault["campaign_id"] for fault in faults] == ["1001"]
+        assert (await search(client, campaign_id="1002")).json()["code"] == 6026
+
+    run(test)
+
+
+def test_truth_endpoint_answers_json_with_joined_keys():
+    async def main():
+        clock = FakeClock()
+        async with serving(make_center(clock=clock, campaigns=2, queues=2)) as (sim, client):
+            clock.advance(900)
+            assert (await client.get("/_sim/truth?auth_token=wrong")).status_code == 401
+            assert (await control(client, "truth")).status_code == 405
+            truth = (await control(client, "truth", method="GET")).json()
+            assert truth["tick"] == 900 and truth["today"] == "2026-01-01" and truth["timezone"] == "UTC"
+            assert sum(truth["agent_seconds"].values()) == 40 * 900
+            assert all(key.count("/") == 2 and key.split("/")[0] in ("1001", "1002") for key in truth["entries"])
+            shown = (await search(client, campaign_id="1002")).json()["call_data"]
+            assert truth["days"]["2026-01-01"]["campaigns"]["1002"] == {
+                "calls": shown["total_calls"], "answered": shown["answered"], "dropped": shown["dropped"]
+            }
+
+    asyncio.run(main())
+
+
+def test_glitch_and_scopes_keyed_over_http_scoped_and_healing():
+    async def main():
+        clock = FakeClock()
+        async with serving(make_center(clock=clock), style="live") as (sim, client):
+            clock.advance(1200)
+            true = (await search(client, campaign_id="1001")).json()["data"]["entries"]
+            await control(client, "fault", {"fault": "glitch", "campaign_id": "1001", "times": 1})
+            glitched = (await search(client, campaign_id="1001")).json()["data"]["entries"]
+            assert int(glitched["queue_answered"]) == int(true["queue_answered"]) // 2 < int(true["queue_answered"])
+            assert glitched["call_data"] == {k: str(int(v) // 2) for k, v in true["call_data"].items()}
+            assert (await search(client, campaign_id="1001")).json()["data"]["entries"] == true  # healed
+            sim.set_fault("scopes_keyed", campaign_id="1002")
+            keyed = (await search(client, campaign_id="1002")).json()["data"]["entries"]
+            assert list(keyed["campaigns"]) == ["1002"] and keyed["campaigns"]["1002"]["value"] == 1002
+            assert isinstance((await search(client)).json()["data"]["entries"]["campaigns"], list)
+
+    asyncio.run(main())
+
+
+def test_simulate_timezone_flag_reaches_the_center():
+    parser = argparse.ArgumentParser()
+    simulator_server.add_arguments(parser)
+    assert parser.parse_args([]).timezone == "UTC"
+    assert parser.parse_args(["--timezone", "America/New_York"]).timezone == "America/New_York"
+    assert "/_sim/truth" in parser.format_help() and "glitch" in parser.format_help()
+
+
 # --- load ---------------------------------------------------------------------------
 
 
@@ -521,7 +650,8 @@ def test_simulate_command_serves_until_cancelled(caplog):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"]],
+    [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"],
+     ["--timezone", "Mars/Olympus"]],
 )
 def test_simulate_flags_are_checked(argv, capsys):
     parser = argparse.ArgumentParser()

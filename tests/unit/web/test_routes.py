@@ -4,115 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from contextlib import asynccontextmanager
-from typing import AsyncIterator, NamedTuple
 
 import httpx
 import pytest
 
-from convoso_exporter.config.schema import Target
-from convoso_exporter.poll.state import TargetState
-from convoso_exporter.web.routes import (
-    ExporterServer,
-    ReloadError,
-    accepts_gzip,
-    format_age,
-)
-
-NOW = 1_800_000_000.0
+from convoso_exporter.web.routes import accepts_gzip
+from tests.unit.web.floor import FakeBackend, run, serving, view
 
 
-class Exposition(NamedTuple):
-    """The shape of convoso_exporter.expose.cache.Exposition; the server reads only these fields."""
-
-    body: bytes
-    gzip_body: bytes
-    series: int
-
-
-def make_exposition(series: int = 3000) -> Exposition:
-    lines = ["# HELP convoso_agents Agents by status.", "# TYPE convoso_agents gauge"]
-    lines += [f'convoso_agents{{target="t{i % 7}",status="S{i}"}} {i}' for i in range(series)]
-    body = ("\n".join(lines) + "\n").encode()
-    return Exposition(body, gzip.compress(body), series)
-
-
-class FakeBackend:
-    version = "1.2.3-test"
-
-    def __init__(self, states: list[TargetState] | None = None) -> None:
-        self.current = make_exposition()
-        self.is_ready = False
-        self.states = states or []
-        self.reload_error: str | None = None
-        self.reload_started = asyncio.Event()
-        self.reload_may_finish: asyncio.Event | None = None
-
-    def exposition(self) -> Exposition:
-        return self.current
-
-    def ready(self) -> bool:
-        return self.is_ready
-
-    def target_states(self) -> list[TargetState]:
-        return self.states
-
-    async def reload(self) -> str:
-        self.reload_started.set()
-        if self.reload_may_finish is not None:
-            await self.reload_may_finish.wait()
-        if self.reload_error:
-            raise ReloadError(self.reload_error)
-        return "config reloaded: 2 targets"
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, timeout=20))
-
-
-@asynccontextmanager
-async def serving(backend: FakeBackend, **options) -> AsyncIterator[tuple[ExporterServer, httpx.AsyncClient]]:
-    server = ExporterServer(backend, wall=lambda: NOW, **options)
-    await server.start("127.0.0.1", 0)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
-            yield server, client
-    finally:
-        await server.close()
-
-
-def sample_states() -> list[TargetState]:
-    return [
-        TargetState(Target("sales", campaign_id="111"), up=True, attempted=True, last_success=NOW - 12, last_duration=0.25),
-        TargetState(
-            Target("main-queue", queue_id="222", skills=("english", "spanish")),
-            attempted=True,
-            last_success=NOW - 185,
-            last_duration=10.0,
-            last_error='timeout after 10s <script>alert("x")</script> & more',
-        ),
-        TargetState(Target("everything")),
-    ]
-
-
-def test_landing_page_shows_version_links_and_each_target():
+def test_landing_page_and_its_head():
     async def scenario():
-        async with serving(FakeBackend(sample_states())) as (_, client):
-            page = await client.get("/")
-            head = await client.head("/")
-            return page, head
+        async with serving(FakeBackend(view())) as (_, client):
+            return await client.get("/"), await client.head("/")
 
     page, head = run(scenario())
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    text = page.text
-    assert "1.2.3-test" in text and '<a href="/metrics">' in text and "3000 series" in text
-    assert '<a href="/-/healthy">' in text and '<a href="/-/ready">' in text
-    assert "<td>sales</td><td>campaign_id=111</td><td class=\"up\">up</td><td>12s ago</td><td>0.250 s</td>" in text
-    assert "<td>queue_id=222 skills=english,spanish</td><td class=\"down\">down</td><td>3m 5s ago</td>" in text
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in text
-    assert "<script>" not in text
-    assert "<td>everything</td><td>whole account</td><td class=\"pending\">pending</td><td>never</td>" in text
+    assert "1.2.3-test" in page.text and '<a href="/metrics">' in page.text and "3000 series" in page.text
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(page.content)
 
@@ -326,10 +234,3 @@ def test_metrics_are_served_while_a_reload_is_in_progress():
     assert scrape.status_code == 200 and reload_pending
     assert ready.status_code == 503
     assert reload.status_code == 200
-
-
-@pytest.mark.parametrize(
-    "seconds, text", [(0.4, "0s"), (59, "59s"), (60, "1m 0s"), (3599, "59m 59s"), (7500, "2h 5m"), (90000, "1d 1h"), (-3, "0s")]
-)
-def test_format_age(seconds, text):
-    assert format_age(seconds) == text

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from convoso_exporter.web import webconfig
+from convoso_exporter.web.board import View
 from convoso_exporter.web.routes import ExporterServer
 from convoso_exporter.web.webconfig import WebConfig, WebConfigError, load_web_config
 from tests.tls_certs import Certs, client_context, make_certs
@@ -41,8 +41,8 @@ class Backend:
     def ready(self) -> bool:
         return True
 
-    def target_states(self) -> list:
-        return []
+    def view(self) -> View:
+        return View(states={})
 
     async def reload(self) -> str:
         return "reloaded"
@@ -252,142 +252,83 @@ def test_empty_config_means_no_tls_and_no_auth(tmp_path, text):
     assert run(scenario()).status_code == 200
 
 
-def cheap_config(tmp_path: Path, users: dict[str, bytes]) -> WebConfig:
-    """Users with cost-4 hashes, for tests that count bcrypt calls."""
-    lines = "".join(f"  {user}: '{bcrypt.hashpw(pw, bcrypt.gensalt(4)).decode()}'\n" for user, pw in users.items())
-    return load_web_config(write_config(tmp_path, "basic_auth_users:\n" + lines))
-
-
-@pytest.fixture
-def bcrypt_calls(monkeypatch) -> list[bytes]:
-    """Hashes checked by bcrypt, in order."""
-    calls: list[bytes] = []
-    real = bcrypt.checkpw
-
-    def counting(password: bytes, hashed: bytes) -> bool:
-        calls.append(hashed)
-        return real(password, hashed)
-
-    monkeypatch.setattr(webconfig.bcrypt, "checkpw", counting)
-    return calls
-
-
-def test_successes_are_cached_failures_are_not_and_unknown_users_pay_bcrypt(tmp_path, bcrypt_calls):
-    config = cheap_config(tmp_path, {"alice": b"pw"})
-
-    async def scenario():
-        return [
-            await config.authorized(basic("alice", b"pw")["Authorization"]),
-            await config.authorized(basic("alice", b"pw")["Authorization"]),
-            await config.authorized(basic("alice", b"bad")["Authorization"]),
-            await config.authorized(basic("alice", b"bad")["Authorization"]),
-            await config.authorized(basic("mallory", b"pw")["Authorization"]),
-        ]
-
-    assert run(scenario()) == [True, True, False, False, False]
-    assert len(bcrypt_calls) == 4  # the second success came from the cache
-    assert bcrypt_calls[-1] == webconfig.DUMMY_HASH  # the unknown user was checked against the dummy
-
-
-def test_concurrent_identical_credentials_run_bcrypt_once(tmp_path, bcrypt_calls):
-    config = cheap_config(tmp_path, {"alice": b"pw"})
-    header = basic("alice", b"pw")["Authorization"]
-
-    async def scenario():
-        return await asyncio.gather(*(config.authorized(header) for _ in range(20)))
-
-    assert run(scenario()) == [True] * 20
-    assert len(bcrypt_calls) == 1
-
-
-def test_the_cache_is_bounded(tmp_path, bcrypt_calls):
-    users = {f"user{i}": b"pw" for i in range(webconfig.AUTH_CACHE_SIZE + 1)}
-    config = cheap_config(tmp_path, users)
-
-    async def scenario():
-        for user in users:
-            assert await config.authorized(basic(user, b"pw")["Authorization"])
-        assert await config.authorized(basic("user0", b"pw")["Authorization"])  # evicted: checked again
-
-    run(scenario())
-    assert len(bcrypt_calls) == len(users) + 1
-
-
-def test_passwords_longer_than_72_bytes_behave_like_htpasswd(tmp_path):
-    long_password = b"p" * 72 + b" and more"
-    config = cheap_config(tmp_path, {"alice": long_password[:72]})
-    assert run(config.authorized(basic("alice", long_password)["Authorization"])) is True
-
-
-@pytest.mark.parametrize(
-    "header",
-    [None, "", "Basic", "Basic ", "Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(),
-     "Basic " + base64.b64encode(b"\xff\xfe:pw").decode(), "Digest abc", "Bearer " + base64.b64encode(b"alice:pw").decode()],
-)
-def test_malformed_authorization_headers_are_refused(tmp_path, header):
-    config = cheap_config(tmp_path, {"alice": b"pw"})
-    assert run(config.authorized(header)) is False
-
-
-def test_scheme_is_case_insensitive(tmp_path):
-    config = cheap_config(tmp_path, {"alice": b"pw"})
-    token = base64.b64encode(b"alice:pw").decode()
-    assert run(config.authorized(f"basic {token}")) is True
-
-
 BAD_HASH = "$2y$10$thisisnotarealhashbutlooksalittlelikeone"
 NON_CANONICAL_SALT = "$2b$04$HEgOuGvClhupJj44Q/EvzznTY.UzfGPqlpsM1UjBITqwYwpsK8JoS"  # salt ends in 'z'
 
+# (config text, the line the message names, what it says after `web config <path>:<line>: `)
 BROKEN = [
-    ("foo: 1\n", "foo: unknown key"),
-    ("rate_limit: {burst: 1}\n", "rate_limit: not supported"),
-    ("- a list\n", "expected a mapping at the top level"),
-    ("tls_server_config: [\n", "invalid YAML: line"),
-    ("tls_server_config: yes\n", "tls_server_config: expected a mapping"),
-    (TLS + "  bogus: 1\n", "tls_server_config.bogus: unknown key"),
-    (TLS + "  curve_preferences: [X25519]\n", "tls_server_config.curve_preferences: not supported"),
-    ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "tls_server_config.cert_file: cannot read"),
-    ("tls_server_config:\n  cert_file: server.crt\n", "tls_server_config.key_file: required"),
-    ("tls_server_config:\n  cert_file: server.crt\n  key_file: nope.key\n", "tls_server_config.key_file: cannot read"),
-    ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "tls_server_config.cert_file: "),
-    ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.crt\n", "tls_server_config.key_file: "),
-    ("tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n", "tls_server_config.key_file: "),
-    ("tls_server_config:\n  cert_file: server.crt\n  key_file: encrypted.key\n", "tls_server_config.key_file: encrypted"),
-    (TLS + "  client_auth_type: Sometimes\n", "tls_server_config.client_auth_type: 'Sometimes' is not one of"),
-    (TLS + "  client_auth_type: RequireAnyClientCert\n", "tls_server_config.client_auth_type: RequireAnyClientCert"),
-    (TLS + "  client_auth_type: RequireAndVerifyClientCert\n", "tls_server_config.client_ca_file: required"),
-    (TLS + "  client_ca_file: clients-ca.crt\n", "tls_server_config.client_auth_type: client_ca_file is set"),
-    (TLS + "  client_ca_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n", "tls_server_config.client_ca_file: "),
-    (TLS + "  min_version: TLS14\n", "tls_server_config.min_version: 'TLS14' is not one of"),
-    (TLS + "  max_version: SSL3\n", "tls_server_config.max_version: 'SSL3' is not one of"),
-    (TLS + "  min_version: TLS13\n  max_version: TLS12\n", "tls_server_config.min_version: is above max_version"),
-    (TLS + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n", "tls_server_config.cipher_suites: unknown or insecure"),
-    (TLS + "  prefer_server_cipher_suites: maybe\n", "tls_server_config.prefer_server_cipher_suites: expected"),
-    ("http_server_config:\n  bogus: 1\n", "http_server_config.bogus: unknown key"),
-    ("http_server_config:\n  http2: sometimes\n", "http_server_config.http2: expected true or false"),
-    ("http_server_config:\n  headers: [a]\n", "http_server_config.headers: expected a mapping"),
-    ("http_server_config:\n  headers:\n    Content-Length: '0'\n", "http_server_config.headers.Content-Length: this header"),
-    ("http_server_config:\n  headers:\n    X-Frame-Options: allow\n", "http_server_config.headers.X-Frame-Options: 'allow'"),
-    ('http_server_config:\n  headers:\n    Content-Security-Policy: "a\\r\\nSet-Cookie: x"\n', "headers.Content-Security-Policy: expected a single line"),
-    (f"basic_auth_users:\n  alice: '{BAD_HASH}'\n", "basic_auth_users.alice: not a bcrypt hash"),
-    (f"basic_auth_users:\n  bob: '{NON_CANONICAL_SALT}'\n", "basic_auth_users.bob: not a bcrypt hash"),
-    ("basic_auth_users:\n  carol: plaintext-password\n", "basic_auth_users.carol: not a bcrypt hash"),
-    (f"basic_auth_users:\n  'a:b': '{HASH_2Y}'\n", "basic_auth_users: user name 'a:b'"),
-    ("basic_auth_users: [alice]\n", "basic_auth_users: expected a mapping"),
+    ("foo: 1\n", 1, "foo: unknown key; expected one of: tls_server_config, http_server_config, basic_auth_users"),
+    ("~: 1\n", 1, "null: unknown key; expected one of: "),
+    ("http_server_config:\n  true: 1\n", 2, "http_server_config.a boolean (true): unknown key; expected one of: "),
+    ("rate_limit: {burst: 1}\n", 1, "rate_limit: not supported"),
+    ("- a list\n", 1, "(top level): expected a mapping of settings, got a list"),
+    ("tls_server_config: [\n", 1, "tls_server_config: invalid YAML: the '[' opened here is never closed"),
+    ("basic_auth_users:\n\talice: x\n", 2, "basic_auth_users: invalid YAML: a tab is used for indentation"),
+    ("http_server_config:\n  headers: {X-Frame-Options: deny}\nbasic_auth_users: {}\nhttp_server_config:\n  http2: true\n",
+     4, "http_server_config: duplicate key (first at line 1)"),
+    (f"basic_auth_users:\n  alice: '{HASH_2Y}'\n  alice: '{BAD_HASH}'\n", 3, "basic_auth_users.alice: duplicate key (first at line 2)"),
+    ("tls_server_config: yes\n", 1, "tls_server_config: expected a mapping"),
+    ("tls_server_config:\n  cert_fil: server.crt\n", 2, "tls_server_config.cert_fil: unknown key; did you mean 'cert_file'? expected one of: "),
+    (TLS + "  bogus: 1\n", 5, "tls_server_config.bogus: unknown key"),
+    (TLS + "  curve_preferences: [X25519]\n", 5, "tls_server_config.curve_preferences: not supported"),
+    ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", 2, "tls_server_config.cert_file: cannot read"),
+    ("tls_server_config:\n  cert_file: server.crt\n", 1, "tls_server_config.key_file: required"),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: nope.key\n", 3, "tls_server_config.key_file: cannot read"),
+    ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", 2, "tls_server_config.cert_file: "),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.crt\n", 3, "tls_server_config.key_file: "),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n", 3, "tls_server_config.key_file: "),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: encrypted.key\n", 3, "tls_server_config.key_file: encrypted"),
+    (TLS + "  client_auth_type: Sometimes\n", 5, "tls_server_config.client_auth_type: 'Sometimes' is not one of"),
+    (TLS + "  client_auth_type: RequireAnyClientCert\n", 5, "tls_server_config.client_auth_type: RequireAnyClientCert"),
+    (TLS + "  client_auth_type: RequireAndVerifyClientCert\n", 2, "tls_server_config.client_ca_file: required"),
+    (TLS + "  client_ca_file: clients-ca.crt\n", 2, "tls_server_config.client_auth_type: client_ca_file is set"),
+    (TLS + "  client_ca_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n", 5, "tls_server_config.client_ca_file: "),
+    (TLS + "  min_version: TLS14\n", 5, "tls_server_config.min_version: 'TLS14' is not one of"),
+    (TLS + "  max_version: SSL3\n", 5, "tls_server_config.max_version: 'SSL3' is not one of"),
+    (TLS + "  min_version: TLS13\n  max_version: TLS12\n", 5, "tls_server_config.min_version: is above max_version"),
+    (TLS + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n", 5, "tls_server_config.cipher_suites: unknown or insecure"),
+    (TLS + "  prefer_server_cipher_suites: maybe\n", 5, "tls_server_config.prefer_server_cipher_suites: expected"),
+    ("http_server_config:\n  bogus: 1\n", 2, "http_server_config.bogus: unknown key"),
+    ("http_server_config:\n  http2: sometimes\n", 2, "http_server_config.http2: expected true or false"),
+    ("http_server_config:\n  headers: [a]\n", 2, "http_server_config.headers: expected a mapping"),
+    ("http_server_config:\n  headers:\n    Content-Length: '0'\n", 3, "http_server_config.headers.Content-Length: this header"),
+    ("http_server_config:\n  headers:\n    X-Frame-Options: allow\n", 3, "http_server_config.headers.X-Frame-Options: 'allow'"),
+    ('http_server_config:\n  headers:\n    Content-Security-Policy: "a\\r\\nSet-Cookie: x"\n', 3, "http_server_config.headers.Content-Security-Policy: expected a single line"),
+    (f"basic_auth_users:\n  alice: '{BAD_HASH}'\n", 2, "basic_auth_users.alice: not a bcrypt hash"),
+    (f"basic_auth_users:\n  bob: '{NON_CANONICAL_SALT}'\n", 2, "basic_auth_users.bob: not a bcrypt hash"),
+    ("basic_auth_users:\n  carol: plaintext-password\n", 2, "basic_auth_users.carol: not a bcrypt hash"),
+    (f"basic_auth_users:\n  'a:b': '{HASH_2Y}'\n", 1, "basic_auth_users: user name 'a:b'"),
+    ("basic_auth_users: [alice]\n", 1, "basic_auth_users: expected a mapping"),
 ]
 
 
-@pytest.mark.parametrize("text, expected", BROKEN, ids=[expected for _, expected in BROKEN])
-def test_broken_config_is_one_line_naming_the_key(certs, text, expected):
+@pytest.mark.parametrize("text, line, expected", BROKEN, ids=[expected for _, _, expected in BROKEN])
+def test_broken_config_is_one_line_naming_the_line_and_key(certs, text, line, expected):
     path = write_config(certs.folder, text)
     with pytest.raises(WebConfigError) as caught:
         load_web_config(path)
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith(f"web config {path}: ")
-    assert expected in message
+    assert message.startswith(f"web config {path}:{line}: {expected}")
     for secret in ("plaintext-password", BAD_HASH, NON_CANONICAL_SALT, HASH_2Y):
         assert secret not in message  # a hash (or a mistaken password) is never echoed
+
+
+def test_not_utf8_is_one_line_naming_the_line(tmp_path):
+    path = tmp_path / "web.yml"
+    path.write_bytes(b"http_server_config:\n  headers:\n    X-Frame-Options: d\xe9ny\n")
+    with pytest.raises(WebConfigError) as caught:
+        load_web_config(str(path))
+    assert str(caught.value) == (
+        f"web config {path}:3: http_server_config.headers.X-Frame-Options: "
+        "not UTF-8 text (byte 0xe9 at column 23); save the file as UTF-8"
+    )
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "web.yml"
+    path.write_bytes(b"\xef\xbb\xbfhttp_server_config:\n  headers: {X-Frame-Options: deny}\n")
+    assert load_web_config(str(path)).headers == [("X-Frame-Options", "deny")]
 
 
 def test_missing_file_is_one_line(tmp_path):

@@ -24,3 +24,14 @@ def test_data_age_draws_the_stale_data_alert_threshold(stale_after):
     ]
     assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line+area"
     assert f"ConvosoDataStale fires past {stale_after}" in panel["description"]
+
+
+def test_the_budget_targets_and_discovery_panels_exist():
+    board = exporter.build(Settings())
+    budget = panel_named(board, "API calls per minute: budget and actual")
+    assert "convoso_exporter_api_budget_calls_per_minute{" in budget["targets"][0]["expr"]
+    assert "[$__rate_interval])) * 60" in budget["targets"][1]["expr"]
+    (kinds,) = panel_named(board, "Targets by kind")["targets"]
+    assert kinds["expr"].startswith("convoso_exporter_targets{") and "{{kind}}" in kinds["legendFormat"]
+    (scopes,) = panel_named(board, "Discovered scopes by outcome")["targets"]
+    assert scopes["expr"].startswith("convoso_exporter_discovered_scopes{") and "{{outcome}}" in scopes["legendFormat"]

@@ -1,0 +1,102 @@
+"""`convoso-exporter check`: does this config work against the real API, right now?
+
+`--config.check` only proves the file is well formed; a wrong token, a typo in the
+host or an unknown campaign id show only against the API. This command validates the
+config, then makes one real search per target (the account first, then one discovery
+round, then every discovered and explicit target) and prints a table: the target, OK or
+the error in plain words with what to do, the agents it saw and how long it took; and the
+API calls per minute the config implies. Exit 0 only when every target works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.errors import ApiError, ConvosoError
+from convoso_exporter.api.model import SearchResult
+from convoso_exporter.config.schema import Config, Target
+from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.plan import budget_per_minute, plan
+
+# What to do about each kind of failure, in words an operator acts on.
+ADVICE = {
+    "auth": "the API refused the token: check auth_token / auth_token_file / CONVOSO_AUTH_TOKEN",
+    "connection": "could not reach the API: check base_url and that this machine can reach it",
+    "timeout": "no answer in time: check the network, or raise convoso.timeout",
+    "rate_limited": "the API is rate limiting this token: poll less often (poll_interval, discovery.interval)",
+    "server": "the API failed on its side: try again later",
+    "protocol": "the answer is not the Agent Monitor API's: check base_url (it should end in /v1)",
+    "too_large": "the answer is bigger than convoso.max_response_bytes: raise it",
+}
+API_CODES = {
+    6006: "no such agent: check user_id",
+    6026: "no such campaign: check campaign_id",
+    6041: "no such queue: check queue_id",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    seconds: float
+    result: SearchResult | None = None
+    error: ConvosoError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def verdict(self) -> str:
+        if self.error is None:
+            return "OK"
+        if isinstance(self.error, ApiError) and self.error.code in API_CODES:
+            advice = API_CODES[self.error.code]
+        else:
+            advice = ADVICE.get(self.error.kind, "see the error")
+        return f"FAILED: {self.error} -> {advice}"
+
+
+async def check(config: Config) -> tuple[list[Outcome], float]:
+    """Every target's outcome (account first) and the API calls per minute."""
+    async with ConvosoClient.from_settings(config.convoso) as client:
+        targets = plan(config, (), None)
+        account = await _search(client, targets[0])
+        found = ()
+        if account.ok and config.discovery.enabled and account.result is not None:
+            found = Discovery(config.discovery).update(account.result, time.time()).targets
+        targets = plan(config, found, None)
+        rest = await asyncio.gather(*(_search(client, target) for target in targets[1:]))
+    return [account, *rest], budget_per_minute(targets, config.poll_interval)
+
+
+async def _search(client: ConvosoClient, target: Target) -> Outcome:
+    started = time.perf_counter()
+    try:
+        result = await client.search(**target.filters())
+    except ConvosoError as err:
+        return Outcome(target, time.perf_counter() - started, error=err)
+    return Outcome(target, time.perf_counter() - started, result=result)
+
+
+def report(outcomes: Sequence[Outcome], budget: float, out: TextIO) -> int:
+    """The table, the budget and the exit code: 0 when every target works, 1 otherwise."""
+    rows = [("target", "kind", "agents", "latency", "result")]
+    for outcome in outcomes:
+        agents = str(len(outcome.result.agents)) if outcome.result is not None else "-"
+        rows.append((outcome.target.name, outcome.target.kind, agents, f"{outcome.seconds * 1000:.0f} ms",
+                     outcome.verdict()))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4], file=out)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    print(f"\nAPI calls per minute this config implies: {budget:.1f}", file=out)
+    if failed:
+        print(f"{failed} of {len(outcomes)} targets failed.", file=out)
+        return 1
+    print(f"All {len(outcomes)} targets work.", file=out)
+    return 0

@@ -1,0 +1,173 @@
+"""The exporter's HTML pages: the landing page (`/`) and the wallboard (`/wallboard`).
+
+Templates, style and script live in `web/static/` (shipped in the wheel as package
+data). The landing page is rendered on the server, every value escaped. The wallboard is
+one static document (built once: style, script and the status legend inline, no external
+asset) whose script fetches `/api/v1/snapshot` and writes every value with textContent.
+A Content-Security-Policy allows only that script and that style (by hash) and requests
+to this origin, so even a value that slipped into the markup could not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import html
+import json
+from importlib import resources
+from string import Template
+
+from convoso_exporter.config.schema import ACCOUNT, Target
+from convoso_exporter.poll.state import TargetState
+from convoso_exporter.statuses import STATUS_LIMITS, legend
+from convoso_exporter.web.board import DROP_NOTE, DROP_RATE_RED, ScopeLine, View, campaign_lines, logged_in
+
+NAME = "convoso-exporter"
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+# The landing page's status columns (VICIdial's header: ready, in call, paused, wrap).
+HEAD_STATUSES = ("READY", "INCALL", "PAUSED", "WRAP")
+
+
+def _static(name: str) -> str:
+    return (resources.files("convoso_exporter.web") / "static" / name).read_text("utf-8")
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+# --- wallboard --------------------------------------------------------------------------
+
+
+@functools.cache
+def wallboard_page() -> tuple[bytes, str]:
+    """The wallboard document and its Content-Security-Policy (the same for every request:
+    the scope and TV mode are read from the URL by the script)."""
+    style, script = _static("wallboard.css"), _static("wallboard.js")
+    table = json.dumps({**legend(), "drop_red": DROP_RATE_RED}, separators=(",", ":"))
+    page = Template(_static("wallboard.html")).substitute(
+        style=style,
+        script=script,
+        legend=table.replace("<", "\\u003c"),  # cannot close the <script> element
+        drop_note=html.escape(DROP_NOTE),
+        time_note=html.escape(time_note()),
+    )
+    policy = (
+        f"default-src 'none'; script-src '{_sha256(script)}'; style-src '{_sha256(style)}'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    )
+    return page.encode("utf-8"), policy
+
+
+def time_note() -> str:
+    """How the time-in-status column is coloured, in words (readable without colour)."""
+    limits = ", ".join(f"{status} {warn // 60}m / {alert // 60}m" for status, (warn, alert) in STATUS_LIMITS.items())
+    return f"Time in status: ! past the first limit (orange), !! past the second (red): {limits}."
+
+
+# --- landing page ---------------------------------------------------------------------
+
+
+def landing_page(view: View, *, version: str, telemetry_path: str, series: int, now: float) -> str:
+    states = list(view.states.values())
+    rows = "\n".join(target_row(state, now) for state in states) or '<tr><td colspan="6">no targets</td></tr>'
+    banner = f'<p class="banner">{html.escape(view.banner)}</p>\n' if view.banner else ""
+    return Template(_static("landing.html")).substitute(
+        name=NAME,
+        banner=banner,
+        version=html.escape(version),
+        telemetry_path=html.escape(telemetry_path),
+        series=series,
+        targets=len(states),
+        budget=f"{view.api_calls_per_minute:.1f}",
+        interval=f"{view.poll_interval:g}",
+        status_heads="".join(f"<th>{status}</th>" for status in HEAD_STATUSES),
+        scope_rows="\n".join(scope_row(line, now) for line in campaign_lines(view)),
+        drop_note=html.escape(DROP_NOTE),
+        rows=rows,
+    )
+
+
+def scope_row(line: ScopeLine, now: float) -> str:
+    """One campaign (or the whole account): agents by status, today's figures, drop rate."""
+    label = "Whole account" if line.kind == ACCOUNT else _scope_label(line.name, line.ident)
+    cells = [f'<td><a href="/wallboard{html.escape(line.wallboard_query)}">{html.escape(label)}</a></td>']
+    head = sum(line.by_status.get(status, 0) for status in HEAD_STATUSES)
+    total = logged_in(line.by_status)
+    cells += [_num(total)] + [_num(line.by_status.get(status, 0)) for status in HEAD_STATUSES] + [_num(total - head)]
+    today = line.figures
+    if today is None:
+        cells += ['<td class="num">–</td>'] * 5 + ["<td>not polled yet</td>" if line.state is not None else "<td>not polled</td>"]
+        return "<tr>" + "".join(cells) + "</tr>"
+    assert line.state is not None and line.state.last_success is not None
+    stale = not line.state.fresh(now)
+    cells += [_num(today.dialable_leads), _num(today.calls_today), _num(today.answered_today), _num(today.dropped_today)]
+    if today.drop_rate is None:
+        cells.append('<td class="num">–</td>')
+    elif today.drop_red:
+        cells.append(f'<td class="num red">{today.drop_rate:.2%} (over {DROP_RATE_RED:.0%})</td>')
+    else:
+        cells.append(f'<td class="num">{today.drop_rate:.2%}</td>')
+    when = f"{format_age(now - line.state.last_success)} ago"
+    cells.append(f'<td class="stale">{when} (stale)</td>' if stale else f"<td>{when}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _scope_label(name: str | None, ident: str | None) -> str:
+    return f"{name} ({ident})" if name else str(ident)
+
+
+def _num(value: int | None) -> str:
+    return '<td class="num">–</td>' if value is None else f'<td class="num">{value:,}</td>'
+
+
+TARGET_ROW = (
+    '<tr><td>{name}</td><td>{filter}</td><td class="{state}">{state}</td>'
+    "<td>{success}</td><td>{attempt}</td><td>{error}</td></tr>"
+)
+
+
+def target_row(state: TargetState, now: float) -> str:
+    return TARGET_ROW.format(
+        name=html.escape(state.target.name),
+        filter=html.escape(describe_filter(state.target)),
+        state=_state_word(state),
+        success="never" if state.last_success is None else f"{format_age(now - state.last_success)} ago",
+        attempt=_last_poll(state, now),
+        error=html.escape(state.last_error or ""),
+    )
+
+
+def _last_poll(state: TargetState, now: float) -> str:
+    """`12s ago, took 0.250 s`."""
+    parts = []
+    if state.last_attempt is not None:
+        parts.append(f"{format_age(now - state.last_attempt)} ago")
+    if state.last_duration is not None:
+        parts.append(f"took {state.last_duration:.3f} s")
+    return ", ".join(parts) or "not yet"
+
+
+def _state_word(state: TargetState) -> str:
+    if not state.attempted:
+        return "pending"
+    return "up" if state.up else "down"
+
+
+def describe_filter(target: Target) -> str:
+    """`campaign_id=111 skills=english,spanish`, or `whole account` for no filter."""
+    parts = [f"{key}={','.join(value) if key == 'skills' else value}" for key, value in target.filters().items()]
+    return " ".join(parts) or "whole account"
+
+
+def format_age(seconds: float) -> str:
+    """12s, 3m 4s, 2h 5m, 3d 4h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"

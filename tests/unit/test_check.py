@@ -1,0 +1,74 @@
+"""convoso_exporter.check: one real search per target, against the simulator over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+
+from convoso_exporter.check import check, report
+from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings, Target
+from convoso_exporter.simulator import ContactCenter, Simulator
+
+TOKEN = "check-T0KEN-s3cret"
+BROKEN = (
+    Target("ghost-campaign", campaign_id="9999"),
+    Target("ghost-queue", queue_id="8888"),
+    Target("nobody", user_id="1"),
+)
+
+
+async def run_check(targets, *, token: str = TOKEN, discovery: bool = True) -> tuple[int, str]:
+    sim = Simulator(ContactCenter(agents=20, campaigns=2, queues=3, seed=4), token=TOKEN)
+    await sim.start("127.0.0.1", 0)
+    try:
+        config = Config(
+            convoso=ConvosoSettings(base_url=sim.base_url, auth_token=token, timeout=5.0),
+            discovery=DiscoverySettings(enabled=discovery),
+            targets=tuple(targets),
+        )
+        outcomes, budget = await check(config)
+    finally:
+        await sim.close()
+    out = io.StringIO()
+    return report(outcomes, budget, out), out.getvalue()
+
+
+def lines_of(text: str) -> dict[str, str]:
+    return {line.split()[0]: line for line in text.splitlines() if line.strip()}
+
+
+def test_every_target_working_exits_0_with_the_account_and_what_discovery_found():
+    code, text = asyncio.run(run_check([Target("spanish", skills=("spanish",))]))
+    assert code == 0, text
+    names = [line.split()[0] for line in text.splitlines()[1:] if line.strip() and not line.startswith(("API", "All"))]
+    assert names == ["account", "campaign:1001", "campaign:1002", "queue:2001", "queue:2002", "queue:2003", "spanish"]
+    assert lines_of(text)["account"].split()[1:3] == ["account", "20"]
+    # 60/15 for the account and the slice, 60/60 for each of the 5 discovered targets.
+    assert "API calls per minute this config implies: 13.0" in text
+    assert "All 7 targets work." in text
+
+
+def test_broken_targets_are_named_with_what_to_do_and_exit_1():
+    code, text = asyncio.run(run_check([Target("spanish", skills=("spanish",)), *BROKEN], discovery=False))
+    assert code == 1
+    lines = lines_of(text)
+    assert lines["spanish"].endswith("OK") and lines["account"].endswith("OK")
+    assert "6026" in lines["ghost-campaign"] and "check campaign_id" in lines["ghost-campaign"]
+    assert "6041" in lines["ghost-queue"] and "check queue_id" in lines["ghost-queue"]
+    assert "6006" in lines["nobody"] and "check user_id" in lines["nobody"]
+    assert "3 of 5 targets failed." in text
+
+
+def test_a_wrong_token_says_so_and_never_shows_a_token():
+    code, text = asyncio.run(run_check([], token="wrong-T0KEN-s3cret"))
+    assert code == 1
+    assert "the API refused the token" in text
+    assert "T0KEN" not in text
+
+
+@pytest.mark.parametrize("discovery", [True, False])
+def test_without_a_working_account_there_is_no_discovery_round(discovery):
+    code, text = asyncio.run(run_check([], token="nope", discovery=discovery))
+    assert code == 1 and "campaign:" not in text
