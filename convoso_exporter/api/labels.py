@@ -71,7 +71,8 @@ class LabelText:
                 if value.strip() in empty_text:
                     return None
                 return value if len(value) < fast and value.isascii() else slow(value)
-            return number_text(value)
+            number = number_text(value)  # 1e300 is 301 digits: bounded like any text
+            return number if number is None or len(number) < fast else slow(number)
 
         def ident(value: Any) -> str | None:
             """An id, normalised; "", "-", "0" and 0 mean not sent (for counts "0" is 0)."""

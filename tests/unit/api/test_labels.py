@@ -110,3 +110,11 @@ def test_parse_search_redacts_the_token_from_every_text():
     result = parse_search(doc, secret=TOKEN)
     assert TOKEN not in repr(result)
     assert result.agents[0].user_id == "<redacted>" and result.campaigns[0].name == "c <redacted>"
+
+
+def test_numbers_sent_as_text_are_bounded_too():
+    """Found by the parser property: a name sent as a JSON number of 257 digits (or 1e300,
+    301 digits as text) was kept whole."""
+    label = LabelText()
+    assert label.text(10**300) == "1" + "0" * (MAX_LABEL_CHARS - 1)
+    assert len(label.text(1e300)) == MAX_LABEL_CHARS and len(label.ident(10**300)) == MAX_LABEL_CHARS
