@@ -268,9 +268,12 @@ def test_an_answer_that_echoes_the_token_never_republishes_it(tmp_path):
         [(info, _)] = scrape.select("convoso_agent_info", user_id="e1")
         assert info["user_full_name"] == "Echo <redacted> agent" and info["extension"] == "<redacted>"
         assert scrape.select("convoso_target_info", target="campaign:5")[0][0]["campaign_name"] == "campaign <redacted>"
-        page = exp.client.get(exp.url + "/").text
+        pages = {path: exp.client.get(exp.url + path) for path in ("/", "/wallboard", "/api/v1/snapshot")}
+        assert all(page.status_code == 200 for page in pages.values())
+        assert "Echo <redacted> agent" in pages["/api/v1/snapshot"].text
+        seen = {"/metrics": scrape.body, "the logs": exp.output(), **{path: page.text for path, page in pages.items()}}
         for form in secret_forms(TOKEN):
-            for where, text in (("/metrics", scrape.body), ("/", page), ("the logs", exp.output())):
+            for where, text in seen.items():
                 assert form not in text, f"the token ({form!r}) appears in {where}"
 
 
