@@ -231,17 +231,19 @@ class Exporter:
 
 
 @contextmanager
-def exporter(config: Path, *flags: str, ready: bool = True) -> Iterator[Exporter]:
+def exporter(config: Path, *flags: str, ready: bool = True, open_files: int | None = None) -> Iterator[Exporter]:
     """An exporter process on a free loopback port, JSON logs at debug unless `flags` say
-    otherwise; yields once /-/ready answers (every target polled once and the account
-    answered), or with `ready=False` once it serves (/-/healthy), for an API that fails."""
+    otherwise (and RLIMIT_NOFILE `open_files` if given); yields once /-/ready answers (every
+    target polled once and the account answered), or with `ready=False` once it serves
+    (/-/healthy), for an API that fails."""
     port = free_port()
     args = ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"]
     if "--log.level" not in flags:
         args += ["--log.level", "debug"]
     if "--log.format" not in flags:
         args += ["--log.format", "json"]
-    with process([*args, *flags], env={"CONVOSO_AUTH_TOKEN": ""}) as proc, httpx.Client() as client:
+    with process([*args, *flags], env={"CONVOSO_AUTH_TOKEN": ""}, open_files=open_files) as proc, \
+            httpx.Client() as client:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/-/ready" if ready else f"{url}/-/healthy", proc=proc)
         yield Exporter(proc, url, config, client)

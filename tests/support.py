@@ -7,6 +7,7 @@ talk over loopback only, and are always killed at the end of the test.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def status_mb(pid: int, field: str) -> float:
+    """A memory figure of a process from /proc/PID/status, in MB: "VmRSS" (resident now)
+    or "VmHWM" (its peak so far)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def require_binary(name: str, package: str = "prometheus prometheus-alertmanager") -> str:
@@ -60,8 +70,10 @@ def wait_http(url: str, *, timeout: float = 15.0, status: int = 200, proc: subpr
 
 
 @contextmanager
-def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Run `python -m convoso_exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`."""
+def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            open_files: int | None = None) -> Iterator[subprocess.Popen]:
+    """Run `python -m convoso_exporter ARGS`; stdout+stderr go to a file readable as `proc.output()`.
+    `open_files` lowers the child's RLIMIT_NOFILE."""
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"convoso-proc-{os.getpid()}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "w+b")
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -72,6 +84,8 @@ def process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
         stdin=subprocess.DEVNULL,
         env=full_env,
         cwd=str(cwd or ROOT),
+        preexec_fn=None if open_files is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                                (open_files, open_files)),
     )
     proc.output = lambda: log_path.read_bytes().decode("utf-8", errors="replace")  # type: ignore[attr-defined]
     try:

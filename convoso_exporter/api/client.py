@@ -9,6 +9,9 @@ message naming the endpoint (and HTTP status when there is one), with the auth
 token redacted. httpx exceptions are never chained: their text and attributes
 carry the full URL, token included.
 
+The body is read raw and decoded here (api/decode.py), so that the size cap holds for
+the bytes every Content-Encoding layer produces, not only for the bytes on the wire.
+
 Status mapping: 401/403 → AuthError, 429 → RateLimited, 5xx → ServerError;
 any other non-2xx answer → the ApiError/AuthError its JSON body states with
 `success: false`, otherwise ProtocolError (an unknown path answers 404 + HTML).
@@ -17,12 +20,11 @@ any other non-2xx answer → the ApiError/AuthError its JSON body states with
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timezone
+from functools import partial
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +35,7 @@ from convoso_exporter import __version__
 from convoso_exporter.api.errors import (
     ApiTimeout,
     AuthError,
+    INTERNAL,
     ConnectionFailed,
     ConvosoError,
     ProtocolError,
@@ -41,9 +44,14 @@ from convoso_exporter.api.errors import (
     ServerError,
     redact,
 )
+from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings, decode_json
+from convoso_exporter.api.labels import valid_text
+from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.api.transport import watched_transport
+from convoso_exporter.api.worker import ParseWorker
 
 if TYPE_CHECKING:
     from convoso_exporter.config.schema import ConvosoSettings
@@ -56,8 +64,6 @@ _PATHS = {SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout"}
 
 # Longest error message; server text beyond it is cut (after redaction).
 MAX_MESSAGE = 300
-
-_BOM = b"\xef\xbb\xbf"
 
 T = TypeVar("T")
 
@@ -87,34 +93,8 @@ def _retry_after_date(text: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _looks_like_html(headers: httpx.Headers, text: str) -> bool:
-    return "html" in headers.get("content-type", "").lower() or text.lstrip().startswith("<")
-
-
-def _decode_json(raw: bytes, headers: httpx.Headers) -> tuple[Any, str | None]:
-    """(document, None), or (None, what is wrong with the body).
-
-    Returns instead of raising so the decoder's exception never becomes the
-    __context__ of the ProtocolError built from it.
-    """
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"body is not valid UTF-8 (byte {exc.start})"
-    if not text.strip():
-        return None, "empty body, expected JSON"
-    if _looks_like_html(headers, text):
-        return None, "answer is an HTML page, not JSON (wrong base_url?)"
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-            return None, f"truncated JSON ({len(raw)} bytes)"
-        return None, f"body is not JSON ({exc.msg} at char {exc.pos})"
-    except RecursionError:
-        return None, "JSON nested too deeply"
+async def _already_read(content: bytes) -> AsyncIterator[bytes]:
+    yield content
 
 
 class ConvosoClient:
@@ -130,6 +110,7 @@ class ConvosoClient:
         max_response_bytes: int = 32 * 1024 * 1024,
         stats: ApiStats | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             shown = redact(base_url, auth_token)
@@ -146,17 +127,18 @@ class ConvosoClient:
         self._concurrency = concurrency
         self._max_bytes = max_response_bytes
         self._stats = stats
+        self._limits = limits
         self._slots = asyncio.Semaphore(concurrency)
-        # One parsing thread: answers are decoded off the event loop, one at a time.
-        # Parallel parses of large answers raised peak memory by half at 50k agents
-        # (allocator fragmentation) and gain nothing under one GIL.
-        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convoso-parse")
+        # Answers are decoded and parsed off the event loop, one at a time (api/worker.py).
+        self._parser = ParseWorker()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
-            transport=transport,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            # A connection whose response left bytes over is never reused (api/transport.py).
+            transport=transport if transport is not None else watched_transport(limits),
+            limits=limits,
             # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
         )
 
@@ -188,7 +170,7 @@ class ConvosoClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        self._parser.shutdown(wait=False)
+        self._parser.close()
 
     async def search(
         self,
@@ -204,7 +186,8 @@ class ConvosoClient:
             "user_id": user_id,
             "filter_by_skill_options": ",".join(skills) if skills else None,
         }
-        return await self._call(SEARCH, form, parse_search)
+        # The token is redacted from every text of the answer (an answer may echo it).
+        return await self._call(SEARCH, form, partial(parse_search, limits=self._limits, secret=self._token))
 
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""
@@ -213,25 +196,32 @@ class ConvosoClient:
     # --- one request --------------------------------------------------------------
 
     async def _call(self, endpoint: str, form: Mapping[str, Any], parse: Callable[[Any], T]) -> T:
-        async with self._slots:
-            started = time.perf_counter()
-            try:
-                status, headers, raw = await self._exchange(endpoint, form)
-            except ConvosoError as err:
-                self._record(endpoint, err.kind, time.perf_counter() - started)
-                raise
-            elapsed = time.perf_counter() - started
-        # Decoded and parsed outside the slot and the deadline, in a worker thread: it is
-        # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop it
-        # would hold up every scrape behind a large answer.
+        """One request, recorded in the stats with exactly one outcome: success, the kind
+        of the ConvosoError it raised, or INTERNAL for anything else (a bug). A request
+        cancelled by its caller (shutdown, reload) did not end and is not recorded."""
+        outcome: str | None = INTERNAL
+        started = time.perf_counter()
+        elapsed: float | None = None
         try:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._parser, self._parse_body, endpoint, status, headers, raw, parse)
+            async with self._slots:
+                started = time.perf_counter()
+                status, headers, raw = await self._exchange(endpoint, form)
+                elapsed = time.perf_counter() - started
+            # Decoded and parsed outside the slot and the deadline, in a worker thread: it is
+            # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop
+            # it would hold up every scrape behind a large answer.
+            result = await self._parser.run(self._parse_body, endpoint, status, headers, raw, parse)
+            outcome = "success"
+            return result
         except ConvosoError as err:
-            self._record(endpoint, err.kind, elapsed)
+            outcome = err.kind
             raise
-        self._record(endpoint, "success", elapsed)
-        return result
+        except asyncio.CancelledError:
+            outcome = None
+            raise
+        finally:
+            if outcome is not None and self._stats is not None:
+                self._stats.record(endpoint, outcome, elapsed if elapsed is not None else time.perf_counter() - started)
 
     def _parse_body(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes, parse: Callable[[Any], T]
@@ -242,10 +232,6 @@ class ConvosoClient:
         except ConvosoError as err:
             self._restate(err, endpoint, status)
             raise
-
-    def _record(self, endpoint: str, outcome: str, seconds: float) -> None:
-        if self._stats is not None:
-            self._stats.record(endpoint, outcome, seconds)
 
     async def _exchange(self, endpoint: str, form: Mapping[str, Any]) -> tuple[int, httpx.Headers, bytes]:
         """(HTTP status, headers, body) of a 2xx answer; raises ConvosoError otherwise."""
@@ -261,8 +247,6 @@ class ConvosoClient:
                 return await self._send(endpoint, form)
         except (TimeoutError, httpx.TimeoutException):
             failure = ApiTimeout(self._message(endpoint, f"no complete answer within {self._timeout:g}s"))
-        except httpx.DecodingError:
-            failure = ProtocolError(self._message(endpoint, "body does not match its Content-Encoding"))
         except httpx.HTTPError as exc:
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             failure = ConnectionFailed(self._message(endpoint, detail))
@@ -301,7 +285,8 @@ class ConvosoClient:
         return None
 
     async def _read(self, endpoint: str, response: httpx.Response) -> bytes:
-        """The whole (decoded) body, refusing to hold more than max_response_bytes."""
+        """The whole decoded body, refusing to hold more than max_response_bytes of it,
+        raw or decoded at any Content-Encoding layer (see api/decode.py)."""
         status = response.status_code
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self._max_bytes:
@@ -309,31 +294,41 @@ class ConvosoClient:
             raise ResponseTooLarge(self._message(endpoint, detail, status))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self._max_bytes:
-                detail = f"body exceeds max_response_bytes {self._max_bytes}; stopped reading"
-                raise ResponseTooLarge(self._message(endpoint, detail, status))
-            chunks.append(chunk)
+        try:
+            if response.is_stream_consumed:  # a transport that read (and decoded) it already: a mock
+                decoder, pieces = BodyDecoder([], self._max_bytes), _already_read(response.content)
+            else:
+                decoder = BodyDecoder(codings(response.headers.get_list("content-encoding")), self._max_bytes)
+                pieces = response.aiter_raw()
+            async for raw in pieces:
+                size += len(raw)
+                if size > self._max_bytes:
+                    raise ResponseTooLarge(f"body exceeds max_response_bytes {self._max_bytes}; stopped reading")
+                chunks += decoder.feed(raw)
+            decoder.finish()
+        except ConvosoError as err:
+            self._restate(err, endpoint, status)
+            raise
         return b"".join(chunks)
 
     def _decode(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes) -> Any:
-        """JSON from the body bytes, or a ProtocolError saying what the body is instead."""
-        doc, problem = _decode_json(raw, headers)
+        """JSON from the body bytes, or the ConvosoError the body is instead."""
+        doc, problem = decode_json(raw, headers.get("content-type", ""), self._limits)
         if problem is not None:
-            raise ProtocolError(self._message(endpoint, problem, status))
+            self._restate(problem, endpoint, status)
+            raise problem
         return doc
 
     def _unexpected_status(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes
     ) -> ConvosoError:
         """A 1xx/3xx/4xx not decided by status alone: the body's own error if it states one."""
-        doc, problem = _decode_json(raw, headers)
+        doc, problem = decode_json(raw, headers.get("content-type", ""), self._limits)
         error = document_error(doc) if problem is None else None
         if error is not None:
             self._restate(error, endpoint, status)
             return error
-        detail = "unexpected status" if problem is None else f"unexpected status; {problem}"
+        detail = "unexpected status" if problem is None else f"unexpected status; {problem.message}"
         return ProtocolError(self._message(endpoint, detail, status))
 
     # --- messages ----------------------------------------------------------------
@@ -341,7 +336,7 @@ class ConvosoClient:
     def _message(self, endpoint: str, detail: str, status: int | None = None) -> str:
         """One line: "<endpoint>: HTTP <status>: <detail>", token redacted, then cut."""
         where = f"{endpoint}: HTTP {status}" if status is not None else endpoint
-        text = redact(one_line(f"{where}: {detail}"), self._token)
+        text = redact(one_line(valid_text(f"{where}: {detail}")), self._token)
         return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
     def _restate(self, error: ConvosoError, endpoint: str, status: int) -> None:

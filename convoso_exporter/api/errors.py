@@ -110,6 +110,10 @@ class ConnectionFailed(ConvosoError):
     kind = "connection"
 
 
+# The outcome of a request, and the kind of a failed poll, that ended in anything but a
+# ConvosoError: a bug in the exporter, never the API's doing.
+INTERNAL = "internal"
+
 # Every kind, for pre-initialising error counters and documenting them.
 ERROR_KINDS: tuple[str, ...] = (
     AuthError.kind,

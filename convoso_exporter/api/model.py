@@ -19,6 +19,10 @@ COMMON_STATUSES: tuple[str, ...] = (
     "LOGGED_OUT",
 )
 
+# The value a status, campaign_id or queue_id takes when its answer had more distinct
+# ones than the exporter keeps (api/limits.py): its agents are still counted, under it.
+FOLDED = "(other)"
+
 
 @dataclass(frozen=True, slots=True)
 class Agent:
@@ -82,17 +86,21 @@ class SearchResult:
     # None when the answer has no such list (the documented shape).
     campaigns: tuple[Scope, ...] | None = None
     queues: tuple[Scope, ...] | None = None
+    # Distinct values of a label beyond the per-answer caps, folded into FOLDED:
+    # ((label, how many), ...) for those of status, campaign_id and queue_id that had some.
+    folded: tuple[tuple[str, int], ...] = ()
 
     def scope_names(self, kind: str) -> dict[str, str | None]:
         """id -> name of every campaign (`kind` "campaign") or queue ("queue") this answer
         mentions: its list if it has one, and the ids its agents carry. A name from the
-        list wins over one from an agent; the first agent naming a scope wins."""
+        list wins over one from an agent; the first agent naming a scope wins. The fold
+        value of ids beyond the cap (FOLDED) is not a scope."""
         listed = (self.campaigns if kind == "campaign" else self.queues) or ()
         id_field, name_field = f"{kind}_id", f"{kind}_name"
         found: dict[str, str | None] = {}
         for agent in self.agents:
             ident = getattr(agent, id_field)
-            if ident is not None and found.get(ident) is None:
+            if ident is not None and ident != FOLDED and found.get(ident) is None:
                 found[ident] = getattr(agent, name_field)
         for scope in listed:
             if scope.name is not None or scope.id not in found:

@@ -5,13 +5,13 @@ service is known to do differently"); this module absorbs every known difference
 
 - the record may sit at `data.entries`, `data` or the root; each field is taken
   from the innermost level that has it;
-- numbers may be strings ("123", " 12.0 "); booleans are not numbers; text that
-  is not a number becomes None, never 0; negative counts become None;
-- empties: "" and "-" mean "not sent" everywhere; "0" (and 0) also means "not
-  sent" for ids, but is a real 0 for counts;
+- numbers may be strings, empties may be "", "-" or "0" (the field converters in
+  `api/fields.py` say how each is read);
 - collections may be objects keyed by id (agents keyed by user_id); PHP-style
   `[]` stands for an empty object; non-object agent entries are skipped;
-- unknown fields are ignored, unknown statuses are kept verbatim;
+- unknown fields are ignored, unknown statuses are kept (normalised as every text is,
+  `api/labels.py`: valid Unicode, NFC, bounded length; beyond 64 distinct statuses, or
+  1,000 campaign or queue ids, in one answer the rest are folded into "(other)");
 - the live service's `campaigns` / `queues` lists (`[{"value": 1234, "name": "..."}]`,
   or keyed by id) become `Scope`s; entries that name no id are skipped, and a list
   that is not a list or object is treated as absent: scopes are a hint for discovery,
@@ -19,21 +19,24 @@ service is known to do differently"); this module absorbs every known difference
 - `success: false` documents become `AuthError` or `ApiError`.
 
 It runs on every poll for up to ~50k agents, so agent fields are converted by a
-per-field table of small functions rather than try/except chains.
+per-field table of the small functions in `api/fields.py`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
-from functools import lru_cache
 from typing import Any, Callable
 
-from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError
+from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge
+from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds: imported from here too)
+    json_kind,
+    mmss_seconds,
+    one_line,
+    to_count,
+)
+from convoso_exporter.api.labels import LabelText, fold
+from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
-
-_EMPTY_TEXT = frozenset(("", "-"))
-_EMPTY_ID = frozenset(("", "-", "0"))
 
 # The reference lists error texts without their codes; these map them to the
 # documented codes so callers can tell "user not found" from "not logged in".
@@ -61,160 +64,80 @@ _ROOT_COUNTS: tuple[str, ...] = (
 Level = tuple[str, dict]  # (path prefix such as "data.entries.", the object)
 
 
-def one_line(text: str) -> str:
-    """Collapse every whitespace run (newlines included) into one space.
-
-    No truncation here: the client cuts messages only after redacting the token,
-    so a cut can never leave part of the token behind.
-    """
-    return " ".join(text.split())
-
-
-def _json_kind(value: object) -> str:
-    """The JSON name of a decoded value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-# --- scalar converters: each takes any decoded JSON value, never raises -----------
-
-
-def _count_from_float(value: float) -> int | None:
-    if not math.isfinite(value) or value < 0:
-        return None
-    return int(value)
-
-
-def _count(value: Any) -> int | None:
-    """A non-negative count from an int, float or numeric string; else None."""
-    kind = type(value)
-    if kind is int:  # bool is its own type, so True/False never get here
-        return value if value >= 0 else None
-    if kind is str:
-        text = value.strip()
-        if text.isdigit() and text.isascii():  # the common case: "123"
-            return int(text)
-        try:
-            return _count_from_float(float(text))
-        except ValueError:
-            return None
-    if kind is float:
-        return _count_from_float(value)
-    return None
-
-
-def _number_text(value: Any) -> str | None:
-    """Text for an id/name the API sent as a JSON number (bools and containers: None)."""
-    kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind is float and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return None
-
-
-def _text(value: Any) -> str | None:
-    """Free text kept verbatim; "" and "-" mean not sent."""
-    if type(value) is str:
-        return None if value.strip() in _EMPTY_TEXT else value
-    return _number_text(value)
-
-
-def _ident(value: Any) -> str | None:
-    """An id; "", "-", "0" and 0 mean not sent."""
-    if type(value) is str:
-        return None if value.strip() in _EMPTY_ID else value
-    text = _number_text(value)
-    return None if text == "0" else text
-
-
-@lru_cache(maxsize=4096)
-def _split_skills(text: str) -> tuple[str, ...] | None:
-    # Cached: thousands of agents share a handful of skill strings.
-    if text.strip() in _EMPTY_TEXT:
-        return None
-    return _skill_tuple(text.split(","))
-
-
-def _skill_tuple(items: list[Any]) -> tuple[str, ...]:
-    skills = (_text(item.strip() if type(item) is str else item) for item in items)
-    return tuple(skill for skill in skills if skill is not None)
-
-
-def _skills(value: Any) -> tuple[str, ...] | None:
-    """"english, sales" or ["english", "sales"] -> ("english", "sales")."""
-    if type(value) is str:
-        return _split_skills(value)
-    if type(value) is list:
-        return _skill_tuple(value)
-    return None
-
-
-def mmss_seconds(text: str | None) -> int | None:
-    """Seconds from "05:00" (mm:ss) or "1:02:03" (h:mm:ss); None if it is neither."""
-    if text is None:
-        return None
-    parts = text.strip().split(":")
-    if not 2 <= len(parts) <= 3:
-        return None
-    seconds = 0
-    for part in parts:
-        if not (part.isdigit() and part.isascii()):
-            return None
-        seconds = seconds * 60 + int(part)
-    return seconds
-
-
-_AGENT_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "user_id": _ident,
-    "user_full_name": _text,
-    "campaign_id": _ident,
-    "campaign_name": _text,
-    "queue_id": _ident,
-    "queue_name": _text,
-    "queue_assignment": _text,
-    "list_id": _ident,
-    "extension": _ident,
-    "channel_type": _text,
-    "call_type": _text,
-    "lead_id": _ident,
-    "call_log_id": _ident,
-    "calls_today": _count,
-    "total_calls": _count,
-    "status": _text,
-    "status_label": _text,
-    "status_time_sec": _count,
-    "status_time_mmss": _text,
-    "connection_type": _text,
-    "skill_options": _skills,
+# How each agent field is read: a count (`fields.to_count`), or text, an id or skills,
+# which `labels.LabelText` reads and normalises.
+_AGENT_KINDS: dict[str, str] = {
+    "user_id": "ident",
+    "user_full_name": "text",
+    "campaign_id": "ident",
+    "campaign_name": "text",
+    "queue_id": "ident",
+    "queue_name": "text",
+    "queue_assignment": "text",
+    "list_id": "ident",
+    "extension": "ident",
+    "channel_type": "text",
+    "call_type": "text",
+    "lead_id": "ident",
+    "call_log_id": "ident",
+    "calls_today": "count",
+    "total_calls": "count",
+    "status": "text",
+    "status_label": "text",
+    "status_time_sec": "count",
+    "status_time_mmss": "text",
+    "connection_type": "text",
+    "skill_options": "skills",
 }
 
 # In Agent's field order, so values can be passed positionally. A KeyError here at
 # import means the model gained a field this table does not convert yet.
-_AGENT_FIELDS = tuple((f.name, _AGENT_CONVERTERS[f.name]) for f in fields(Agent))
-_AGENT_NAMES = [name for name, _ in _AGENT_FIELDS]
+_AGENT_NAMES = tuple(f.name for f in fields(Agent))
+_AGENT_FIELD_KINDS = tuple(_AGENT_KINDS[name] for name in _AGENT_NAMES)
 _USER_ID = _AGENT_NAMES.index("user_id")
 _STATUS_SEC = _AGENT_NAMES.index("status_time_sec")
 _STATUS_MMSS = _AGENT_NAMES.index("status_time_mmss")
 
+Converters = tuple[tuple[str, Callable[[Any], Any]], ...]
 
-def _agent(record: dict, key: str | None) -> Agent:
+
+def _converters(label: LabelText) -> Converters:
+    """The agent field table for one answer: its text read through `label`."""
+    by_kind = {"count": to_count, "text": label.text, "ident": label.ident, "skills": label.skills}
+    return tuple((name, by_kind[kind]) for name, kind in zip(_AGENT_NAMES, _AGENT_FIELD_KINDS))
+
+
+def _agent(record: dict, key: str | None, table: Converters, label: LabelText) -> Agent:
     get = record.get
-    values = [convert(get(name)) for name, convert in _AGENT_FIELDS]
+    values = [convert(get(name)) for name, convert in table]
     if values[_USER_ID] is None and key is not None:
-        values[_USER_ID] = _ident(key)  # keyed collection: the key is the user_id
+        values[_USER_ID] = label.ident(key)  # keyed collection: the key is the user_id
     if values[_STATUS_SEC] is None:
         values[_STATUS_SEC] = mmss_seconds(values[_STATUS_MMSS])
     return Agent(*values)
+
+
+def _count_at(path: str, value: Any) -> int | None:
+    try:
+        return to_count(value)
+    except ProtocolError as err:
+        raise ProtocolError(f"{path}: {err}") from None
+
+
+def _agent_error(path: str, raw: list | dict, error: ProtocolError, table: Converters) -> ProtocolError:
+    """`error` (a field out of range) located: "agents[17].calls_today: ...". Only runs
+    once an answer is refused, so the agents are converted a second time to find it."""
+    entries = enumerate(raw) if type(raw) is list else raw.items()
+    for where, record in entries:
+        if type(record) is not dict:
+            continue
+        for name, convert in table:
+            try:
+                convert(record.get(name))
+            except ProtocolError:
+                shown = where if type(where) is int else repr(where if len(where) <= 24 else where[:24] + "...")
+                return ProtocolError(f"{path}[{shown}].{name}: {error}")
+    return ProtocolError(f"{path}: {error}")
 
 
 # --- document structure -------------------------------------------------------------
@@ -238,7 +161,10 @@ def _flag(value: Any) -> bool | None:
 def _failure(level: dict) -> ConvosoError:
     """The error a `success: false` object stands for."""
     raw_code = level.get("code")
-    code = _count(raw_code)
+    try:
+        code = to_count(raw_code)
+    except ProtocolError:
+        code = None  # a code out of range is text like any other
     texts: list[str] = []
     candidates = [level.get("text"), level.get("error"), level.get("message")]
     if code is None:
@@ -282,7 +208,7 @@ def _nested(parent: dict, key: str, path: str) -> dict | None:
         return None
     if type(value) is dict:
         return value
-    raise ProtocolError(f"{path}: expected an object, got {_json_kind(value)}")
+    raise ProtocolError(f"{path}: expected an object, got {json_kind(value)}")
 
 
 def _levels(doc: Any) -> list[Level]:
@@ -292,7 +218,7 @@ def _levels(doc: Any) -> list[Level]:
     document is reported as the error it is even if the rest is malformed.
     """
     if type(doc) is not dict:
-        raise ProtocolError(f"response: expected a JSON object, got {_json_kind(doc)}")
+        raise ProtocolError(f"response: expected a JSON object, got {json_kind(doc)}")
     levels: list[Level] = [("", _check(doc))]
     data = _nested(doc, "data", "data")
     if data is not None:
@@ -312,15 +238,21 @@ def _find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _agents(levels: list[Level]) -> tuple[Agent, ...]:
+def _agents(levels: list[Level], limits: Limits, label: LabelText) -> tuple[Agent, ...]:
     path, raw = _find(levels, "agents")
     if raw is None:
         return ()
-    if type(raw) is list:
-        return tuple([_agent(record, None) for record in raw if type(record) is dict])
-    if type(raw) is dict:
-        return tuple([_agent(record, key) for key, record in raw.items() if type(record) is dict])
-    raise ProtocolError(f"{path}: expected an array or object, got {_json_kind(raw)}")
+    if type(raw) in (list, dict) and len(raw) > limits.max_agents:
+        raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
+    table = _converters(label)
+    try:
+        if type(raw) is list:
+            return tuple([_agent(record, None, table, label) for record in raw if type(record) is dict])
+        if type(raw) is dict:
+            return tuple([_agent(record, key, table, label) for key, record in raw.items() if type(record) is dict])
+    except ProtocolError as err:
+        raise _agent_error(path, raw, err, table) from None
+    raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
 
 
 def _call_data(levels: list[Level]) -> CallData | None:
@@ -328,11 +260,11 @@ def _call_data(levels: list[Level]) -> CallData | None:
     if raw is None or raw == []:
         return None
     if type(raw) is not dict:
-        raise ProtocolError(f"{path}: expected an object, got {_json_kind(raw)}")
+        raise ProtocolError(f"{path}: expected an object, got {json_kind(raw)}")
     return CallData(
-        total_calls=_count(raw.get("total_calls")),
-        answered=_count(raw.get("answered")),
-        dropped=_count(raw.get("dropped")),
+        total_calls=_count_at(f"{path}.total_calls", raw.get("total_calls")),
+        answered=_count_at(f"{path}.answered", raw.get("answered")),
+        dropped=_count_at(f"{path}.dropped", raw.get("dropped")),
     )
 
 
@@ -341,21 +273,21 @@ _SCOPE_ID_KEYS = {"campaigns": ("value", "id", "campaign_id"), "queues": ("value
 _SCOPE_NAME_KEYS = {"campaigns": ("name", "campaign_name", "label"), "queues": ("name", "queue_name", "label")}
 
 
-def _scope(kind: str, entry: Any, key: str | None) -> Scope | None:
+def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | None:
     """One entry of a `campaigns`/`queues` list: an object, or a bare id."""
     if type(entry) is not dict:
-        ident = _ident(entry) if type(entry) in (str, int, float) else None
+        ident = label.ident(entry) if type(entry) in (str, int, float) else None
         return Scope(ident) if ident is not None else None
-    ident = next((i for i in map(_ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
+    ident = next((i for i in map(label.ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
     if ident is None and key is not None:
-        ident = _ident(key)  # keyed by id
+        ident = label.ident(key)  # keyed by id
     if ident is None:
         return None
-    name = next((n for n in map(_text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
+    name = next((n for n in map(label.text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
     return Scope(ident, name)
 
 
-def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
+def _scopes(levels: list[Level], kind: str, label: LabelText) -> tuple[Scope, ...] | None:
     raw = _find(levels, kind)[1]
     if type(raw) is list:
         entries = [(entry, None) for entry in raw]
@@ -363,23 +295,25 @@ def _scopes(levels: list[Level], kind: str) -> tuple[Scope, ...] | None:
         entries = [(entry, key) for key, entry in raw.items()]
     else:
         return None
-    scopes = (_scope(kind, entry, key) for entry, key in entries)
+    scopes = (_scope(kind, entry, key, label) for entry, key in entries)
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
-def parse_search(doc: Any) -> SearchResult:
-    """A decoded /agent-monitor/search answer → `SearchResult`.
+def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None = None) -> SearchResult:
+    """A decoded /agent-monitor/search answer → `SearchResult`, with `secret` (the
+    client's token) redacted from every text it holds.
 
-    Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape.
+    Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
+    ResponseTooLarge for more agents than `limits` allow.
     """
     levels = _levels(doc)
-    counts = {name: _count(_find(levels, name)[1]) for name in _ROOT_COUNTS}
+    counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
+    label = LabelText(secret)  # every text value normalised once, before anything groups them
+    agents, campaigns, queues, folded = fold(
+        _agents(levels, limits, label), _scopes(levels, "campaigns", label), _scopes(levels, "queues", label)
+    )
     return SearchResult(
-        agents=_agents(levels),
-        call_data=_call_data(levels),
-        campaigns=_scopes(levels, "campaigns"),
-        queues=_scopes(levels, "queues"),
-        **counts,
+        agents=agents, call_data=_call_data(levels), campaigns=campaigns, queues=queues, folded=folded, **counts
     )
 
 

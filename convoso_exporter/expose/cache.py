@@ -9,10 +9,17 @@ copy. A render rebuilds only targets whose state changed, then joins the cached 
 family by family (one HELP/TYPE per family, all its samples together) in catalogue
 order. The gzip body is assembled from the cached compressed pieces too, so neither
 the text nor its compression is redone for unchanged targets.
+
+Each target's piece is rendered in isolation: if one target's families cannot be
+rendered (a value no sample can hold, a bug), that target is published with its health
+series only and an error is logged once, until it renders again; every other target,
+and the exposition as a whole, goes on. Before, one such value made every render fail
+and /metrics froze at old data for every target.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 import zlib
@@ -25,8 +32,13 @@ from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import Family, encode, headers, sections
-from convoso_exporter.expose.families import FamilyOptions, target_families
+from convoso_exporter.expose.families import FamilyOptions, health_families, target_families
 from convoso_exporter.poll.state import TargetState
+
+log = logging.getLogger(__name__)
+
+# Longest exception text quoted in the log line of a failed render.
+_MAX_REASON = 200
 
 
 class Exposition(NamedTuple):
@@ -65,6 +77,7 @@ class MetricsRenderer:
         )
         self._process = ProcessCollector(registry=None) if process_metrics else None
         self._cache: dict[str, _Piece] = {}
+        self._failing: set[str] = set()  # targets published with their health only
         # The app renders in a worker thread; never let two renders share the cache.
         self._lock = threading.Lock()
         self._headers = tuple(_packed_headers(spec) for spec in SPECS)
@@ -104,19 +117,41 @@ class MetricsRenderer:
             fresh = state.fresh(now)
             piece = self._cache.get(name)
             if piece is None or piece.state is not state or piece.fresh != fresh:
-                piece = self._render_target(state, now, fresh)
+                piece = self._render_isolated(state, now, fresh)
             cache[name] = piece
             pieces.append(piece)
         self._cache = cache
+        self._failing &= cache.keys()
         return pieces
 
-    def _render_target(self, state: TargetState, now: float, fresh: bool) -> _Piece:
-        blocks: list[_Block | None] = [None] * len(SPECS)
-        series = 0
-        for family in target_families(state, now, self.options):
-            blocks[INDEX[family.name]] = _render_block(family)
-            series += family.series()
-        return _Piece(state, fresh, tuple(blocks), series)
+    def _render_isolated(self, state: TargetState, now: float, fresh: bool) -> _Piece:
+        """The target's piece; its health alone if the rest cannot be rendered."""
+        name = state.target.name
+        try:
+            piece = _render_target(state, fresh, target_families(state, now, self.options))
+        except Exception as exc:
+            if name not in self._failing:
+                self._failing.add(name)
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:_MAX_REASON]
+                log.error("target %s: its metrics cannot be rendered, publishing its health only: %s", name, reason,
+                          extra={"target": name})
+            try:
+                return _render_target(state, fresh, health_families(state))
+            except Exception:
+                return _Piece(state, fresh, (None,) * len(SPECS), 0)
+        if name in self._failing:
+            self._failing.discard(name)
+            log.info("target %s: its metrics render again", name, extra={"target": name})
+        return piece
+
+
+def _render_target(state: TargetState, fresh: bool, families: list[Family]) -> _Piece:
+    blocks: list[_Block | None] = [None] * len(SPECS)
+    series = 0
+    for family in families:
+        blocks[INDEX[family.name]] = _render_block(family)
+        series += family.series()
+    return _Piece(state, fresh, tuple(blocks), series)
 
 
 def _render_block(family: Family) -> _Block:

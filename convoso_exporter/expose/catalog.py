@@ -159,6 +159,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("convoso_exporter_day_figure_glitches_total", "counter", HEALTH, ("target", "kind"),
          "Day figures of this target that went down outside the account's day boundary, by kind: decrease "
          "(an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
+    Spec("convoso_exporter_folded_values", "gauge", DATA, ("target", "label"),
+         "Distinct values of a label (status, campaign_id, queue_id) in this target's last answer beyond the "
+         "per-answer caps (64 statuses, 1000 campaign ids, 1000 queue ids, the most used kept); their agents are "
+         "counted under the value (other)."),
     Spec("convoso_exporter_agents_truncated", "gauge", AGENT, (),
          "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
     Spec("convoso_exporter_targets", "gauge", EXPORTER, ("kind",),

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from convoso_exporter.api.errors import ERROR_KINDS
+from convoso_exporter.api.labels import FOLDED_LABELS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, CUSTOM
@@ -65,6 +66,14 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
             if options.agent_metrics:
                 families += agent_families(agents, options.max_agents_per_target, options.agent_names)
     return [f for f in families if f.metrics]
+
+
+def health_families(state: TargetState) -> list[Family]:
+    """Only the health families of a target: what it publishes when the rest of its
+    families cannot be rendered (see expose/cache.py)."""
+    if not state.target.publish:
+        return []
+    return [f for f in _health_families(state) if f.metrics]
 
 
 def merged_families(
@@ -148,7 +157,16 @@ def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -
         _gauge("convoso_calls_today", name, call_data.total_calls if call_data else None),
         _gauge("convoso_calls_answered_today", name, call_data.answered if call_data else None),
         _gauge("convoso_calls_dropped_today", name, call_data.dropped if call_data else None),
+        _folded(name, snapshot),
     ]
+
+
+def _folded(name: str, snapshot: SearchResult) -> Family:
+    family = new_family("convoso_exporter_folded_values")
+    folded = dict(snapshot.folded)
+    for label in FOLDED_LABELS:
+        family.add((name, label), folded.get(label, 0))
+    return family
 
 
 def _agent_aggregates(name: str, agents: Sequence[Agent]) -> list[Family]:

@@ -4,7 +4,9 @@ Each task polls its target at a fixed rate (every `interval`, measured from the 
 the previous poll, with a little random jitter so many targets do not fire in lockstep).
 A poll that overruns the interval is followed by the next one at once; a target's polls
 never overlap because one task runs them one after another. Failures back off
-exponentially and honour the server's Retry-After. Every finished poll builds a
+exponentially and honour the server's Retry-After, counted from the end of the failed
+poll: a poll that timed out after 10 s is followed by its full backoff, not by an
+immediate retry, and the wait a log line announces is the wait that follows. Every finished poll builds a
 new, immutable `TargetState` (see state.py) and publishes it by replacing the whole
 mapping of states, then calls `on_change`, which the app uses to re-render /metrics.
 
@@ -23,15 +25,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from convoso_exporter.api.errors import ConvosoError
+from convoso_exporter.api.errors import INTERNAL, ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import one_line
 from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.state import TargetState, stale_after
 
-# Error kind recorded when the client raises something outside the ConvosoError taxonomy
-# (a bug): the poll counts as failed and the loop carries on.
-INTERNAL = "internal"
+# INTERNAL (api.errors): the kind recorded when the client raises something outside the
+# ConvosoError taxonomy (a bug): the poll counts as failed and the loop carries on.
 
 # A Retry-After longer than this is cut down to it, so a hostile or broken server cannot
 # park a target for days; one hour is far beyond any rate-limit window Convoso uses.
@@ -193,15 +194,15 @@ class Poller:
         await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def _loop(self, name: str) -> None:
-        # Fixed rate: the next poll is due `delay` after this one started, or at once if
-        # this one overran. Polls of one target run strictly one after another.
+        # Polls of one target run strictly one after another, each when the last one said.
         while True:
-            started = self._clock()
-            delay = await self._poll(name)
-            await self._sleep(max(0.0, started + delay - self._clock()))
+            due = await self._poll(name)
+            await self._sleep(max(0.0, due - self._clock()))
 
     async def _poll(self, name: str) -> float:
-        """One poll of target `name`; returns the delay from its start to the next poll."""
+        """One poll of target `name`; returns when (self._clock) the next one is due:
+        `interval` after this one started (fixed rate; at once if it overran), or after
+        a failure, its backoff from now."""
         state = self._states[name]
         target = state.target
         started = self._clock()
@@ -246,27 +247,29 @@ class Poller:
     def _succeeded(self, previous: TargetState, result: SearchResult, started: float, wall: float,
                    derived: Any) -> float:
         state = previous.succeeded(result, wall=wall, duration=self._clock() - started, derived=derived)
-        delay = self._jittered(self._interval_of(previous.target))
+        due = started + self._jittered(self._interval_of(previous.target))
         state = self._publish(previous, state)
         if state is None:
-            return delay
+            return due
         name = state.target.name
         if previous.consecutive_failures:
             self._log.info("target %s: recovered after %d failed polls", name, previous.consecutive_failures,
                            extra={"target": name})
         self._log.debug("target %s: poll ok in %.3fs, %d agents; next in %.1fs", name,
-                        state.last_duration, len(result.agents), delay, extra={"target": name})
+                        state.last_duration, len(result.agents), max(0.0, due - self._clock()),
+                        extra={"target": name})
         self._notify(state)
-        return delay
+        return due
 
     def _failed(self, previous: TargetState, kind: str, message: str, started: float,
                 retry_after: float | None) -> float:
         message = one_line(message) or kind
         state = previous.failed(kind, message, wall=self._wall(), duration=self._clock() - started)
         delay = self._failure_delay(self._interval_of(previous.target), state.consecutive_failures, retry_after)
+        due = self._clock() + delay  # from the end of the failed poll: what the log line says
         state = self._publish(previous, state)
         if state is None:
-            return delay
+            return due
         name = state.target.name
         # previous.last_error_kind is None while ok or before the first poll.
         if kind != previous.last_error_kind:
@@ -276,7 +279,7 @@ class Poller:
                         name, state.last_duration, state.consecutive_failures, kind, message,
                         delay, extra={"target": name})
         self._notify(state)
-        return delay
+        return due
 
     def _failure_delay(self, interval: float, failures: int, retry_after: float | None) -> float:
         # interval, 2×, 4×, ... up to max_backoff, never faster than the normal interval

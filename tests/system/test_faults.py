@@ -54,8 +54,11 @@ POLL_INTERVAL = 1.0
 # Failed polls watched per fault: enough to show the failure is logged once, not per poll.
 FAILED_POLLS = 3
 # From clearing a fault to the recovered poll: the next poll is due within one interval
-# (plus jitter), or, for a slow answer, when the poll in flight times out (1.5 s).
+# (plus jitter) of the last failure.
 RECOVERY_WINDOW = 2 * POLL_INTERVAL + 0.5
+# For a slow answer, the poll in flight when the fault clears times out first (1.5 s),
+# and the next is due its backoff after that timeout, not at once.
+SLOW_RECOVERY = 1.5 + RECOVERY_WINDOW
 SIZE_CAP = 256 * 1024  # convoso.max_response_bytes in the config below
 
 pytestmark = pytest.mark.timeout(90)
@@ -178,7 +181,7 @@ ERROR_ROWS = [
     ("403", {}, "auth", "HTTP 403"),
     ("500", {}, "server", "HTTP 500"),
     ("502_html", {}, "server", "HTTP 502"),
-    ("slow", {"delay": 3}, "timeout", "no complete answer within 1.5s"),
+    ("slow", {"delay": 3, "recovery": SLOW_RECOVERY}, "timeout", "no complete answer within 1.5s"),
     ("reset", {}, "connection", "peer closed connection"),
     ("truncated", {}, "protocol", "truncated JSON"),
     ("not_json", {}, "protocol", "not JSON"),

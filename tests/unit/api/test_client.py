@@ -474,6 +474,33 @@ def test_timeouts_and_connection_failures_are_recorded() -> None:
     assert stats.requests == {("search", "connection"): 1, ("search", "timeout"): 1}
 
 
+def test_every_request_ends_in_exactly_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number of thousands of digits was a ValueError from json.loads, outside the
+    taxonomy: not counted at all. Now a protocol error; and a bug in parsing is counted
+    as `internal` (and raised as it is)."""
+    stats = ApiStats()
+    router = new_router()
+    answers = [httpx.Response(200, content=b'{"agent_total": ' + b"7" * 5000 + b"}"),
+               httpx.Response(200, json={"agents": []}), httpx.Response(200, json={})]
+    router.post(SEARCH).mock(side_effect=lambda request: answers.pop(0))
+
+    def buggy(doc, **options):
+        raise RuntimeError("a bug")
+
+    async def go() -> None:
+        async with make_client(router, stats=stats) as client:
+            with pytest.raises(ProtocolError, match="number out of range"):
+                await client.search()
+            monkeypatch.setattr(client_module, "parse_search", buggy)
+            with pytest.raises(RuntimeError):
+                await client.search()
+            monkeypatch.undo()
+            await client.search()
+
+    asyncio.run(go())
+    assert stats.requests == {("search", "protocol"): 1, ("search", "internal"): 1, ("search", "success"): 1}
+
+
 # --- concurrency -------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ from dataclasses import fields
 
 import pytest
 
-from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError
+from convoso_exporter.api.errors import ApiError, AuthError, ProtocolError, ResponseTooLarge
+from convoso_exporter.api.limits import Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
 from convoso_exporter.api.parse import (
     document_error,
@@ -433,3 +434,47 @@ def test_document_error() -> None:
     assert document_error("<html>") is None
     error = document_error({"success": False, "code": 6006})
     assert isinstance(error, ApiError) and error.code == 6006
+
+
+# --- bounds ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agents", [[{}] * 4, {str(i): {} for i in range(4)}], ids=["list", "keyed"])
+def test_more_agents_than_max_agents_is_too_large(agents) -> None:
+    limits = Limits(max_agents=3)
+    assert len(parse_search({"agents": agents[:3] if isinstance(agents, list) else dict(list(agents.items())[:3])},
+                            limits).agents) == 3
+    with pytest.raises(ResponseTooLarge, match="agents: 4 entries, more than max_agents 3; not parsed"):
+        parse_search({"agents": agents}, limits)
+
+
+@pytest.mark.parametrize(("doc", "words"), [
+    ({"agent_total": 2**53 + 1}, "agent_total: number out of range: 9007199254740993; counts go up to 2**53"),
+    ({"agent_total": "1" + "0" * 400}, "agent_total: number out of range: 100000000000...000000 (401 characters); "
+                                      "at most 32 characters"),
+    ({"data": {"queue_dropped": 1e300}}, "data.queue_dropped: number out of range: 1e+300"),
+    ({"call_data": {"answered": "1e400"}}, "call_data.answered: number out of range: 1e400"),
+    ({"agents": [{}, {"calls_today": "9" * 5000}]}, "agents[1].calls_today: number out of range"),
+    ({"agents": {"u1": {"status_time_sec": 10**20}}}, "agents['u1'].status_time_sec: number out of range"),
+])
+def test_counts_out_of_range_are_protocol_errors_naming_the_field(doc, words) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_search(doc)
+    assert str(caught.value).startswith(words), str(caught.value)
+    assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (2**53, 2**53), ("inf", None), ("Infinity", None), ("-1e400", None), ("  42  ", 42), ("x" * 100, None),
+    ("99999999999999999999:00", None),
+])
+def test_counts_at_the_edge(raw, expected) -> None:
+    assert parse_search({"agent_total": raw}).agent_total == expected
+    as_time = expected if isinstance(raw, str) and ":" in raw else None
+    assert one_agent(status_time_mmss=raw).status_time_sec == as_time
+
+
+def test_an_error_code_out_of_range_is_text_not_a_protocol_error() -> None:
+    with pytest.raises(ApiError, match="Convoso error 6006: 9{40}; user not found") as caught:
+        parse_search({"success": False, "code": "9" * 40, "error": "user not found"})
+    assert caught.value.code == 6006  # from the text, as when the code is not a number

@@ -135,3 +135,29 @@ def test_gzip_of_an_empty_target_list_is_valid():
 
 # (i) ------------------------------------------------------------------------------
 
+
+
+# --- a target that cannot be rendered never freezes the rest -------------------------------
+
+
+def test_a_target_whose_values_cannot_be_rendered_keeps_its_health_and_the_rest_renders(caplog):
+    """A value beyond float range used to make every render fail (OverflowError), so the
+    app kept serving old metrics for every target."""
+    huge = dataclasses.replace(full_snapshot((agent("1"),)), agent_total=10**400)
+    good = state("good", (agent("2"),))
+    r = renderer()
+    with caplog.at_level("INFO", logger="convoso_exporter.expose.cache"):
+        body = r.render([state("broken", snapshot=huge), good], ApiStats(), NOW, INFO).body
+        assert value(body, "convoso_up", target="broken") == 1
+        assert value(body, "convoso_agent_count", target="broken") is None  # its data left out
+        assert value(body, "convoso_agent_count", target="good") == 1
+        # A new state with the same problem: not logged again.
+        r.render([state("broken", snapshot=huge, generation=2), good], ApiStats(), NOW, INFO)
+        fixed = r.render([state("broken", (agent("1"),), generation=3), good], ApiStats(), NOW, INFO).body
+    assert value(fixed, "convoso_agent_count", target="broken") == 1
+    lines = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert lines == [
+        ("ERROR", "target broken: its metrics cannot be rendered, publishing its health only: "
+                  "OverflowError: int too large to convert to float"),
+        ("INFO", "target broken: its metrics render again"),
+    ]

@@ -20,6 +20,7 @@ from types import MappingProxyType
 import pytest
 
 from convoso_exporter.api.errors import (
+    ApiTimeout,
     AuthError,
     ConnectionFailed,
     ProtocolError,
@@ -301,6 +302,27 @@ def test_backoff_survives_very_many_failures():
     poller._states = MappingProxyType({"a": dataclasses.replace(poller.states["a"], consecutive_failures=5000)})
     run_for(poller, vt, 100)
     assert gaps(client.starts("a")) == [80]
+
+
+def test_a_slow_failure_is_followed_by_its_whole_backoff_as_the_log_says(caplog):
+    """A poll that fails after 15 s (a timeout) with a 10 s interval: the next one came at
+    once (the delay was counted from the start), though the log said "next in 10.0s";
+    the backoff never slowed a timing-out API down."""
+    vt = VirtualTime()
+
+    async def respond(name: str, n: int) -> SearchResult:
+        await vt.wait(15.0)
+        raise ApiTimeout("no complete answer within 15s")
+
+    client = FakeClient(vt, respond)
+    poller = make_poller(vt, [target("a")], client, interval=10, max_backoff=80)
+    with caplog.at_level(logging.DEBUG, logger="convoso_exporter.poll.poller"):
+        run_for(poller, vt, 200)
+    assert client.starts("a") == [0, 25, 60, 115]  # 15 s each, then 10, 20, 40 s of backoff
+    announced = [float(r.getMessage().rsplit("next in ", 1)[1].rstrip("s")) for r in caplog.records
+                 if "poll failed in" in r.getMessage()]
+    assert announced[:3] == [10.0, 20.0, 40.0]
+    assert [b - a - 15 for a, b in zip(client.starts("a"), client.starts("a")[1:])] == announced[:3]
 
 
 def test_retry_after_is_honoured_and_capped():

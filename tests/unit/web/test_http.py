@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from convoso_exporter.web.http import (
     SERVER_NAME,
+    WRITE_CHUNK,
     HttpServer,
     Request,
     Response,
@@ -347,6 +349,80 @@ def test_abort_after_sends_part_of_the_body_then_resets():
     head, _, body = run(scenario()).partition(b"\r\n\r\n")
     assert b"\r\nContent-Length: 10\r\n" in head + b"\r\n"  # the full length is promised...
     assert body == b"0123"  # ...and only abort_after bytes arrive
+
+
+# --- clients that do not read, and too many clients -----------------------------------------------
+
+BIG = bytes(range(256)) * (32 * 1024)  # 8 MiB
+
+
+async def big(request: Request) -> Response:
+    return Response(body=BIG)
+
+
+async def stalled_client(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A client that asks for the big body with a tiny receive buffer and does not read."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(b"GET / HTTP/1.1\r\n\r\n")
+    return reader, writer
+
+
+def test_a_large_body_arrives_whole_in_chunks():
+    async def scenario():
+        async with serving(big) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            answer = await read_response(reader)
+            writer.close()
+            return answer
+
+    status, headers, body = run(scenario())
+    assert status == 200 and headers["content-length"] == str(len(BIG)) and body == BIG
+
+
+def test_a_client_that_does_not_read_holds_a_chunk_and_is_dropped_after_the_write_timeout():
+    async def scenario():
+        async with serving(big, write_timeout=0.5) as server:
+            reader, writer = await stalled_client(server.port)
+            await asyncio.sleep(0.2)
+            [transport_writer] = server._connections.values()
+            buffered = transport_writer.transport.get_write_buffer_size()
+            for _ in range(40):  # dropped after 0.5 s
+                await asyncio.sleep(0.05)
+                if not server._connections:
+                    break
+            still_open = len(server._connections)
+            writer.close()
+            return buffered, still_open
+
+    buffered, still_open = run(scenario())
+    assert buffered <= 2 * WRITE_CHUNK, f"{buffered} bytes of the body handed to the transport at once"
+    assert still_open == 0
+
+
+def test_one_connection_too_many_is_answered_503_and_closed():
+    async def scenario():
+        async with serving(echo, max_connections=2) as server:
+            kept = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(2)]
+            for reader, writer in kept:  # both served, and kept alive
+                writer.write(b"GET / HTTP/1.1\r\n\r\n")
+                await read_response(reader)
+            refused = await exchange(server.port, b"GET / HTTP/1.1\r\n\r\n")
+            kept[0][1].close()
+            await asyncio.sleep(0.05)
+            again = await exchange(server.port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+            kept[1][1].close()
+            return refused, again
+
+    refused, again = run(scenario())
+    assert refused.startswith(b"HTTP/1.1 503 ")
+    assert b"\r\nRetry-After: 1\r\n" in refused and b"\r\nConnection: close\r\n" in refused
+    assert refused.endswith(b"too many connections (at most 2); retry later\n")
+    assert again.startswith(b"HTTP/1.1 200 ")  # a slot freed is a slot
 
 
 # --- parse_listen_address ----------------------------------------------------------------------

@@ -1,0 +1,223 @@
+"""Bounded decoding of an answer's body: Content-Encoding layers, then JSON.
+
+What one answer may cost is bounded at every layer, not just its bytes on the wire:
+
+- `BodyDecoder` undoes the Content-Encoding layers itself, incrementally, as the raw
+  bytes arrive: each layer inflates at most `CHUNK` bytes per step (`zlib`'s
+  `max_length`) into the next, and the bytes every layer has produced are held to the
+  size cap, so a `gzip, gzip` bomb (2 KB that inflate to over 1 GiB in one call of an
+  ordinary decoder) is refused after at most the cap plus one chunk per layer. httpx's
+  own decoders inflate a whole network read in one call, which is why the client reads
+  the raw stream. Stacked encodings are decoded, not refused (the bound does not depend
+  on their number), up to MAX_LAYERS compression layers: no server has a reason to
+  compress more often, and each layer holds a zlib window.
+- `decode_json` bounds what the decoded text may build before it is built: its
+  structure is counted on the raw bytes against `api.limits.Limits` (objects and
+  arrays, values), so 8 MiB of empty agents is refused in milliseconds instead of
+  becoming 2.8 million dicts; and every number token is bounded while decoding (at
+  most MAX_NUMBER_CHARS characters, finite), before Python converts it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from convoso_exporter.api.errors import ConvosoError, ProtocolError, ResponseTooLarge
+from convoso_exporter.api.fields import out_of_range
+from convoso_exporter.api.limits import (
+    CONTAINERS_PER_AGENT,
+    DEFAULT_LIMITS,
+    MAX_NUMBER_CHARS,
+    VALUES_PER_AGENT,
+    Limits,
+)
+
+# Bytes a layer inflates per step: also the most a layer holds beyond the cap.
+CHUNK = 64 * 1024
+MAX_LAYERS = 2
+# Codings the client asks for (Accept-Encoding) and decodes.
+ACCEPT_ENCODING = "gzip, deflate"
+_GZIP = ("gzip", "x-gzip")
+_DEFLATE = ("deflate",)
+
+
+def codings(header_values: Iterable[str]) -> list[str]:
+    """The Content-Encoding codings in the order they were applied (identity left out),
+    or ProtocolError for one the client does not decode or too many of them."""
+    found = []
+    for value in header_values:
+        for item in value.split(","):
+            coding = item.strip().lower()
+            if coding and coding != "identity":
+                found.append(coding)
+    unknown = [c for c in found if c not in _GZIP + _DEFLATE]
+    if unknown:
+        raise ProtocolError(f"unsupported Content-Encoding {unknown[0][:40]!r} (the client asks for {ACCEPT_ENCODING})")
+    if len(found) > MAX_LAYERS:
+        raise ProtocolError(f"Content-Encoding stacks {len(found)} compressions; at most {MAX_LAYERS} are decoded")
+    return found
+
+
+class _Layer:
+    """One compression layer, inflated at most CHUNK bytes per step."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.coding = "gzip" if coding in _GZIP else "deflate"
+        self.limit = limit
+        self.produced = 0
+        self._started = False  # a deflate stream is tried as zlib first, then raw
+        self._inflater = self._new()
+
+    def _new(self, raw_deflate: bool = False):
+        if self.coding == "gzip":
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+
+    def inflate(self, data: bytes) -> Iterable[bytes]:
+        """The decoded pieces of `data` (each at most CHUNK bytes), lazily."""
+        while True:
+            try:
+                out = self._inflater.decompress(data, CHUNK)
+            except zlib.error:
+                if self.coding == "deflate" and not self._started:
+                    self._started = True  # servers that send raw deflate as "deflate"
+                    self._inflater = self._new(raw_deflate=True)
+                    continue
+                raise ProtocolError(f"body does not match its Content-Encoding ({self.coding})") from None
+            self._started = True
+            data = self._inflater.unconsumed_tail
+            if out:
+                self.produced += len(out)
+                if self.produced > self.limit:
+                    raise ResponseTooLarge(
+                        f"decoded body ({self.coding} layer) exceeds max_response_bytes {self.limit}; stopped decoding"
+                    )
+                yield out
+            if self._inflater.eof:
+                rest = self._inflater.unused_data
+                if not rest or self.coding != "gzip":
+                    return  # what follows a deflate stream is ignored, as httpx does
+                self._inflater = self._new()  # another gzip member
+                data = rest
+                continue
+            if not data and len(out) < CHUNK:
+                return
+
+    def finish(self) -> None:
+        if self._started and not self._inflater.eof:
+            raise ProtocolError(f"compressed body ({self.coding}) is truncated")
+
+
+class BodyDecoder:
+    """Undoes `codings` (as applied, outermost last) incrementally, holding every layer's
+    output to `limit` bytes. `feed` returns the decoded bytes of a raw piece."""
+
+    def __init__(self, applied: list[str], limit: int) -> None:
+        self._layers = [_Layer(coding, limit) for coding in reversed(applied)]
+
+    def feed(self, raw: bytes) -> list[bytes]:
+        if not self._layers:
+            return [raw]
+        out: list[bytes] = []
+        self._through(0, raw, out)
+        return out
+
+    def _through(self, index: int, data: bytes, out: list[bytes]) -> None:
+        for piece in self._layers[index].inflate(data):
+            if index + 1 < len(self._layers):
+                self._through(index + 1, piece, out)
+            else:
+                out.append(piece)
+
+    def finish(self) -> None:
+        """At the end of the raw body: each layer must have seen its stream's end."""
+        for layer in self._layers:
+            layer.finish()
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _looks_like_html(content_type: str, text: str) -> bool:
+    return "html" in content_type.lower() or text.lstrip().startswith("<")
+
+
+def _structure(raw: bytes, limits: Limits) -> ConvosoError | None:
+    """Refuse, before json.loads builds it, an answer whose structure is beyond what
+    `limits.max_agents` agents need. Counts on the raw bytes are upper bounds (a brace or
+    comma inside a string counts too), and cost a few milliseconds per 10 MB."""
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > limits.max_containers:
+        return ResponseTooLarge(
+            f"answer holds up to {containers} JSON objects and arrays, over the bound of {limits.max_containers} "
+            f"({CONTAINERS_PER_AGENT} per agent, max_agents {limits.max_agents}); not parsed"
+        )
+    values = containers + raw.count(b",") + 1
+    if values > limits.max_values:
+        return ResponseTooLarge(
+            f"answer holds up to {values} JSON values, over the bound of {limits.max_values} "
+            f"({VALUES_PER_AGENT} per agent, max_agents {limits.max_agents}); not parsed"
+        )
+    return None
+
+
+class _Refused(Exception):
+    """A number (or constant) the decoder hooks refuse; becomes a ProtocolError."""
+
+
+_TOKEN_BOUND = f"at most {MAX_NUMBER_CHARS} characters, and finite"
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:  # before int(): its cost grows with the square of the length
+        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if len(text) > MAX_NUMBER_CHARS or not math.isfinite(value):  # 1e400 is inf
+        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+    return value
+
+
+def _constant(name: str) -> float:
+    raise _Refused(f"body is not JSON ({name} is not a JSON value)")
+
+
+def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, ConvosoError | None]:
+    """(document, None), or (None, the error the body is): ProtocolError for a body that
+    is not JSON, ResponseTooLarge for one beyond `limits`.
+
+    Returns instead of raising so the decoder's exception never becomes the
+    __context__ of the error built from it.
+    """
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, ProtocolError(f"body is not valid UTF-8 (byte {exc.start})")
+    if not text.strip():
+        return None, ProtocolError("empty body, expected JSON")
+    if _looks_like_html(content_type, text):
+        return None, ProtocolError("answer is an HTML page, not JSON (wrong base_url?)")
+    too_much = _structure(raw, limits)
+    if too_much is not None:
+        return None, too_much
+    try:
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant), None
+    except _Refused as refused:
+        return None, ProtocolError(str(refused))
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return None, ProtocolError(f"truncated JSON ({len(raw)} bytes)")
+        return None, ProtocolError(f"body is not JSON ({exc.msg} at char {exc.pos})")
+    except RecursionError:
+        return None, ProtocolError("JSON nested too deeply")

@@ -1,0 +1,142 @@
+"""The client's HTTP transport: httpx's own, on connections that are never reused in doubt.
+
+A response belongs to its request. httpcore reads a socket 64 KiB at a time and h11
+keeps whatever it read past the end of a response in its buffer; when the connection
+goes back to the pool, that buffer goes with it, and the next request on the connection
+is answered from it: a server that writes a second, unrequested response in the same
+write makes the next target polled on that connection publish it as its own answer.
+httpcore's own guard only looks at the socket (`is_readable` before reusing an idle
+connection), never at bytes it has already read.
+
+So every connection's byte stream is watched by a second, private h11 parser fed the
+same bytes (`_FramingWatch`): at the end of each response it knows whether anything was
+left over, or whether the framing was in doubt (a response h11 cannot parse). Such a
+connection then reports itself readable, which is exactly what makes httpcore's pool
+close an idle connection instead of reusing it. Everything goes through httpcore's
+public network-backend interface; the one private touch is giving httpx's transport a
+pool built with that backend (checked when the client is built).
+"""
+
+from __future__ import annotations
+
+import ssl
+import typing
+
+import h11
+import httpcore
+import httpx
+
+# httpcore's limit for a response head; the watch's parser agrees with the real one.
+_MAX_HEAD = 100 * 1024
+
+
+class _FramingWatch:
+    """Follows one connection's request/response cycles; `doubt` once one left bytes over."""
+
+    def __init__(self) -> None:
+        self.doubt = False
+        self._parser: h11.Connection | None = None  # None between cycles
+
+    def sent(self, data: bytes) -> None:
+        """Bytes the client wrote; the first write after a finished response opens a cycle."""
+        if self._parser is not None or self.doubt:
+            return  # the rest of a request already announced (its body, say)
+        method = bytes(data[:16]).split(b" ", 1)[0] or b"GET"
+        parser = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+        try:
+            parser.send(h11.Request(method=method, target="/", headers=[("Host", "x"), ("Content-Length", "0")]))
+            parser.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            self.doubt = True
+            return
+        self._parser = parser
+
+    def received(self, data: bytes) -> None:
+        """Bytes the client read for the current cycle."""
+        parser = self._parser
+        if parser is None:
+            # Read with no request outstanding: the server spoke out of turn.
+            self.doubt = self.doubt or bool(data)
+            return
+        parser.receive_data(data)
+        try:
+            while True:
+                event = parser.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    return
+                if type(event) is h11.EndOfMessage:
+                    self.doubt = self.doubt or bool(parser.trailing_data[0])
+                    self._parser = None
+                    return
+                if type(event) is h11.ConnectionClosed:
+                    self._parser = None
+                    return
+        except h11.RemoteProtocolError:
+            self.doubt = True
+            self._parser = None
+
+
+class _WatchedStream(httpcore.AsyncNetworkStream):
+    """A network stream whose bytes a `_FramingWatch` follows; readable (so never
+    reused) once the watch is in doubt."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._watch = _FramingWatch()
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await self._inner.read(max_bytes, timeout)
+        self._watch.received(data)
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._watch.sent(buffer)
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return _WatchedStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        if info == "is_readable" and self._watch.doubt:
+            return True  # httpcore's pool closes an idle connection that is readable
+        return self._inner.get_extra_info(info)
+
+
+class _WatchedBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _WatchedStream(stream)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: typing.Iterable[typing.Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        return _WatchedStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def watched_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's HTTP/1.1 transport, its pool built on watched connections."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool: update api/transport.py")
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        network_backend=_WatchedBackend(httpcore.AnyIOBackend()),
+    )
+    return transport

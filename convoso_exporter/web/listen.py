@@ -1,0 +1,116 @@
+"""Accepting connections, in a way that survives running out of file descriptors.
+
+asyncio's own accept loop (what `asyncio.start_server` runs), when `accept()` fails for
+lack of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM), logs an error with a traceback and
+schedules a retry, and does so for every connection waiting in the backlog, up to 100
+times per wakeup, each retry scheduling more: an exporter whose descriptors ran out
+wrote 3,621 log lines in 5 s. Here each listening socket has one accept loop of our own:
+on such an error it logs one warning per episode (naming the error and the descriptor
+limit), waits ACCEPT_RETRY seconds and tries again. An episode ends, with one info line,
+at the first accept that works after EPISODE_QUIET seconds without a failure: at the
+edge of the limit accepts fail and work by turns, and that is still one episode.
+Connections wait in the kernel's backlog meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import resource
+import socket
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+ACCEPT_RETRY = 0.5  # seconds between accept attempts while a resource is exhausted
+EPISODE_QUIET = 10.0  # seconds without a failed accept that end an episode
+EXHAUSTED = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
+BACKLOG = 100
+
+
+def _bound_sockets(infos: list[tuple], backlog: int) -> list[socket.socket]:
+    """A listening socket per address, as `loop.create_server` makes them."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise OSError(exc.errno, f"error while attempting to bind on address {address!r}: "
+                                         f"{exc.strerror}") from None
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class Listener:
+    """Listens on host:port (every address it resolves to) and hands each accepted socket
+    to `on_connection`."""
+
+    def __init__(self, on_connection: Callable[[socket.socket], None]) -> None:
+        self._on_connection = on_connection
+        self.sockets: list[socket.socket] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        # While exhausted: (since, last failure, failed accepts), all time.monotonic().
+        self._episode: tuple[float, float, int] | None = None
+
+    async def start(self, host: str, port: int, backlog: int = BACKLOG) -> None:
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(host or None, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+        self.sockets = _bound_sockets(infos, backlog)
+        self._tasks = [loop.create_task(self._accept(sock), name="accept") for sock in self.sockets]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sock in self.sockets:
+            sock.close()
+        self._tasks, self.sockets = [], []
+
+    async def _accept(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(sock)
+            except OSError as exc:
+                if exc.errno in EXHAUSTED:
+                    self._exhausted(exc)
+                    await asyncio.sleep(ACCEPT_RETRY)
+                elif exc.errno not in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    log.warning("accept failed: %s", exc)
+                    await asyncio.sleep(ACCEPT_RETRY)
+                continue
+            if self._episode is not None and time.monotonic() - self._episode[1] >= EPISODE_QUIET:
+                self._recovered()
+            conn.setblocking(False)
+            self._on_connection(conn)
+
+    def _exhausted(self, exc: OSError) -> None:
+        now = time.monotonic()
+        if self._episode is not None:
+            self._episode = (self._episode[0], now, self._episode[2] + 1)
+            return
+        self._episode = (now, now, 1)
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        log.warning("cannot accept connections: %s (open files limit %d); they wait, retried every %gs, "
+                    "logged again when accepting works", exc.strerror or exc, soft, ACCEPT_RETRY)
+
+    def _recovered(self) -> None:
+        assert self._episode is not None
+        since, last, failures = self._episode
+        self._episode = None
+        log.info("accepting connections again: %d accepts failed over %.1fs, none in the last %gs",
+                 failures, last - since, EPISODE_QUIET)

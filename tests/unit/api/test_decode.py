@@ -1,0 +1,131 @@
+"""convoso_exporter.api.decode: Content-Encoding layers decoded incrementally, every
+layer's output held to the cap; JSON whose structure is beyond the limits refused unparsed."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import pytest
+
+from convoso_exporter.api.decode import CHUNK, BodyDecoder, codings, decode_json
+from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
+from convoso_exporter.api.limits import Limits
+
+BODY = b'{"agents": [' + b",".join(b'{"user_id": "%d"}' % i for i in range(2000)) + b"]}"
+
+
+def decode(data: bytes, applied: list[str], limit: int = 1 << 20, piece: int = 1000) -> bytes:
+    decoder = BodyDecoder(applied, limit)
+    out = []
+    for start in range(0, len(data), piece):
+        out += decoder.feed(data[start : start + piece])
+    decoder.finish()
+    return b"".join(out)
+
+
+def deflate(data: bytes, raw: bool = False) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15 if raw else 15)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(("encoded", "applied"), [
+    (BODY, []),
+    (gzip.compress(BODY), ["gzip"]),
+    (gzip.compress(BODY), ["x-gzip"]),
+    (deflate(BODY), ["deflate"]),
+    (deflate(BODY, raw=True), ["deflate"]),
+    (gzip.compress(gzip.compress(BODY)), ["gzip", "gzip"]),
+    (gzip.compress(deflate(BODY)), ["deflate", "gzip"]),
+    (gzip.compress(BODY[:500]) + gzip.compress(BODY[500:]), ["gzip"]),  # two gzip members
+], ids=["identity", "gzip", "x-gzip", "zlib deflate", "raw deflate", "gzip, gzip", "deflate, gzip", "members"])
+def test_every_supported_encoding_decodes(encoded, applied):
+    assert decode(encoded, applied) == BODY
+
+
+def test_the_header_lists_codings_in_the_order_applied():
+    assert codings(["gzip, identity", "deflate"]) == ["gzip", "deflate"]
+    assert codings([]) == [] and codings(["identity"]) == []
+
+
+@pytest.mark.parametrize(("values", "words"), [
+    (["br"], "unsupported Content-Encoding 'br'"),
+    (["gzip, gzip, gzip"], "stacks 3 compressions; at most 2"),
+])
+def test_unsupported_or_too_many_codings_are_protocol_errors(values, words):
+    with pytest.raises(ProtocolError, match=words):
+        codings(values)
+
+
+def test_a_layer_whose_output_passes_the_cap_stops_at_once():
+    """The inner layer of gzip(gzip(64 MiB)) passes a 1 MiB cap after at most one more
+    chunk: never the whole 64 MiB."""
+    inner = gzip.compress(bytes(64 << 20), 9)
+    decoder = BodyDecoder(["gzip", "gzip"], 1 << 20)
+    produced = []
+    with pytest.raises(ResponseTooLarge, match="exceeds max_response_bytes 1048576"):
+        for piece in (gzip.compress(inner, 9),):
+            produced += decoder.feed(piece)
+    assert sum(map(len, produced)) <= (1 << 20) + CHUNK
+
+
+def test_a_body_exactly_at_the_cap_is_accepted():
+    assert decode(gzip.compress(BODY), ["gzip"], limit=len(BODY)) == BODY
+    with pytest.raises(ResponseTooLarge):
+        decode(gzip.compress(BODY), ["gzip"], limit=len(BODY) - 1)
+
+
+@pytest.mark.parametrize(("data", "applied", "words"), [
+    (b"not gzip at all", ["gzip"], r"does not match its Content-Encoding \(gzip\)"),
+    (gzip.compress(BODY)[:-20], ["gzip"], r"compressed body \(gzip\) is truncated"),
+    (b"\x00\xff" * 20, ["deflate"], r"does not match its Content-Encoding \(deflate\)"),
+    (gzip.compress(BODY) + b"garbage!!", ["gzip"], "does not match"),
+])
+def test_broken_compressed_bodies_are_protocol_errors(data, applied, words):
+    with pytest.raises(ProtocolError, match=words):
+        decode(data, applied)
+
+
+# --- JSON: what the text may build is bounded before it is built ----------------------------
+
+SMALL = Limits(max_agents=10)  # 4 * 10 + 4096 containers, 64 * 10 + 4096 values
+
+
+def test_an_answer_within_the_bounds_decodes():
+    # 2367 agents, their commas, the root object and the array: exactly 4736 values.
+    doc, problem = decode_json(b'{"agents": [' + b",".join([b"{}"] * 2367) + b"]}", "application/json", SMALL)
+    assert problem is None and len(doc["agents"]) == 2367
+    doc, problem = decode_json(b"[" * 4136 + b"]" * 4136, "application/json", SMALL)
+    assert isinstance(problem, ProtocolError) and "nested too deeply" in str(problem)  # counted, then parsed
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b"[" * 4137 + b"]" * 4137, "4137 JSON objects and arrays, over the bound of 4136 (4 per agent, max_agents 10)"),
+    (b"[" + b",".join([b"{}"] * 5000) + b"]", "5001 JSON objects and arrays, over the bound of 4136"),
+    (b"[" + b",".join([b"1"] * 5000) + b"]", "5001 JSON values, over the bound of 4736 (64 per agent, max_agents 10)"),
+])
+def test_an_answer_beyond_the_bounds_is_too_large_and_not_parsed(body, words, monkeypatch):
+    monkeypatch.setattr("convoso_exporter.api.decode.json.loads", lambda *a, **k: pytest.fail("parsed"))
+    doc, problem = decode_json(body, "application/json", SMALL)
+    assert doc is None and isinstance(problem, ResponseTooLarge)
+    assert words in str(problem) and str(problem).endswith("; not parsed")
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    (b'{"agent_total": 1' + b"0" * 400 + b"}", "number out of range: 100000000000...000000 (401 characters)"),
+    (b'{"agent_total": ' + b"9" * 5000 + b"}", "(5000 characters); at most 32 characters, and finite"),
+    (b'{"x": 1e400}', "number out of range: 1e400; at most 32 characters, and finite"),
+    (b'{"x": -1e400}', "number out of range: -1e400"),
+    (b'{"x": 0.' + b"1" * 40 + b"}", "number out of range: 0.1111111111...111111 (42 characters)"),
+    (b'{"x": NaN}', "body is not JSON (NaN is not a JSON value)"),
+    (b'{"x": -Infinity}', "body is not JSON (-Infinity is not a JSON value)"),
+])
+def test_numbers_are_bounded_while_decoding(body, words):
+    doc, problem = decode_json(body, "application/json")
+    assert doc is None and type(problem) is ProtocolError
+    assert words in str(problem), str(problem)
+
+
+def test_numbers_within_the_bounds_decode():
+    doc, problem = decode_json(b'{"a": ' + b"9" * 32 + b', "b": 1.5e300, "c": -0.0}', "application/json")
+    assert problem is None and doc == {"a": int("9" * 32), "b": 1.5e300, "c": 0.0}
