@@ -7,19 +7,16 @@ in docs/benchmarks.md.
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.loadgen import Load, LoadResult, fetch, percentile
-from bench.procs import child_env, cpu_seconds, die_with_parent, rss_bytes
+from bench.procs import tree_cpu_seconds, tree_rss_bytes
 from bench.report import Row
-from bench.services import ROOT, Bench, BenchError, Exporter, Simulator, check_gzip_copy, samples, series_count
-from bench.sizes import GOAL_POLL_INTERVAL
+from bench.services import Bench, BenchError, Exporter, Simulator, samples, series_count
+from bench.sizes import CPU_GOALS, GOAL_POLL_INTERVAL, RSS_GOALS, campaigns_for, queues_for
 
 MB = 1024 * 1024
 # After every target is up, renders may still be queued (the app coalesces them for 1 s).
@@ -62,7 +59,8 @@ def poll_round(bench: Bench) -> Iterator[Row]:
     """
     s = bench.sizes
     n, concurrency, latency = s.round_targets, s.round_concurrency, s.round_latency
-    sim = bench.simulator("sim-round", agents=n * s.round_agents_per_target, campaigns=n, latency=latency)
+    sim = bench.simulator("sim-round", agents=n * s.round_agents_per_target, campaigns=n, latency=latency,
+                          style="documented")
     opened_before = sim.state()["connections_opened"]
     # A long interval: only the first round happens while we look.
     exporter = bench.exporter("exporter-round", sim, poll_interval=600, concurrency=concurrency)
@@ -94,210 +92,101 @@ def poll_round(bench: Bench) -> Iterator[Row]:
     )
 
 
-# --- 2, 3, 7, 8. CPU and memory while polling; the naive exporter -----------------------
+# --- 2. the model: CPU, memory and series by account size -------------------------------
 
 
 @dataclass
 class Footprint:
-    cpu_share: float  # of one core, at GOAL_POLL_INTERVAL
-    polls: int
+    cpu_seconds: float  # of the exporter's processes over the window
     window: float
-    peak_rss: int
+    polls: int
+    peak_rss: int  # of the exporter's processes, added up
+    series: int
 
 
 def measure_footprint(bench: Bench, sim: Simulator, exporter: Exporter) -> Footprint:
-    """CPU of the exporter process (all threads) over the window, and its peak VmRSS.
-
-    Nothing scrapes the exporter meanwhile. When the run polls faster than the goal's
-    interval (quick mode), the CPU share is scaled by run interval / goal interval.
-    """
+    """CPU of the exporter's processes (every thread) over the window, and their peak VmRSS
+    added up, sampled every 250 ms. Nothing scrapes the exporter meanwhile."""
     s = bench.sizes
     time.sleep(SETTLE_SECONDS)
+    series = series_count(exporter.metrics().body)
     served_before = sim.state()["requests_served"]
-    cpu_before, started = cpu_seconds(exporter.pid), time.monotonic()
-    peak = rss_bytes(exporter.pid)
+    cpu_before, started = tree_cpu_seconds(exporter.pid), time.monotonic()
+    peak = tree_rss_bytes(exporter.pid)
     while time.monotonic() - started < s.cpu_window:
         time.sleep(0.25)
-        peak = max(peak, rss_bytes(exporter.pid))
-    cpu_used, window = cpu_seconds(exporter.pid) - cpu_before, time.monotonic() - started
+        peak = max(peak, tree_rss_bytes(exporter.pid))
+    cpu_used, window = tree_cpu_seconds(exporter.pid) - cpu_before, time.monotonic() - started
     polls = sim.state()["requests_served"] - served_before
-    share = cpu_used / window * (s.cpu_poll_interval / GOAL_POLL_INTERVAL)
-    return Footprint(share, polls, window, peak)
+    return Footprint(cpu_used, window, polls, peak, series)
 
 
-def cpu_row(bench: Bench, agents: int, footprint: Footprint, goal_percent: float) -> Row:
+def model(bench: Bench) -> Iterator[Row]:
+    """The account of each size (bench/sizes.py) and its discovered campaigns and queues,
+    polled at the default intervals (15 s, 60 s; quick mode polls faster and scales the
+    CPU to them): CPU per account round, peak memory and series, also per 1,000 agents."""
     s = bench.sizes
-    how = f"{footprint.polls} polls in {footprint.window:.0f} s"
-    if s.cpu_poll_interval != GOAL_POLL_INTERVAL:
-        how += f" at {s.cpu_poll_interval:g} s, scaled to {GOAL_POLL_INTERVAL:g} s"
-    percent = footprint.cpu_share * 100
-    return Row(
-        f"CPU: {agents:,} agents / {s.targets} targets, every {GOAL_POLL_INTERVAL:g} s",
-        f"{percent:.2f} % ({how})",
-        "one core",
-        footprint.cpu_share,
-        f"≤ {goal_percent:g} %",
-        percent <= goal_percent,
-    )
+    scale = s.poll_interval / GOAL_POLL_INTERVAL
+    for agents in s.model_agents:
+        sim = bench.simulator(f"sim-{agents}", agents=agents, campaigns=campaigns_for(agents),
+                              queues=queues_for(agents), latency=s.api_latency)
+        exporter = bench.exporter(f"exporter-{agents}", sim, poll_interval=s.poll_interval,
+                                  discovery_interval=s.discovery_interval)
+        f = measure_footprint(bench, sim, exporter)
+        bench.procs.stop(exporter.name)
+        bench.procs.stop(sim.name)
+        share = f.cpu_seconds / f.window * scale
+        per_round = share * GOAL_POLL_INTERVAL
+        k = agents / 1000
+        how = f"{f.polls} polls in {f.window:.0f} s" + ("" if scale == 1 else f", scaled to {GOAL_POLL_INTERVAL:g} s")
+        goal = CPU_GOALS.get(agents)
+        yield Row(
+            f"{agents:,} agents, {exporter.targets} targets: CPU per {GOAL_POLL_INTERVAL:g} s round",
+            f"{ms(per_round)} = {share * 100:.2f} % of a core ({ms(per_round / k)} per 1k agents; {how})",
+            "one core",
+            share,
+            f"≤ {goal:g} %" if goal is not None else "report",
+            share * 100 <= goal if goal is not None else None,
+        )
+        mb = f.peak_rss / MB
+        limit = RSS_GOALS.get(agents)
+        yield Row(
+            f"{agents:,} agents: peak RSS (exporter processes); series",
+            f"{mb:.1f} MB ({mb / k:.2f} MB per 1k agents); {f.series:,} series ({f.series / k:,.0f} per 1k agents)",
+            "—",
+            None,
+            f"≤ {limit:g} MB" if limit is not None else "report",
+            mb <= limit if limit is not None else None,
+        )
 
 
-def memory_row(agents: int, peak_rss: int, goal_mb: float, marginal: str = "") -> Row:
-    mb = peak_rss / MB
-    return Row(
-        f"resident memory (peak VmRSS), {agents:,} agents",
-        f"{mb:.1f} MB ({mb / (agents / 1000):.2f} MB/1k agents{marginal})",
-        "—",
-        None,
-        f"≤ {goal_mb:g} MB",
-        mb <= goal_mb,
-    )
+# --- 3. the naive exporter ---------------------------------------------------------------
 
 
-def small(bench: Bench) -> Iterator[Row]:
-    """Figures 2 and 7 on the small contact center, then 8 against the same simulator."""
+def naive(bench: Bench) -> Iterator[Row]:
+    """Our scrape vs a render-on-scrape prometheus_client exporter of the same account
+    (it calls the account once per scrape), both scraped with gzip by the load generator."""
     s = bench.sizes
-    sim = bench.simulator("sim-small", agents=s.small_agents, campaigns=s.targets, latency=s.api_latency)
-    exporter = bench.exporter("exporter-small", sim, poll_interval=s.cpu_poll_interval)
-    footprint = measure_footprint(bench, sim, exporter)
-    bench.peak_rss[s.small_agents] = footprint.peak_rss
-    yield cpu_row(bench, s.small_agents, footprint, 2)
-    yield memory_row(s.small_agents, footprint.peak_rss, 80)
-    yield naive_comparison(bench, exporter)
-
-
-def large(bench: Bench) -> Iterator[Row]:
-    """Figures 3 and 7 on the large contact center; MB per 1k agents at the margin when
-    the small one ran too."""
-    s = bench.sizes
-    sim = bench.simulator("sim-large", agents=s.large_agents, campaigns=s.targets, latency=s.api_latency)
-    exporter = bench.exporter("exporter-large", sim, poll_interval=s.cpu_poll_interval)
-    footprint = measure_footprint(bench, sim, exporter)
-    yield cpu_row(bench, s.large_agents, footprint, 10)
-    marginal = ""
-    if s.small_agents in bench.peak_rss:
-        per_thousand = (footprint.peak_rss - bench.peak_rss[s.small_agents]) / MB / ((s.large_agents - s.small_agents) / 1000)
-        marginal = f"; marginal {per_thousand:.2f}"
-    yield memory_row(s.large_agents, footprint.peak_rss, 300, marginal)
-
-
-def naive_comparison(bench: Bench, exporter: Exporter) -> Row:
-    """Our scrape vs a render-on-scrape prometheus_client exporter on the same config and
-    simulator, both scraped by the load generator with gzip, as Prometheus asks."""
-    s = bench.sizes
+    agents = s.naive_agents
+    sim = bench.simulator("sim-naive", agents=agents, campaigns=campaigns_for(agents), queues=queues_for(agents),
+                          latency=s.api_latency)
+    exporter = bench.exporter("exporter-naive", sim, poll_interval=s.poll_interval,
+                              discovery_interval=s.discovery_interval)
+    time.sleep(SETTLE_SECONDS)
     ours = bench.load(Load(exporter.port, gzip=True, concurrency=1, requests=s.ours_scrapes))
     naive_port = bench.naive_exporter("naive-exporter", exporter.config_path)
     naive_series = series_count(fetch(naive_port, "/metrics").body)
     ours_series = series_count(exporter.metrics().body)
-    naive = bench.load(Load(naive_port, gzip=True, concurrency=1, requests=s.naive_scrapes, warmup=1))
-    bench.procs.stop("naive-exporter")
-    return Row(
-        f"scrape p99 vs naive exporter ({thousands(ours_series)} vs {thousands(naive_series)} series)",
+    result = bench.load(Load(naive_port, gzip=True, concurrency=1, requests=s.naive_scrapes, warmup=1))
+    yield Row(
+        f"scrape p99 vs naive exporter, {agents:,} agents ({thousands(ours_series)} vs {thousands(naive_series)} series)",
         f"p99 {ms(p99(ours))} (n={len(ours.latencies)})",
-        f"naive p99 {ms(p99(naive))} (n={len(naive.latencies)})",
-        p99(ours) / p99(naive),
+        f"naive p99 {ms(p99(result))} (n={len(result.latencies)})",
+        p99(ours) / p99(result),
         "report",
         None,
     )
 
 
-# --- 4. render ------------------------------------------------------------------------
-
-
-def render(bench: Bench) -> Iterator[Row]:
-    """Text rendering of the same families by convoso_exporter.expose.exposition and by generate_latest,
-    in a separate process (see bench/render.py)."""
-    for series in bench.sizes.render_series:
-        args = [sys.executable, "-m", "bench.render", "--series", str(series), "--repeats", str(bench.sizes.render_repeats)]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT, env=child_env(), preexec_fn=die_with_parent)
-        if done.returncode != 0:
-            raise BenchError(f"bench.render failed: {done.stderr.strip()[-300:]}")
-        data = json.loads(done.stdout)
-        ours, baseline = data["ours"], data["generate_latest"]
-        yield Row(
-            f"render {thousands(data['series'])} series (snapshot → text + gzip)",
-            f"{ms(ours)} (text alone {ms(data['text_only'])})",
-            f"generate_latest {ms(baseline)}",
-            ours / baseline,
-            "≤ 1× (never slower)",
-            ours <= baseline,
-        )
-
-
-# --- 5, 6. scrape latency, idle and while polling --------------------------------------
-
-
-def paired_load(bench: Bench, ours_port: int, static_port: int, gzip: bool, concurrency: int, seconds: float) -> tuple[LoadResult, LoadResult]:
-    """Both servers under the same load, in alternating halves so drift hits both alike."""
-    ours, static = LoadResult(), LoadResult()
-    for _ in range(2):
-        for port, into in ((ours_port, ours), (static_port, static)):
-            half = bench.load(Load(port, gzip=gzip, concurrency=concurrency, duration=seconds / 2))
-            into.latencies += half.latencies
-    return ours, static
-
-
-def scrape_latency(bench: Bench) -> Iterator[Row]:
-    """GET /metrics of an idle exporter vs the same bytes from a static server, then
-    GET /metrics of an exporter that polls and re-renders all the time vs idle."""
-    s = bench.sizes
-    sim = bench.simulator("sim-scrape", agents=s.scrape_agents, campaigns=s.targets, latency=s.api_latency)
-    idle = bench.exporter("exporter-idle", sim, poll_interval=3600)
-    time.sleep(SETTLE_SECONDS)
-    plain, compressed = idle.metrics(), idle.metrics(gzip=True)
-    check_gzip_copy(plain.body, compressed.body)
-    series = series_count(plain.body)
-    static_port = bench.static_server("static-server", plain.body, compressed.body)
-    idle_one_scraper: dict[bool, LoadResult] = {}
-    for gzip in (False, True):
-        for concurrency in (1, 4):
-            ours, static = paired_load(bench, idle.port, static_port, gzip, concurrency, s.scrape_seconds)
-            if concurrency == 1:
-                idle_one_scraper[gzip] = ours
-            size = len(compressed.body if gzip else plain.body)
-            yield Row(
-                f"GET /metrics {thousands(series)} series, {encoding(gzip)} {size / MB:.1f} MB, {concurrency} scraper{'s' if concurrency > 1 else ''}",
-                p50_p99(ours),
-                "static " + p50_p99(static),
-                p99(ours) / p99(static),
-                "p99 ≤ 1.5×",
-                p99(ours) / p99(static) <= 1.5,
-            )
-    bench.procs.stop("static-server")
-    bench.procs.stop("exporter-idle")
-    yield from scrape_while_busy(bench, sim, idle_one_scraper, series)
-
-
 def encoding(gzip: bool) -> str:
     return "gzip" if gzip else "plain"
-
-
-def scrape_while_busy(bench: Bench, sim: Simulator, idle: dict[bool, LoadResult], series: int) -> Iterator[Row]:
-    """The same scrapes (1 scraper, plain and gzip) on an exporter polling every target
-    every second (the shortest interval allowed), so that parsing and rendering run
-    through the whole measurement: every scrape meets a poll round in progress."""
-    s = bench.sizes
-    busy = bench.exporter("exporter-busy", sim, poll_interval=s.busy_poll_interval)
-    time.sleep(SETTLE_SECONDS)
-    for gzip in (False, True):
-        cpu_before, started = cpu_seconds(busy.pid), time.monotonic()
-        result = bench.load(Load(busy.port, gzip=gzip, concurrency=1, duration=s.busy_seconds))
-        busy_share = (cpu_seconds(busy.pid) - cpu_before) / (time.monotonic() - started)
-        ratio = p99(result) / p99(idle[gzip])
-        yield Row(
-            f"GET /metrics {thousands(series)} series, {encoding(gzip)}, polling+rendering every {s.busy_poll_interval:g} s",
-            f"p99 {ms(p99(result))} (exporter CPU {busy_share * 100:.0f} %)",
-            f"idle p99 {ms(p99(idle[gzip]))}",
-            ratio,
-            "p99 ≤ 2×",
-            ratio <= 2,
-        )
-
-
-# The figures in the order they run, by the name `--figure` selects them with.
-FIGURES: tuple[tuple[str, Callable[[Bench], Iterator[Row]]], ...] = (
-    ("round", poll_round),
-    ("small", small),
-    ("large", large),
-    ("render", render),
-    ("scrape", scrape_latency),
-)

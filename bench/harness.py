@@ -19,12 +19,21 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from bench.figures import FIGURES
+from bench import costs, figures, scrapes
 from bench.procs import ProcessFailed, Processes
 from bench.report import Row, Table, markdown
 from bench.services import Bench, BenchError
 from bench.sizes import FULL, QUICK
 
+# The figures in the order they run, by the name `--figure` selects them with.
+FIGURES = (
+    ("round", figures.poll_round),
+    ("model", figures.model),
+    ("stages", costs.stages),
+    ("render", costs.render),
+    ("naive", figures.naive),
+    ("scrape", scrapes.scrape_latency),
+)
 FIGURE_KEYS = [key for key, _ in FIGURES]
 
 

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from convoso_exporter.config.schema import Config, Target, load_config
+from convoso_exporter.config.schema import ACCOUNT, Config, Target, load_config
 
 INFO_FIELDS = ("user_full_name", "extension", "campaign_id", "campaign_name", "queue_id", "queue_name", "channel_type", "call_type", "connection_type")
 
@@ -84,7 +84,8 @@ class NaiveCollector(Collector):
         calls_today = GaugeMetricFamily("convoso_agent_calls_today", "calls today", labels=["target", "user_id"])
         session_calls = GaugeMetricFamily("convoso_agent_session_calls", "calls this session", labels=["target", "user_id"])
         info = GaugeMetricFamily("convoso_agent_info", "who the agent is", labels=["target", "user_id", *INFO_FIELDS])
-        for target in self.config.targets:
+        # A config without targets is the model's: the account (discovery is not copied).
+        for target in self.config.targets or (Target("account", kind=ACCOUNT),):
             try:
                 doc = self.search(target)
             except (httpx.HTTPError, ValueError):

@@ -134,3 +134,41 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise ProcessFailed(f"no VmRSS for pid {pid}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (the exporter's collector process), from
+    /proc/PID/task/TID/children; processes that end meanwhile are left out."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    pending.extend(int(child) for child in f.read().split())
+            except OSError:
+                pass
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and the processes below it (all threads of each)."""
+    return sum(_or_zero(cpu_seconds, each) for each in process_tree(pid))
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """VmRSS of `pid` and the processes below it, added up: pages two of them share (a
+    mapped exposition) are counted once per process that maps them, an upper bound."""
+    return sum(_or_zero(rss_bytes, each) for each in process_tree(pid))
+
+
+def _or_zero(read, pid: int):
+    try:
+        return read(pid)
+    except (OSError, ProcessFailed, IndexError, ValueError):
+        return 0

@@ -41,6 +41,7 @@ class Simulator:
     # One keep-alive connection for control requests, opened before anything is counted,
     # so reading the state never adds to connections_opened.
     control: httpx.Client = field(repr=False)
+    queues: int = 0
 
     @property
     def base_url(self) -> str:
@@ -94,8 +95,10 @@ class Bench:
 
     # --- simulator --------------------------------------------------------------------
 
-    def simulator(self, name: str, *, agents: int, campaigns: int, latency: float) -> Simulator:
-        """A simulator with one queue per campaign, so a campaign target holds agents/campaigns agents."""
+    def simulator(self, name: str, *, agents: int, campaigns: int, latency: float, queues: int | None = None,
+                  style: str = "live") -> Simulator:
+        """A simulator of `agents` agents in `campaigns` campaigns and `queues` queues (one
+        per campaign by default), answering in `style`."""
         port = free_port()
         self.procs.python(
             name,
@@ -105,10 +108,10 @@ class Bench:
                 "--auth-token", self.token,
                 "--agents", str(agents),
                 "--campaigns", str(campaigns),
-                "--queues", str(campaigns),
+                "--queues", str(queues or campaigns),
                 "--seed", "1",
                 "--latency", f"{round(latency * 1000)}ms",
-                "--style", "documented",
+                "--style", style,
                 "--log.level", "warn",
             ],
         )
@@ -116,34 +119,46 @@ class Bench:
         url = f"http://127.0.0.1:{port}/_sim/state?auth_token={self.token}"
         self.procs.wait_http(name, url)
         sim = Simulator(name, port, self.token, [], control)
-        sim.campaign_ids = [c["campaign_id"] for c in sim.state()["campaigns"]]
+        state = sim.state()
+        sim.campaign_ids = [c["campaign_id"] for c in state["campaigns"]]
+        sim.queues = len(state["queues"])
         return sim
 
     # --- exporter ---------------------------------------------------------------------
 
-    def exporter_config(self, name: str, sim: Simulator, *, poll_interval: float, concurrency: int) -> Path:
-        config = {
+    def exporter_config(self, name: str, sim: Simulator, *, poll_interval: float, concurrency: int,
+                        discovery_interval: float | None = None) -> Path:
+        """The model (`discovery_interval` given): the account and every campaign and queue
+        discovered, nothing else. Otherwise one explicit target per campaign, no discovery."""
+        config: dict = {
             "convoso": {"base_url": sim.base_url, "auth_token": sim.token, "concurrency": concurrency, "timeout": "30s"},
             "poll_interval": poll_interval,
             "agent_metrics": True,
             "max_agents_per_target": self.sizes.max_agents_per_target,
-            "targets": [{"name": f"campaign-{cid}", "campaign_id": cid} for cid in sim.campaign_ids],
         }
+        if discovery_interval is not None:
+            config["discovery"] = {"interval": discovery_interval}
+        else:
+            config["targets"] = [{"name": f"campaign-{cid}", "campaign_id": cid} for cid in sim.campaign_ids]
         path = self.workdir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         path.chmod(0o600)
         return path
 
-    def exporter(self, name: str, sim: Simulator, *, poll_interval: float, concurrency: int = 8) -> Exporter:
-        """An exporter polling every campaign of `sim`; returns once every target is up in /metrics."""
-        config_path = self.exporter_config(name, sim, poll_interval=poll_interval, concurrency=concurrency)
+    def exporter(self, name: str, sim: Simulator, *, poll_interval: float, concurrency: int = 8,
+                 discovery_interval: float | None = None) -> Exporter:
+        """An exporter of `sim` (see exporter_config); returns once every target is up in /metrics."""
+        config_path = self.exporter_config(name, sim, poll_interval=poll_interval, concurrency=concurrency,
+                                           discovery_interval=discovery_interval)
         port = free_port()
         proc = self.procs.python(
             name,
             ["-m", "convoso_exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
         )
         self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=120.0)
-        exporter = Exporter(name, port, proc.pid, config_path, len(sim.campaign_ids) + 1)  # + the account
+        # The account, and the campaigns (and queues, when discovered) as targets.
+        targets = 1 + len(sim.campaign_ids) + (sim.queues if discovery_interval is not None else 0)
+        exporter = Exporter(name, port, proc.pid, config_path, targets)
         wait_all_up(exporter)
         return exporter
 
@@ -191,7 +206,7 @@ class Bench:
         return result
 
 
-def wait_all_up(exporter: Exporter, timeout: float = 120.0) -> bytes:
+def wait_all_up(exporter: Exporter, timeout: float = 300.0) -> bytes:
     """Wait until /metrics shows convoso_up 1 for every target; returns that body."""
     deadline = time.monotonic() + timeout
     up = 0

@@ -138,3 +138,31 @@ def test_a_failing_figure_becomes_a_missed_row_and_stops_its_processes(bench, mo
     assert [(r.figure, r.met) for r in table.rows] == [("broken: failed", False)]
     assert "simulated failure" in table.rows[0].value
     assert bench.procs.children == {}
+
+
+def test_model_figure_polls_the_account_and_every_discovered_scope(bench):
+    bench.sizes = dataclasses.replace(TINY, model_agents=(300,), cpu_window=0.5)
+    rows = list(figures.model(bench))
+    # 300 agents: 3 campaigns and 6 queues discovered, and the account.
+    assert [r.figure for r in rows] == [
+        "300 agents, 10 targets: CPU per 15 s round",
+        "300 agents: peak RSS (exporter processes); series",
+    ]
+    assert rows[0].ratio > 0 and "per 1k agents" in rows[0].value and rows[0].met is None
+    assert "MB per 1k agents" in rows[1].value and "series" in rows[1].value
+
+
+def test_stage_costs_come_from_the_exporters_own_code():
+    from bench.stages import measure
+
+    data = measure(200, 1)
+    assert data["agents"] == 200 and data["answer_bytes"] > 200 * 300
+    assert data["series"] > 4 * 200  # every agent's series and the account's families
+    assert all(data[key] > 0 for key in ("json_loads", "parse", "derive", "render"))
+
+
+def test_render_figure_checks_ours_against_generate_latest():
+    from bench.render import measure
+
+    data = measure(1000, 1)  # raises SystemExit if the two texts differ
+    assert 500 < data["series"] < 2000 and data["ours"] > 0 and data["generate_latest"] > 0
