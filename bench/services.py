@@ -131,7 +131,9 @@ class Bench:
         """The model (`discovery_interval` given): the account and every campaign and queue
         discovered, nothing else. Otherwise one explicit target per campaign, no discovery."""
         config: dict = {
-            "convoso": {"base_url": sim.base_url, "auth_token": sim.token, "concurrency": concurrency, "timeout": "30s"},
+            # A live answer is ~700 bytes an agent: 100,000 agents are 69 MB, over the 32 MiB default.
+            "convoso": {"base_url": sim.base_url, "auth_token": sim.token, "concurrency": concurrency, "timeout": "30s",
+                        "max_response_bytes": "128MiB"},
             "poll_interval": poll_interval,
             "agent_metrics": True,
             "max_agents_per_target": self.sizes.max_agents_per_target,
@@ -155,7 +157,7 @@ class Bench:
             name,
             ["-m", "convoso_exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
         )
-        self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=120.0)
+        self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=300.0)
         # The account, and the campaigns (and queues, when discovered) as targets.
         targets = 1 + len(sim.campaign_ids) + (sim.queues if discovery_interval is not None else 0)
         exporter = Exporter(name, port, proc.pid, config_path, targets)

@@ -79,7 +79,8 @@ def client_for(body: Callable[[], bytes]) -> ConvosoClient:
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "application/json"}, content=body())
 
-    return ConvosoClient("http://sim.invalid/v1", TOKEN, transport=httpx.MockTransport(answer), timeout=60.0)
+    return ConvosoClient("http://sim.invalid/v1", TOKEN, transport=httpx.MockTransport(answer), timeout=60.0,
+                         max_response_bytes=256 * 1024 * 1024)
 
 
 def scope_states(answers: Answers, client: ConvosoClient, loop: asyncio.AbstractEventLoop) -> list[TargetState]:

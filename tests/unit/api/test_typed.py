@@ -1,0 +1,90 @@
+"""The client's typed path (api/typed.py) against the reference parser (decode_json +
+parse_search over the decoded document): on every generated answer it gives what the
+reference gives of the answer, or of the part of it the exporter reads (it skips the
+fields it does not read, unbuilt: a number of 400 digits there no longer refuses the
+answer, since it costs nothing)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+
+from convoso_exporter.api.decode import Body, decode_json
+from convoso_exporter.api.errors import ConvosoError
+from convoso_exporter.api.model import Agent
+from convoso_exporter.api.parse import parse_search
+from tests.api_strategies import documents, good_documents
+
+TOKEN = "pr0perty/T0ken+x"
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+# What the typed path reads of a level (an error document goes to the reference whole).
+READ = {"agents", "data", "entries", "success", "call_data", "campaigns", "queues", "queue_dialable_leads",
+        "queue_calls_today", "queue_dropped", "queue_answered", "agent_total", "agent_incall", "agent_ready",
+        "agent_paused"}
+
+
+def outcome(parse, arg):
+    try:
+        return parse(arg)
+    except ConvosoError as error:
+        return type(error), str(error)
+
+
+def reference(raw: bytes):
+    doc, problem = decode_json(raw, "application/json")
+    return (type(problem), str(problem)) if problem is not None else outcome(lambda d: parse_search(d, secret=TOKEN), doc)
+
+
+def typed(raw: bytes):
+    return outcome(lambda b: parse_search(b, secret=TOKEN), Body(raw, "application/json"))
+
+
+def record(entry):
+    return {name: value for name, value in entry.items() if name in Agent.__struct_fields__} if type(entry) is dict else entry
+
+
+def read_part(doc):
+    """The document as far as the typed path reads it."""
+    if type(doc) is not dict:
+        return doc
+    part = {}
+    for key, value in doc.items():
+        if key not in READ:
+            continue
+        if key in ("data", "entries"):
+            value = read_part(value)
+        elif key == "agents" and type(value) is list:
+            value = [record(entry) for entry in value]
+        elif key == "agents" and type(value) is dict:
+            value = {user: record(entry) for user, entry in value.items()}
+        elif key == "call_data" and type(value) is dict:
+            value = {name: v for name, v in value.items() if name in ("total_calls", "answered", "dropped")}
+        part[key] = value
+    return part
+
+
+def encoded(doc, ascii_only: bool) -> bytes | None:
+    try:
+        return json.dumps(doc, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError):
+        return None
+
+
+@FUZZ
+@given(documents())
+def test_typed_path_gives_what_the_reference_gives(doc):
+    for ascii_only in (True, False):
+        raw = encoded(doc, ascii_only)
+        if raw is None:
+            continue
+        got = typed(raw)
+        if got != reference(raw):
+            assert got == reference(encoded(read_part(doc), ascii_only)), raw[:300]
+
+
+@FUZZ
+@given(good_documents())
+def test_typed_path_gives_the_same_snapshot_for_answers_as_the_api_sends_them(doc):
+    raw = json.dumps(doc).encode()
+    assert typed(raw) == reference(raw)
