@@ -44,7 +44,7 @@ from convoso_exporter.api.errors import (
     ServerError,
     redact,
 )
-from convoso_exporter.api.decode import ACCEPT_ENCODING, BodyDecoder, codings, decode_json
+from convoso_exporter.api.decode import ACCEPT_ENCODING, Body, BodyDecoder, codings, decode_json
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
@@ -226,7 +226,12 @@ class ConvosoClient:
     def _parse_body(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes, parse: Callable[[Any], T]
     ) -> T:
-        doc = self._decode(endpoint, status, headers, raw)
+        # A search answer goes to the parser undecoded: it decodes it into typed records
+        # (api/typed.py). Other answers are small: JSON first.
+        if endpoint == SEARCH:
+            doc: Any = Body(raw, headers.get("content-type", ""))
+        else:
+            doc = self._decode(endpoint, status, headers, raw)
         try:
             return parse(doc)
         except ConvosoError as err:

@@ -24,7 +24,7 @@ import json
 import math
 import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from convoso_exporter.api.errors import ConvosoError, ProtocolError, ResponseTooLarge
 from convoso_exporter.api.fields import out_of_range
@@ -144,6 +144,13 @@ class BodyDecoder:
 _BOM = b"\xef\xbb\xbf"
 
 
+class Body(NamedTuple):
+    """An answer's decoded body bytes (Content-Encoding undone), not yet JSON-decoded."""
+
+    raw: bytes
+    content_type: str
+
+
 def _looks_like_html(content_type: str, text: str) -> bool:
     return "html" in content_type.lower() or text.lstrip().startswith("<")
 
@@ -191,6 +198,11 @@ def _constant(name: str) -> float:
     raise _Refused(f"body is not JSON ({name} is not a JSON value)")
 
 
+def loads(text: str | bytes) -> Any:
+    """json.loads with every number token bounded (raises _Refused beyond)."""
+    return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
 def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, ConvosoError | None]:
     """(document, None), or (None, the error the body is): ProtocolError for a body that
     is not JSON, ResponseTooLarge for one beyond `limits`.
@@ -212,7 +224,7 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
     if too_much is not None:
         return None, too_much
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant), None
+        return loads(text), None
     except _Refused as refused:
         return None, ProtocolError(str(refused))
     except json.JSONDecodeError as exc:

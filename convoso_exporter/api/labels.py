@@ -33,9 +33,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
 from operator import attrgetter
 from typing import Any
+
+from msgspec.structs import replace
 
 from convoso_exporter.api.errors import REDACTED, secret_forms
 from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, number_text, to_skills
@@ -55,7 +56,7 @@ class LabelText:
     """Normalises the text values of one answer (see the module docstring)."""
 
     def __init__(self, secret: str | None = None) -> None:
-        self._forms = secret_forms(secret) if secret else ()
+        self._forms = self.forms = secret_forms(secret) if secret else ()
         self._seen: dict[str, str] = {}
         self._skills: dict[tuple[str, ...], tuple[str, ...]] = {}
         # `text` and `ident` are closures: they run for every text field of every agent,
@@ -150,11 +151,16 @@ def fold(agents: tuple[Agent, ...], campaigns: tuple[Scope, ...] | None, queues:
     # One C-level pass per agent for the three fields, then counted in C.
     columns = zip(*map(_FIELDS, agents)) if agents else [()] * len(FOLDED_LABELS)
     for field, column in zip(FOLDED_LABELS, columns):
+        cap = MAX_STATUSES if field == "status" else MAX_SCOPE_IDS
+        distinct = set(column)
+        distinct.discard(None)
+        distinct.update(scope.id for scope in lists.get(field) or ())
+        if len(distinct) <= cap:
+            continue  # nothing to fold (nearly always): no need to count
         counts = Counter(column)
         counts.pop(None, None)
         for scope in lists.get(field) or ():
             counts.setdefault(scope.id, 0)
-        cap = MAX_STATUSES if field == "status" else MAX_SCOPE_IDS
         kept = _kept(counts, cap, COMMON_STATUSES if field == "status" else ())
         if len(kept) < len(counts):
             keep[field] = kept

@@ -6,7 +6,12 @@ which is different from 0. The exporter never invents zeros (issue #2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
+from typing import Annotated
+
+import msgspec
+
+from convoso_exporter.api.limits import MAX_COUNT, MAX_LABEL_CHARS
 
 # Status codes most accounts use. Others are carried through verbatim.
 COMMON_STATUSES: tuple[str, ...] = (
@@ -24,31 +29,46 @@ COMMON_STATUSES: tuple[str, ...] = (
 FOLDED = "(other)"
 
 
-@dataclass(frozen=True, slots=True)
-class Agent:
-    """One entry of the `agents` collection."""
+# What the typed decoder (api/typed.py) takes from the wire for an agent's fields; any
+# other value (an id sent as a number, a text over MAX_LABEL_CHARS, a negative count...)
+# sends the whole answer to the reference parser (api/parse.py), which reads everything.
+WireText = Annotated[str, msgspec.Meta(max_length=MAX_LABEL_CHARS)] | None
+WireCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)] | str | None
+WireSkills = str | tuple[str, ...] | None
 
-    user_id: str | None = None
-    user_full_name: str | None = None
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    queue_id: str | None = None
-    queue_name: str | None = None
-    queue_assignment: str | None = None
-    list_id: str | None = None
-    extension: str | None = None
-    channel_type: str | None = None
-    call_type: str | None = None
-    lead_id: str | None = None
-    call_log_id: str | None = None
-    calls_today: int | None = None
-    total_calls: int | None = None
-    status: str | None = None
-    status_label: str | None = None
-    status_time_sec: int | None = None
-    status_time_mmss: str | None = None
-    connection_type: str | None = None
-    skill_options: tuple[str, ...] | None = None
+
+class Agent(msgspec.Struct, frozen=True, gc=False):
+    """One entry of the `agents` collection.
+
+    A msgspec Struct, so an answer decodes straight into Agents (api/typed.py) with no
+    dict per agent, and untracked by the garbage collector (its fields are strings,
+    numbers and tuples of strings: no cycles). The annotations say what the decoder
+    accepts from the wire; once parsed, ids and text are `str | None` (normalised, see
+    api/labels.py), counts `int | None` and `skill_options` a `tuple[str, ...] | None`.
+    Built whole by the parser and never changed once published.
+    """
+
+    user_id: WireText = None
+    user_full_name: WireText = None
+    campaign_id: WireText = None
+    campaign_name: WireText = None
+    queue_id: WireText = None
+    queue_name: WireText = None
+    queue_assignment: WireText = None
+    list_id: WireText = None
+    extension: WireText = None
+    channel_type: WireText = None
+    call_type: WireText = None
+    lead_id: WireText = None
+    call_log_id: WireText = None
+    calls_today: WireCount = None
+    total_calls: WireCount = None
+    status: WireText = None
+    status_label: WireText = None
+    status_time_sec: WireCount = None
+    status_time_mmss: WireText = None
+    connection_type: WireText = None
+    skill_options: WireSkills = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +126,10 @@ class SearchResult:
             if scope.name is not None or scope.id not in found:
                 found[scope.id] = scope.name
         return found
+
+
+# Agent was a dataclass; `dataclasses.fields`, `replace` and `asdict` still work on it
+# (they read only `__dataclass_fields__`), so code and tests written for it go on working.
+Agent.__dataclass_fields__ = make_dataclass(  # type: ignore[attr-defined]
+    "Agent", [(name, object, None) for name in Agent.__struct_fields__], frozen=True
+).__dataclass_fields__

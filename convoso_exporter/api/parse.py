@@ -24,9 +24,11 @@ per-field table of the small functions in `api/fields.py`.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Callable
 
+from msgspec.structs import fields
+
+from convoso_exporter.api.decode import Body
 from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge
 from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds: imported from here too)
     json_kind,
@@ -303,15 +305,26 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None =
     """A decoded /agent-monitor/search answer → `SearchResult`, with `secret` (the
     client's token) redacted from every text it holds.
 
+    `doc` may also be the undecoded `decode.Body` (what the client passes): it is then
+    decoded straight into typed records (api/typed.py), with this parser as the
+    reference for any answer the typed path does not take as it is.
+
     Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
     ResponseTooLarge for more agents than `limits` allow.
     """
+    if type(doc) is Body:
+        return parse_body(doc, limits, secret)
     levels = _levels(doc)
     counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
     label = LabelText(secret)  # every text value normalised once, before anything groups them
-    agents, campaigns, queues, folded = fold(
-        _agents(levels, limits, label), _scopes(levels, "campaigns", label), _scopes(levels, "queues", label)
-    )
+    return search_result(levels, counts, _agents(levels, limits, label), label)
+
+
+def search_result(levels: list[Level], counts: dict[str, int | None], agents: tuple[Agent, ...],
+                  label: LabelText) -> SearchResult:
+    """The snapshot of an answer's levels, root counts and (parsed) agents: the scope
+    lists and call_data read, distinct values folded."""
+    agents, campaigns, queues, folded = fold(agents, _scopes(levels, "campaigns", label), _scopes(levels, "queues", label))
     return SearchResult(
         agents=agents, call_data=_call_data(levels), campaigns=campaigns, queues=queues, folded=folded, **counts
     )
@@ -326,3 +339,6 @@ def parse_logout(doc: Any) -> None:
     levels = _levels(doc)
     if not any(_flag(level.get("success")) for _, level in levels):
         raise ProtocolError("success: missing from the logout answer")
+
+
+from convoso_exporter.api.typed import parse_body  # noqa: E402  (it builds on this module's reference)
