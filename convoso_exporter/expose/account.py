@@ -51,9 +51,9 @@ def _agent_time(time: AgentTime | None) -> list[Family]:
     entries = new_family("convoso_agents_status_entries_total")
     if time is not None:
         for cell in sorted(time.seconds):
-            seconds.add(cell, time.seconds[cell])
+            seconds.add(cell, time.seconds[cell], time.created)
         for cell in sorted(time.entries):
-            entries.add(cell, time.entries[cell])
+            entries.add(cell, time.entries[cell], time.created)
     return [seconds, entries]
 
 

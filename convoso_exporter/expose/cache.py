@@ -27,11 +27,12 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from prometheus_client import ProcessCollector, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
-from convoso_exporter.expose.exposition import Family, encode, headers, sections
+from convoso_exporter.expose.exposition import EOF_LINE, Family, encode, headers, om_header, om_section, sections
 from convoso_exporter.expose.families import FamilyOptions, health_families, target_families
 from convoso_exporter.poll.state import TargetState
 
@@ -42,13 +43,19 @@ _MAX_REASON = 200
 
 
 class Exposition(NamedTuple):
+    """The exposition in text 0.0.4 and in OpenMetrics 1.0.0, each with its gzip copy."""
+
     body: bytes
     gzip_body: bytes
     series: int
+    om_body: bytes = b""
+    om_gzip_body: bytes = b"# EOF\n"
 
 
-# A rendered family share: per block (see exposition.sections), (text, deflated text).
-_Block = tuple[tuple[bytes, bytes], ...]
+# A rendered family share: per block of text 0.0.4 (see exposition.sections), and its one
+# OpenMetrics block, each (bytes, deflated bytes); the same objects where the two agree.
+_Packed = tuple[bytes, bytes]
+_Block = tuple[tuple[_Packed, ...], _Packed]
 
 
 class _Piece(NamedTuple):
@@ -81,6 +88,7 @@ class MetricsRenderer:
         # The app renders in a worker thread; never let two renders share the cache.
         self._lock = threading.Lock()
         self._headers = tuple(_packed_headers(spec) for spec in SPECS)
+        self._om_headers = tuple(_pack(encode(om_header(spec.family()))) for spec in SPECS)
 
     def render(self, states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo) -> Exposition:
         """The whole exposition: cached per-target pieces, exporter and process metrics."""
@@ -89,6 +97,8 @@ class MetricsRenderer:
         exporter = {INDEX[f.name]: f for f in exporter_families(stats, info)}
         raw: list[bytes] = []
         packed: list[bytes] = []
+        om_raw: list[bytes] = []
+        om_packed: list[bytes] = []
         series = sum(p.series for p in pieces)
         for index, spec in enumerate(SPECS):
             if spec.scope == EXPORTER:
@@ -98,14 +108,22 @@ class MetricsRenderer:
             else:
                 blocks = [p.blocks[index] for p in pieces if p.blocks[index] is not None]
             if blocks:
-                _join_family(self._headers[index], blocks, raw, packed)
+                _join_family(self._headers[index], [block[0] for block in blocks], raw, packed)
+                _append(self._om_headers[index], om_raw, om_packed)
+                for block in blocks:
+                    _append(block[1], om_raw, om_packed)
         if self._process is not None:
             text = generate_latest(self._process)
             raw.append(text)
             packed.append(_deflate(text))
+            om_text = generate_openmetrics(self._process).removesuffix(EOF_LINE.encode())
+            om_raw.append(om_text)
+            om_packed.append(_deflate(om_text))
             series += sum(1 for line in text.splitlines() if line and not line.startswith(b"#"))
-        body = b"".join(raw)
-        return Exposition(body, _gzip(body, packed), series)
+        om_raw.append(_EOF[0])
+        om_packed.append(_EOF[1])
+        body, om_body = b"".join(raw), b"".join(om_raw)
+        return Exposition(body, _gzip(body, packed), series, om_body, _gzip(om_body, om_packed))
 
     def _pieces(self, states: Iterable[TargetState], now: float) -> list[_Piece]:
         """Every target's piece, from the cache where its key is unchanged. The new cache
@@ -155,20 +173,33 @@ def _render_target(state: TargetState, fresh: bool, families: list[Family]) -> _
 
 
 def _render_block(family: Family) -> _Block:
-    result = []
-    for text in sections(family):
-        data = encode(text)
-        result.append((data, _deflate(data) if data else b""))
-    return tuple(result)
+    """Both formats of one target's share of `family`, each compressed once: the
+    OpenMetrics block is the text block itself where their lines agree (gauges)."""
+    texts = sections(family)
+    text_blocks = tuple(_pack(encode(text)) for text in texts)
+    om_text = om_section(family, texts)
+    if om_text is texts[0]:
+        return text_blocks, text_blocks[0]
+    return text_blocks, _pack(encode(om_text))
 
 
-def _packed_headers(spec: Spec) -> tuple[tuple[bytes, bytes], ...]:
-    return tuple((data, _deflate(data)) for data in map(encode, headers(spec.family())))
+def _pack(data: bytes) -> _Packed:
+    return data, _deflate(data) if data else b""
+
+
+def _packed_headers(spec: Spec) -> tuple[_Packed, ...]:
+    return tuple(_pack(data) for data in map(encode, headers(spec.family())))
+
+
+def _append(piece: _Packed, raw: list[bytes], packed: list[bytes]) -> None:
+    if piece[0]:
+        raw.append(piece[0])
+        packed.append(piece[1])
 
 
 def _join_family(
-    family_headers: tuple[tuple[bytes, bytes], ...],
-    blocks: list[_Block],
+    family_headers: tuple[_Packed, ...],
+    blocks: list[tuple[_Packed, ...]],
     raw: list[bytes],
     packed: list[bytes],
 ) -> None:
@@ -198,6 +229,9 @@ def _deflate(data: bytes) -> bytes:
     pieces need no recompression. Level 1: speed over size."""
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+_EOF = (EOF_LINE.encode(), _deflate(EOF_LINE.encode()))
 
 
 def _gzip(body: bytes, packed: list[bytes]) -> bytes:

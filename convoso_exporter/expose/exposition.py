@@ -87,9 +87,10 @@ class Family:
         self.buckets = tuple(float(b) for b in buckets)
         self.metrics: list[tuple] = []
 
-    def add(self, labelvalues: Sequence[str], value: float) -> None:
-        """Add a gauge or counter sample."""
-        self.metrics.append((tuple(labelvalues), value))
+    def add(self, labelvalues: Sequence[str], value: float, created: float | None = None) -> None:
+        """Add a gauge or counter sample; a counter's start time (`created`, Unix
+        seconds) is published as its OpenMetrics `_created` sample."""
+        self.metrics.append((tuple(labelvalues), value) if created is None else (tuple(labelvalues), value, created))
 
     def add_histogram(self, labelvalues: Sequence[str], counts: Sequence[float], total: float) -> None:
         """Add a histogram: cumulative counts aligned with `buckets`, and the sum."""
@@ -186,19 +187,77 @@ def encode(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def to_prometheus_client(families: Iterable[Family]) -> list[Metric]:
-    """The same families as prometheus_client metric families (the reference)."""
+# --- OpenMetrics 1.0.0 --------------------------------------------------------------------
+# The same samples, told the way only OpenMetrics can: gauge histograms typed as such (their
+# _gcount and _gsum beside each label set's buckets), counters' _created, `# UNIT`, `# EOF`.
+# Gauge, untyped (OpenMetrics "unknown") and histogram lines are the same bytes in both
+# formats, so the renderer shares them (and their compressed copy) between the two.
+
+OPENMETRICS_TYPES = {"untyped": "unknown"}
+EOF_LINE = "# EOF\n"
+
+
+def unit_of(name: str) -> str:
+    """The OpenMetrics unit of a family: its name's unit suffix (only seconds here)."""
+    return "seconds" if name.endswith("_seconds") else ""
+
+
+def om_escape_help(text: str) -> str:
+    return escape_help(text).replace('"', r"\"")
+
+
+def om_header(family: Family) -> str:
+    """The OpenMetrics HELP/TYPE(/UNIT) lines of `family`."""
+    name = family.name
+    lines = f"# HELP {name} {om_escape_help(family.help)}\n# TYPE {name} {OPENMETRICS_TYPES.get(family.type, family.type)}\n"
+    unit = unit_of(name)
+    return lines + (f"# UNIT {name} {unit}\n" if unit else "")
+
+
+def om_section(family: Family, text_sections: tuple[str, ...] | None = None) -> str:
+    """The OpenMetrics sample lines of `family`. `text_sections` (its text 0.0.4
+    sections, if already rendered) are reused where the lines are the same."""
+    if family.type == "gaugehistogram":
+        names = family.labelnames
+        count_name, sum_name = family.name + "_gcount", family.name + "_gsum"
+        return "".join(
+            b + _lines(count_name, names, ((values, counts[-1]),)) + _lines(sum_name, names, ((values, total),))
+            for b, (values, counts, total) in zip(_bucket_lines(family), family.metrics)
+        )
+    if family.type == "counter" and any(len(metric) == 3 for metric in family.metrics):
+        total_name, created_name = family.name + "_total", family.name + "_created"
+        return "".join(
+            _lines(total_name, family.labelnames, (metric,))
+            + (_lines(created_name, family.labelnames, ((metric[0], metric[2]),)) if len(metric) == 3 else "")
+            for metric in family.metrics
+        )
+    return (text_sections or sections(family))[0]
+
+
+def render_openmetrics(families: Iterable[Family]) -> bytes:
+    """The whole OpenMetrics exposition of `families`, `# EOF` included."""
+    out = [om_header(family) + om_section(family) for family in families]
+    return encode("".join(out) + EOF_LINE)
+
+
+def to_prometheus_client(families: Iterable[Family], *, created: bool = False) -> list[Metric]:
+    """The same families as prometheus_client metric families (the reference). Counters'
+    start times only with `created`: prometheus_client's text format would publish them
+    as `_created` gauges, which text 0.0.4 from this exporter never had."""
     result: list[Metric] = []
     for family in families:
         labels = list(family.labelnames)
         if family.type in ("gauge", "counter", "untyped"):
             cls = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily, "untyped": UnknownMetricFamily}[family.type]
-            metric = cls(family.name, family.help, labels=labels)
-            for values, value in family.metrics:
-                metric.add_metric(list(values), value)
+            metric = cls(family.name, family.help, labels=labels, unit=unit_of(family.name))
+            for values, value, *start in family.metrics:
+                if created and start:
+                    metric.add_metric(list(values), value, created=start[0])
+                else:
+                    metric.add_metric(list(values), value)
         else:
             cls = HistogramMetricFamily if family.type == "histogram" else GaugeHistogramMetricFamily
-            metric = cls(family.name, family.help, labels=labels)
+            metric = cls(family.name, family.help, labels=labels, unit=unit_of(family.name))
             bounds = [floatToGoString(b) for b in family.buckets]
             for values, counts, total in family.metrics:
                 metric.add_metric(list(values), list(zip(bounds, counts)), total)

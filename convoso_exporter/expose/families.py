@@ -138,7 +138,7 @@ def _counters(name: str, derived: Derived | None) -> list[Family]:
     for (counter, _), tally in zip(FIGURES, derived.counters.tallies):
         family = new_family(counter)
         if tally.baseline is not None:
-            family.add((name,), tally.total)
+            family.add((name,), tally.total, tally.created)
         families.append(family)
     return families
 

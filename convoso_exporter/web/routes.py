@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from convoso_exporter.expose.cache import Exposition
 
 EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 AUTH_CHALLENGE = ("WWW-Authenticate", f'Basic realm="{NAME}"')
 READ_METHODS = ("GET", "HEAD")
 WRITE_METHODS = ("POST", "PUT")
@@ -124,12 +125,19 @@ class ExporterServer:
     # --- endpoints --------------------------------------------------------------------
 
     async def metrics(self, request: Request) -> Response:
+        """The last rendered exposition: OpenMetrics when the scraper asks for it (as
+        Prometheus does), text 0.0.4 otherwise; gzipped when it takes gzip. All four are
+        rendered and compressed beforehand: a scrape only picks one."""
         exposition = self.backend.exposition()
-        headers = [("Vary", "Accept-Encoding")]
-        if accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers = [("Vary", "Accept, Accept-Encoding")]
+        gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
+        if gzip_ok:
             headers.append(("Content-Encoding", "gzip"))
-            return Response(body=exposition.gzip_body, content_type=EXPOSITION_CONTENT_TYPE, headers=headers)
-        return Response(body=exposition.body, content_type=EXPOSITION_CONTENT_TYPE, headers=headers)
+        if wants_openmetrics(request.headers.get("accept", "")):
+            body = exposition.om_gzip_body if gzip_ok else exposition.om_body
+            return Response(body=body, content_type=OPENMETRICS_CONTENT_TYPE, headers=headers)
+        body = exposition.gzip_body if gzip_ok else exposition.body
+        return Response(body=body, content_type=EXPOSITION_CONTENT_TYPE, headers=headers)
 
     async def healthy(self, request: Request) -> Response:
         return text_response(200, "OK")
@@ -191,6 +199,38 @@ def _snapshot_body(view: View, now: float, version: str, target: str | None, gzi
     if gzip_ok and len(body) > GZIP_OVER:
         return gzip.compress(body, GZIP_LEVEL, mtime=0), True
     return body, False
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """Whether an Accept value asks for OpenMetrics, as prometheus_client's `choose_encoder`
+    decides: any `application/openmetrics-text` range without a version or with version
+    1.0.0 or later, wherever it stands in the list (Prometheus lists it first with
+    q=0.75); text 0.0.4 for anything else, wildcards included. One difference: a range
+    refused with `q=0` is refused (RFC 9110), where choose_encoder would take it."""
+    for item in accept.split(","):
+        media, _, params = item.partition(";")
+        if media.strip().lower() != "application/openmetrics-text" or _quality(params) <= 0:
+            continue
+        version = _param(params, "version")
+        if version is None or _version(version) >= (1, 0, 0):
+            return True
+    return False
+
+
+def _param(params: str, wanted: str) -> str | None:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == wanted:
+            return value.strip().strip('"')
+    return None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """"1.0.0" → (1, 0, 0); what is not a version sorts below every version."""
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return ()
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

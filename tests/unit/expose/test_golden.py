@@ -30,6 +30,7 @@ from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
 from tests.support import FIXTURES_DIR
 
 GOLDEN = FIXTURES_DIR / "golden" / "exposition.txt"
+GOLDEN_OPENMETRICS = FIXTURES_DIR / "golden" / "exposition.openmetrics.txt"
 TOKEN = "golden-token"
 # 2026-11-24 10:00:00 UTC: a weekday morning, so the center is busy.
 WALL = 1795514400.0
@@ -60,7 +61,7 @@ AGGREGATES = (
 )
 
 
-async def render_simulated(style: str) -> str:
+async def render_simulated(style: str, openmetrics: bool = False) -> str:
     clock = FakeClock(0.0)
     center = ContactCenter(agents=12, campaigns=2, queues=2, seed=42, clock=clock, start_wall=WALL)
     clock.advance(SIMULATED_SECONDS)
@@ -81,7 +82,8 @@ async def render_simulated(style: str) -> str:
             info = ExporterInfo(version="golden", targets=Counter(t.kind for t in targets), reload_ok=True,
                                 reload_timestamp=WALL, budget_per_minute=budget_per_minute(targets, 15.0),
                                 discovered=found.counts)
-            body = renderer.render(poller.states.values(), ApiStats(), WALL, info).body
+            exposition = renderer.render(poller.states.values(), ApiStats(), WALL, info)
+            body = exposition.om_body if openmetrics else exposition.body
     finally:
         await sim.close()
     # The one value that depends on the interpreter running the test.
@@ -127,3 +129,28 @@ def test_live_style_gives_the_same_aggregates_as_documented():
     live = asyncio.run(render_simulated("live"))
     assert aggregate_samples(live) == aggregate_samples(documented)
     assert len(aggregate_samples(documented)) > 50
+
+
+def test_openmetrics_exposition_matches_its_golden_file():
+    text = asyncio.run(render_simulated("documented", openmetrics=True))
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN_OPENMETRICS.write_text(text)
+    assert text == GOLDEN_OPENMETRICS.read_text()
+
+
+def test_openmetrics_golden_says_what_text_cannot_and_holds_the_same_samples():
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+
+    om = {f.name: f for f in openmetrics_families(GOLDEN_OPENMETRICS.read_text())}
+    assert om["convoso_agents_status_time_seconds"].type == "gaugehistogram"
+    assert om["convoso_agents_calls_today"].type == "gaugehistogram"
+    assert om["convoso_agent_count"].type == "unknown"
+    assert om["convoso_agent_status_time_seconds"].unit == "seconds"
+    assert om["convoso_exporter_api_requests"].type == "counter"  # counters (their _created: test_openmetrics.py)
+    # Every sample of text 0.0.4 is in OpenMetrics with the same value.
+    text = {(s.name, tuple(sorted(s.labels.items())), s.value)
+            for f in text_string_to_metric_families(GOLDEN.read_text()) for s in f.samples}
+    both = {(s.name, tuple(sorted(s.labels.items())), s.value)
+            for f in om.values() for s in f.samples}
+    assert text <= both
+    assert {name for name, _, _ in both - text} == {name for name, _, _ in both if name.endswith("_created")}

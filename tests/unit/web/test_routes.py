@@ -47,7 +47,7 @@ def test_metrics_plain_when_gzip_not_accepted():
     for response in run(scenario()):
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["vary"] == "Accept, Accept-Encoding"
         assert "content-encoding" not in response.headers
         assert response.content == backend.current.body
 
@@ -63,7 +63,7 @@ def test_metrics_gzip_is_the_cached_copy_and_decompresses_to_the_body():
 
     response, raw = run(scenario())
     assert response.headers["content-encoding"] == "gzip"
-    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["vary"] == "Accept, Accept-Encoding"
     assert raw == backend.current.gzip_body
     assert gzip.decompress(raw) == backend.current.body
     assert len(raw) < len(backend.current.body)
@@ -234,3 +234,50 @@ def test_metrics_are_served_while_a_reload_is_in_progress():
     assert scrape.status_code == 200 and reload_pending
     assert ready.status_code == 503
     assert reload.status_code == 200
+
+
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+@pytest.mark.parametrize("accept, openmetrics", [
+    (PROMETHEUS_ACCEPT, True),  # Prometheus 2.x's default
+    ("application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5", True),
+    ("application/openmetrics-text", True),
+    ("text/plain;version=0.0.4, application/openmetrics-text; version=1.0.0; q=0.2", True),  # listed at all
+    ("application/openmetrics-text;version=0.0.1", False),  # too old a version
+    ("application/openmetrics-text;q=0, text/plain", False),  # refused
+    ("text/plain;version=0.0.4", False),
+    ("*/*", False),
+    ("", False),
+])
+def test_wants_openmetrics_follows_choose_encoder(accept, openmetrics):
+    from convoso_exporter.web.routes import wants_openmetrics
+
+    assert wants_openmetrics(accept) is openmetrics
+
+
+def test_metrics_in_openmetrics_when_asked_plain_and_gzip():
+    from convoso_exporter.expose.cache import Exposition
+
+    backend = FakeBackend()
+    text, om = b"convoso_up 1.0\n", b"# TYPE convoso_up gauge\nconvoso_up 1.0\n# EOF\n"
+    backend.current = Exposition(text, gzip.compress(text), 1, om, gzip.compress(om))
+
+    async def scenario():
+        async with serving(backend) as (_, client):
+            plain = await client.get("/metrics", headers={"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "identity"})
+            async with client.stream("GET", "/metrics", headers={"Accept": PROMETHEUS_ACCEPT,
+                                                                  "Accept-Encoding": "gzip"}) as response:
+                raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            text = await client.get("/metrics", headers={"Accept": "text/plain", "Accept-Encoding": "identity"})
+            return plain, response, raw, text
+
+    plain, zipped, raw, text = run(scenario())
+    om_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    assert plain.headers["content-type"] == om_type and plain.content == backend.current.om_body
+    assert zipped.headers["content-type"] == om_type and zipped.headers["content-encoding"] == "gzip"
+    assert raw == backend.current.om_gzip_body and gzip.decompress(raw) == backend.current.om_body
+    assert text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert text.content == backend.current.body
+    assert plain.headers["vary"] == "Accept, Accept-Encoding"
