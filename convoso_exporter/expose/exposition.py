@@ -54,7 +54,7 @@ class Family:
     A counter's name may be given with or without `_total`, as in prometheus_client.
     """
 
-    __slots__ = ("name", "type", "help", "labelnames", "buckets", "metrics")
+    __slots__ = ("name", "type", "help", "labelnames", "buckets", "metrics", "created")
 
     def __init__(
         self,
@@ -86,11 +86,16 @@ class Family:
         self.labelnames = tuple(labelnames)
         self.buckets = tuple(float(b) for b in buckets)
         self.metrics: list[tuple] = []
+        # A counter's start time (Unix seconds) per label values, where known: its
+        # OpenMetrics `_created` sample (text 0.0.4 has none).
+        self.created: dict[tuple[str, ...], float] = {}
 
     def add(self, labelvalues: Sequence[str], value: float, created: float | None = None) -> None:
-        """Add a gauge or counter sample; a counter's start time (`created`, Unix
-        seconds) is published as its OpenMetrics `_created` sample."""
-        self.metrics.append((tuple(labelvalues), value) if created is None else (tuple(labelvalues), value, created))
+        """Add a gauge or counter sample (and a counter's start time, see `created`)."""
+        values = tuple(labelvalues)
+        self.metrics.append((values, value))
+        if created is not None:
+            self.created[values] = created
 
     def add_histogram(self, labelvalues: Sequence[str], counts: Sequence[float], total: float) -> None:
         """Add a histogram: cumulative counts aligned with `buckets`, and the sum."""
@@ -224,11 +229,11 @@ def om_section(family: Family, text_sections: tuple[str, ...] | None = None) -> 
             b + _lines(count_name, names, ((values, counts[-1]),)) + _lines(sum_name, names, ((values, total),))
             for b, (values, counts, total) in zip(_bucket_lines(family), family.metrics)
         )
-    if family.type == "counter" and any(len(metric) == 3 for metric in family.metrics):
-        total_name, created_name = family.name + "_total", family.name + "_created"
+    if family.type == "counter" and family.created:
+        total_name, created_name, starts = family.name + "_total", family.name + "_created", family.created
         return "".join(
             _lines(total_name, family.labelnames, (metric,))
-            + (_lines(created_name, family.labelnames, ((metric[0], metric[2]),)) if len(metric) == 3 else "")
+            + (_lines(created_name, family.labelnames, ((metric[0], starts[metric[0]]),)) if metric[0] in starts else "")
             for metric in family.metrics
         )
     return (text_sections or sections(family))[0]
@@ -250,9 +255,9 @@ def to_prometheus_client(families: Iterable[Family], *, created: bool = False) -
         if family.type in ("gauge", "counter", "untyped"):
             cls = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily, "untyped": UnknownMetricFamily}[family.type]
             metric = cls(family.name, family.help, labels=labels, unit=unit_of(family.name))
-            for values, value, *start in family.metrics:
-                if created and start:
-                    metric.add_metric(list(values), value, created=start[0])
+            for values, value in family.metrics:
+                if created and values in family.created:
+                    metric.add_metric(list(values), value, created=family.created[values])
                 else:
                     metric.add_metric(list(values), value)
         else:

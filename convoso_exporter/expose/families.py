@@ -85,6 +85,7 @@ def merged_families(
     for state in states:
         for fam in target_families(state, now, options):
             merged[INDEX[fam.name]].metrics.extend(fam.metrics)
+            merged[INDEX[fam.name]].created.update(fam.created)
     for fam in exporter_families(stats, info):
         merged[INDEX[fam.name]].metrics.extend(fam.metrics)
     return [fam for fam in merged if fam.metrics]
