@@ -178,8 +178,11 @@ class ConvosoClient:
         queue_id: str | None = None,
         user_id: str | None = None,
         skills: Sequence[str] | None = None,
+        *,
+        agents: bool = True,
     ) -> SearchResult:
-        """One snapshot; filters left None (or empty) are not sent."""
+        """One snapshot; filters left None (or empty) are not sent. Without `agents`
+        the snapshot keeps none (see `parse_search`)."""
         form = {
             "campaign_id": campaign_id,
             "queue_id": queue_id,
@@ -187,7 +190,8 @@ class ConvosoClient:
             "filter_by_skill_options": ",".join(skills) if skills else None,
         }
         # The token is redacted from every text of the answer (an answer may echo it).
-        return await self._call(SEARCH, form, partial(parse_search, limits=self._limits, secret=self._token))
+        parse = partial(parse_search, limits=self._limits, secret=self._token)
+        return await self._call(SEARCH, form, parse if agents else partial(parse, agents=False))
 
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""

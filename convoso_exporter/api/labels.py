@@ -137,20 +137,26 @@ def _kept(counts: dict[str, int], cap: int, always: Iterable[str] = ()) -> set[s
     return kept
 
 
-def fold(agents: tuple[Agent, ...], campaigns: tuple[Scope, ...] | None, queues: tuple[Scope, ...] | None
+def fold(agents: tuple[Agent, ...], campaigns: tuple[Scope, ...] | None, queues: tuple[Scope, ...] | None,
+         columns: dict[str, list] | None = None,
          ) -> tuple[tuple[Agent, ...], tuple[Scope, ...] | None, tuple[Scope, ...] | None, tuple[tuple[str, int], ...]]:
     """Bound the distinct statuses (MAX_STATUSES, the common ones always kept) and
     campaign and queue ids (MAX_SCOPE_IDS, counting the ids the scope lists name) of one
     answer. Agents beyond them take the value FOLDED, so every agent is still counted
     and the breakdown stays additive; scope list entries beyond them are dropped (they
-    are hints for discovery). Returns the agents, the lists, and per label that had
-    some, how many distinct values were folded."""
+    are hints for discovery). `columns` (field → the agents' values, in order) saves
+    reading them again. Returns the agents, the lists, and per label that had some,
+    how many distinct values were folded."""
     lists = {"campaign_id": campaigns, "queue_id": queues}
     keep: dict[str, set[str]] = {}
     folded: list[tuple[str, int]] = []
-    # One C-level pass per agent for the three fields, then counted in C.
-    columns = zip(*map(_FIELDS, agents)) if agents else [()] * len(FOLDED_LABELS)
-    for field, column in zip(FOLDED_LABELS, columns):
+    # One C-level pass per agent for the three fields (unless the caller has them), then
+    # counted in C.
+    if columns is not None and agents:
+        found = [columns[field] for field in FOLDED_LABELS]
+    else:
+        found = zip(*map(_FIELDS, agents)) if agents else [()] * len(FOLDED_LABELS)
+    for field, column in zip(FOLDED_LABELS, found):
         cap = MAX_STATUSES if field == "status" else MAX_SCOPE_IDS
         distinct = set(column)
         distinct.discard(None)

@@ -24,6 +24,7 @@ per-field table of the small functions in `api/fields.py`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from msgspec.structs import fields
@@ -301,7 +302,8 @@ def _scopes(levels: list[Level], kind: str, label: LabelText) -> tuple[Scope, ..
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
-def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None = None) -> SearchResult:
+def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None = None,
+                 agents: bool = True) -> SearchResult:
     """A decoded /agent-monitor/search answer → `SearchResult`, with `secret` (the
     client's token) redacted from every text it holds.
 
@@ -309,22 +311,33 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None =
     decoded straight into typed records (api/typed.py), with this parser as the
     reference for any answer the typed path does not take as it is.
 
+    Without `agents` the snapshot keeps no agents (what was folded is still counted):
+    a discovered campaign or queue publishes its own figures only, and its agents are
+    all in the account answer.
+
     Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
     ResponseTooLarge for more agents than `limits` allow.
     """
     if type(doc) is Body:
-        return parse_body(doc, limits, secret)
+        return parse_body(doc, limits, secret, agents)
     levels = _levels(doc)
     counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
     label = LabelText(secret)  # every text value normalised once, before anything groups them
-    return search_result(levels, counts, _agents(levels, limits, label), label)
+    result = search_result(levels, counts, _agents(levels, limits, label), label)
+    return result if agents else without_agents(result)
+
+
+def without_agents(result: SearchResult) -> SearchResult:
+    return replace(result, agents=())
 
 
 def search_result(levels: list[Level], counts: dict[str, int | None], agents: tuple[Agent, ...],
-                  label: LabelText) -> SearchResult:
+                  label: LabelText, columns: dict[str, list] | None = None) -> SearchResult:
     """The snapshot of an answer's levels, root counts and (parsed) agents: the scope
-    lists and call_data read, distinct values folded."""
-    agents, campaigns, queues, folded = fold(agents, _scopes(levels, "campaigns", label), _scopes(levels, "queues", label))
+    lists and call_data read, distinct values folded (from `columns` of the agents'
+    fields, by name, where the caller has them)."""
+    agents, campaigns, queues, folded = fold(agents, _scopes(levels, "campaigns", label),
+                                             _scopes(levels, "queues", label), columns)
     return SearchResult(
         agents=agents, call_data=_call_data(levels), campaigns=campaigns, queues=queues, folded=folded, **counts
     )

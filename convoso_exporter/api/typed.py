@@ -36,10 +36,11 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any
 
 import msgspec
-from msgspec.structs import astuple, force_setattr
+from msgspec.structs import force_setattr
 
 from convoso_exporter.api import parse as reference
 from convoso_exporter.api.decode import Body, decode_json, loads
@@ -47,7 +48,7 @@ from convoso_exporter.api.errors import ConvosoError
 from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import Limits
-from convoso_exporter.api.model import Agent, SearchResult
+from convoso_exporter.api.model import Agent, SearchResult, WireText
 
 _NONE = msgspec.Raw(b"")  # a level's field the answer does not have
 
@@ -73,16 +74,31 @@ class _Level(msgspec.Struct, gc=False):
     agent_paused: msgspec.Raw = _NONE
 
 
+class _Labels(msgspec.Struct, gc=False):
+    """What a discovered scope's answer is read for, of each agent: the labels whose
+    distinct values are counted (api/labels.py `fold`). Their agents are all in the
+    account answer too, and nothing else reads them."""
+
+    campaign_id: WireText = None
+    queue_id: WireText = None
+    status: WireText = None
+
+
+class _FiguresLevel(_Level, gc=False):
+    agents: dict[str, _Labels] | list[_Labels] | None = None
+    data: _FiguresLevel | None = None
+    entries: _FiguresLevel | None = None
+
+
 _RAW_FIELDS = tuple(name for name in _Level.__struct_fields__ if name not in ("agents", "data", "entries"))
-_DECODER = msgspec.json.Decoder(_Level)
+_DECODERS = {True: msgspec.json.Decoder(_Level), False: msgspec.json.Decoder(_FiguresLevel)}
 _BOM = b"\xef\xbb\xbf"
 
 _NAMES = Agent.__struct_fields__
 _KIND = reference._AGENT_KINDS
-_TEXT = tuple(i for i, name in enumerate(_NAMES) if _KIND[name] in ("text", "ident"))
-_COUNTS = tuple(i for i, name in enumerate(_NAMES) if _KIND[name] == "count")
-_SKILLS = _NAMES.index("skill_options")
-_USER_ID, _SECONDS, _MMSS = _NAMES.index("user_id"), _NAMES.index("status_time_sec"), _NAMES.index("status_time_mmss")
+_GETTERS = {name: attrgetter(name) for name in _NAMES}
+_TEXT_NAMES = tuple(name for name in _NAMES if _KIND[name] in ("text", "ident"))
+_COUNT_NAMES = tuple(name for name in _NAMES if _KIND[name] == "count")
 # Exact empties per kind, as a table to look values up in (an empty maps to None).
 _EMPTIES = {"text": dict.fromkeys(EMPTY_TEXT), "ident": dict.fromkeys(EMPTY_ID)}
 _SEP = "\x00"  # between joined values: JSON text cannot hold a raw NUL, so it is never in one
@@ -92,30 +108,34 @@ class _NotTyped(Exception):
     """The answer is not one the typed path takes as it is: the reference decides."""
 
 
-def parse_body(body: Body, limits: Limits, secret: str | None) -> SearchResult:
-    """`body` → `SearchResult`, typed where the answer allows, else by the reference."""
+def parse_body(body: Body, limits: Limits, secret: str | None, agents: bool = True) -> SearchResult:
+    """`body` → `SearchResult`, typed where the answer allows, else by the reference.
+    Without `agents`, the agents are read for the counts of distinct labels only
+    (`folded`) and not kept: the snapshot of a discovered campaign or queue."""
     try:
-        return _typed(body, limits, secret)
+        return _typed(body, limits, secret, agents)
     except (_NotTyped, msgspec.MsgspecError, ConvosoError, ValueError, RecursionError):
         pass
     doc, problem = decode_json(body.raw, body.content_type, limits)
     if problem is not None:
         raise problem
-    return reference.parse_search(doc, limits, secret)
+    return reference.parse_search(doc, limits, secret, agents)
 
 
-def _typed(body: Body, limits: Limits, secret: str | None) -> SearchResult:
+def _typed(body: Body, limits: Limits, secret: str | None, keep: bool) -> SearchResult:
     raw = body.raw
     if raw.startswith(_BOM) or "html" in body.content_type.lower():
         raise _NotTyped
-    # What is built is one struct per object at most: bounded before anything is.
-    if raw.count(b"{") + raw.count(b"[") > limits.max_containers:
+    # What is built is one struct per object (and a tuple of skills in it) at most: the
+    # objects are counted before anything is built. (The reference counts arrays too: it
+    # builds every one; this path builds none but skills.)
+    if raw.count(b"{") > limits.max_containers:
         raise _NotTyped
     # The decoder checks the text it reads; the reference refuses a body with invalid
     # UTF-8 anywhere, in fields it skips too.
     if not raw.isascii():
         raw.decode("utf-8")  # UnicodeDecodeError: the reference words it
-    root = _DECODER.decode(raw)
+    root = _DECODERS[keep].decode(raw)
     levels = [level for level in (root.data.entries if root.data else None, root.data, root) if level is not None]
     found = next((level.agents for level in levels if level.agents is not None), None)
     if found is not None and len(found) > limits.max_agents:
@@ -124,15 +144,18 @@ def _typed(body: Body, limits: Limits, secret: str | None) -> SearchResult:
     dict_levels = reference._levels(doc)  # success: false anywhere raises: the reference words it
     counts = {name: reference._count_at(*reference._find(dict_levels, name)) for name in reference._ROOT_COUNTS}
     label = LabelText(secret)
+    normalise = _normalise if keep else _normalise_labels
     if found is None:
-        agents: list[Agent] = []
+        agents: list = []
+        columns: dict[str, list] = {}
     elif type(found) is dict:
         agents = list(found.values())
-        _normalise(agents, list(found), label)
+        columns = normalise(agents, list(found), label)
     else:
         agents = found
-        _normalise(agents, None, label)
-    return reference.search_result(dict_levels, counts, tuple(agents), label)
+        columns = normalise(agents, None, label)
+    result = reference.search_result(dict_levels, counts, tuple(agents), label, columns)
+    return result if keep else reference.without_agents(result)
 
 
 def _small_doc(level: _Level) -> dict[str, Any]:
@@ -155,40 +178,64 @@ def _small_doc(level: _Level) -> dict[str, Any]:
 # --- columns ---------------------------------------------------------------------------
 
 
-def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText) -> None:
-    """Convert the decoded agents' fields as the reference parser does (module docstring).
-    The agents are new and not yet published: their fields are set in place."""
+def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText) -> dict[str, list]:
+    """Convert the decoded agents' fields as the reference parser does (module docstring)
+    and return the label columns `fold` counts. The agents are new and not yet
+    published: their fields are set in place."""
     if not agents:
-        return
-    columns = list(zip(*map(astuple, agents)))
-    plain = _plain(chain.from_iterable(columns[i] for i in _TEXT), label)
-    for index in _TEXT:
-        column = columns[index]
-        kind = _KIND[_NAMES[index]]
-        if plain or _plain(column, label):
-            empties = _EMPTIES[kind]
-            if empties.keys().isdisjoint(column):
-                continue
-            new = list(map(empties.get, column, column))
-        else:
-            new = _converted(column, label.ident if kind == "ident" else label.text)
-            if new is None:
-                continue
-        _set(agents, index, new)
-        columns[index] = new
-    for index in _COUNTS:
-        new = _converted(columns[index], to_count, skip=int)
+        return {}
+    columns = {name: list(map(_GETTERS[name], agents)) for name in _NAMES}
+    plain = _plain(chain.from_iterable(columns[name] for name in _TEXT_NAMES), label)
+    for name in _TEXT_NAMES:
+        new = _text_column(columns[name], _KIND[name], plain, label)
         if new is not None:
-            _set(agents, index, new)
-            columns[index] = new
-    new = _converted(columns[_SKILLS], lambda value: label.skills(list(value) if type(value) is tuple else value))
+            _set(agents, name, new)
+            columns[name] = new
+    for name in _COUNT_NAMES:
+        new = _converted(columns[name], to_count, skip=int)
+        if new is not None:
+            _set(agents, name, new)
+            columns[name] = new
+    new = _converted(columns["skill_options"], lambda value: label.skills(list(value) if type(value) is tuple else value))
     if new is not None:
-        _set(agents, _SKILLS, new)
-    if keys is not None and None in columns[_USER_ID]:
-        _set(agents, _USER_ID, [label.ident(key) if user is None else user for user, key in zip(columns[_USER_ID], keys)])
-    if None in columns[_SECONDS]:
-        seconds = [mmss_seconds(mmss) if sec is None else sec for sec, mmss in zip(columns[_SECONDS], columns[_MMSS])]
-        _set(agents, _SECONDS, seconds)
+        _set(agents, "skill_options", new)
+    users = columns["user_id"]
+    if keys is not None and None in users:
+        users = [label.ident(key) if user is None else user for user, key in zip(users, keys)]
+        _set(agents, "user_id", users)
+        columns["user_id"] = users
+    seconds = columns["status_time_sec"]
+    if None in seconds:
+        mmss = columns["status_time_mmss"]
+        _set(agents, "status_time_sec", [mmss_seconds(m) if sec is None else sec for sec, m in zip(seconds, mmss)])
+    return columns
+
+
+_LABEL_KINDS = tuple(_KIND[name] for name in _Labels.__struct_fields__)
+
+
+def _normalise_labels(agents: list[_Labels], keys: list[str] | None, label: LabelText) -> dict[str, list]:
+    """`_normalise` for the label fields alone (figures-only answers)."""
+    if not agents:
+        return {}
+    columns = {name: list(map(_GETTERS[name], agents)) for name in _Labels.__struct_fields__}
+    plain = _plain(chain.from_iterable(columns.values()), label)
+    for name, kind in zip(_Labels.__struct_fields__, _LABEL_KINDS):
+        new = _text_column(columns[name], kind, plain, label)
+        if new is not None:
+            _set(agents, name, new)
+            columns[name] = new
+    return columns
+
+
+def _text_column(column: list, kind: str, plain: bool, label: LabelText) -> list | None:
+    """A text or id column as the reference reads it, or None when nothing changes."""
+    if plain or _plain(column, label):
+        empties = _EMPTIES[kind]
+        if empties.keys().isdisjoint(column):
+            return None
+        return list(map(empties.get, column, column))
+    return _converted(column, label.ident if kind == "ident" else label.text)
 
 
 def _plain(values, label: LabelText) -> bool:
@@ -200,7 +247,7 @@ def _plain(values, label: LabelText) -> bool:
     return not any(form in joined for form in label.forms)
 
 
-def _converted(column: tuple, convert, skip: type | None = None) -> list | None:
+def _converted(column: list, convert, skip: type | None = None) -> list | None:
     """The column through `convert`, once per distinct value (None when nothing changes;
     values of type `skip` are kept as they are)."""
     table = {}
@@ -215,6 +262,6 @@ def _converted(column: tuple, convert, skip: type | None = None) -> list | None:
     return list(map(table.get, column, column))
 
 
-def _set(agents: list[Agent], index: int, values: list) -> None:
-    deque(map(force_setattr, agents, repeat(_NAMES[index]), values), maxlen=0)
+def _set(agents: list, name: str, values: list) -> None:
+    deque(map(force_setattr, agents, repeat(name), values), maxlen=0)
 

@@ -75,6 +75,13 @@ class Target:
         """Whether the display names (which `==` leaves out) are the same too."""
         return (self.campaign_name, self.queue_name) == (other.campaign_name, other.queue_name)
 
+    @property
+    def keeps_agents(self) -> bool:
+        """Whether this target's agents are kept once its answer is read: the account's
+        (every agent series comes from it) and the config's own slices'; a discovered
+        campaign's or queue's agents are all in the account answer, and unused."""
+        return self.kind in (ACCOUNT, CUSTOM)
+
     def filters(self) -> dict[str, Any]:
         """The search filters this target sets, by field name (unset ones left out):
         the keyword arguments of `ConvosoClient.search`."""

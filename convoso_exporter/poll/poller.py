@@ -233,10 +233,13 @@ class Poller:
             return None
 
     async def _search(self, target: Target) -> SearchResult:
+        # A discovered campaign or queue publishes its own figures only: its agents (all
+        # in the account answer) are not kept.
+        options = {} if target.keeps_agents else {"agents": False}
         while True:
             client = self._client
             try:
-                return await client.search(**target.filters())
+                return await client.search(**target.filters(), **options)
             except Exception:
                 if client is self._client:
                     raise
