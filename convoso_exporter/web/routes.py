@@ -77,8 +77,12 @@ class ExporterServer:
         telemetry_path: str = "/metrics",
         web_config: WebConfig | None = None,
         wall: Callable[[], float] = time.time,
+        relay: Endpoint | None = None,
     ) -> None:
         self.backend = backend
+        # The serving process relays the pages and the JSON to the collector, which holds
+        # the states they are built from (app.py); without a relay they are built here.
+        self.relay = relay
         self.telemetry_path = telemetry_path
         self.web_config = web_config
         self.wall = wall
@@ -155,6 +159,8 @@ class ExporterServer:
         return text_response(200, one_line(message))
 
     async def landing_page(self, request: Request) -> Response:
+        if self.relay is not None:
+            return await self.relay(request)
         page = landing_page(
             self.backend.view(),
             version=self.backend.version,
@@ -176,6 +182,8 @@ class ExporterServer:
         return Response(body=body, content_type=HTML_CONTENT_TYPE, headers=headers)
 
     async def snapshot(self, request: Request) -> Response:
+        if self.relay is not None:
+            return await self.relay(request)
         try:
             query = checked_query(request.query, SNAPSHOT_PARAMS)
         except BadQuery as bad:

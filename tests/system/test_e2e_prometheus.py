@@ -141,6 +141,30 @@ def test_prometheus_evaluates_every_generated_rule_without_error(stack: Stack):
             wait_until(lambda: prom.query(rule["name"]), f"samples of the recording rule {rule['name']}", timeout=15)
 
 
+# ---------------------------------------------------------------- OpenMetrics
+
+
+def test_prometheus_scrapes_openmetrics_and_keeps_gauge_histograms_as_such(stack: Stack):
+    """Prometheus asks for OpenMetrics first; only through it can a family be typed
+    gaugehistogram (text 0.0.4 says histogram) or carry a unit: the metadata it keeps
+    from its scrapes says which format it read."""
+    prom = stack.prometheus
+
+    def metadata() -> dict[str, Any] | None:
+        found = prom._get("/api/v1/metadata", {})
+        return found if "convoso_agents_status_time_seconds" in found else None
+
+    found = wait_until(metadata, "metadata of the exporter's families", timeout=30)
+    for name in ("convoso_agents_status_time_seconds", "convoso_agents_calls_today"):
+        assert {entry["type"] for entry in found[name]} == {"gaugehistogram"}, found[name]
+    assert {entry["unit"] for entry in found["convoso_agent_status_time_seconds"]} == {"seconds"}
+    assert {entry["type"] for entry in found["convoso_agent_count"]} == {"unknown"}
+    assert {entry["type"] for entry in found["convoso_calls"]} == {"counter"}
+    # The samples arrive as ever: buckets, _gcount and _gsum of each campaign's agents.
+    assert prom.query("convoso_agents_status_time_seconds_gcount")
+    assert prom.query('convoso_agents_status_time_seconds_bucket{le="+Inf"}')
+
+
 # ---------------------------------------------------------------- dashboards
 
 
