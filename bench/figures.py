@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.loadgen import Load, LoadResult, fetch, percentile
-from bench.procs import tree_cpu_seconds, tree_rss_bytes
+from bench.procs import tree_cpu_seconds, tree_pss_bytes, tree_rss_bytes
 from bench.report import Row
 from bench.services import Bench, BenchError, Exporter, Simulator, samples, series_count
 from bench.sizes import CPU_GOALS, GOAL_POLL_INTERVAL, RSS_GOALS, campaigns_for, queues_for
@@ -101,24 +101,27 @@ class Footprint:
     window: float
     polls: int
     peak_rss: int  # of the exporter's processes, added up
+    peak_pss: int  # the same, each shared page counted once
     series: int
 
 
 def measure_footprint(bench: Bench, sim: Simulator, exporter: Exporter) -> Footprint:
-    """CPU of the exporter's processes (every thread) over the window, and their peak VmRSS
-    added up, sampled every 250 ms. Nothing scrapes the exporter meanwhile."""
+    """CPU of the exporter's processes (every thread) over the window, and their peak
+    memory added up, sampled every 250 ms: VmRSS (a page both processes map counts
+    twice) and Pss (each page once). Nothing scrapes the exporter meanwhile."""
     s = bench.sizes
     time.sleep(SETTLE_SECONDS)
     series = series_count(exporter.metrics().body)
     served_before = sim.state()["requests_served"]
     cpu_before, started = tree_cpu_seconds(exporter.pid), time.monotonic()
-    peak = tree_rss_bytes(exporter.pid)
+    peak, peak_pss = tree_rss_bytes(exporter.pid), tree_pss_bytes(exporter.pid)
     while time.monotonic() - started < s.cpu_window:
         time.sleep(0.25)
         peak = max(peak, tree_rss_bytes(exporter.pid))
+        peak_pss = max(peak_pss, tree_pss_bytes(exporter.pid))
     cpu_used, window = tree_cpu_seconds(exporter.pid) - cpu_before, time.monotonic() - started
     polls = sim.state()["requests_served"] - served_before
-    return Footprint(cpu_used, window, polls, peak, series)
+    return Footprint(cpu_used, window, polls, peak, peak_pss, series)
 
 
 def model(bench: Bench) -> Iterator[Row]:
@@ -148,11 +151,12 @@ def model(bench: Bench) -> Iterator[Row]:
             f"≤ {goal:g} %" if goal is not None else "report",
             share * 100 <= goal if goal is not None else None,
         )
-        mb = f.peak_rss / MB
+        mb, rss = f.peak_pss / MB, f.peak_rss / MB
         limit = RSS_GOALS.get(agents)
         yield Row(
-            f"{agents:,} agents: peak RSS (exporter processes); series",
-            f"{mb:.1f} MB ({mb / k:.2f} MB per 1k agents); {f.series:,} series ({f.series / k:,.0f} per 1k agents)",
+            f"{agents:,} agents: peak memory (Pss of the exporter's processes); series",
+            f"{mb:.1f} MB ({mb / k:.2f} MB per 1k agents; RSS added up {rss:.1f} MB); "
+            f"{f.series:,} series ({f.series / k:,.0f} per 1k agents)",
             "—",
             None,
             f"≤ {limit:g} MB" if limit is not None else "report",

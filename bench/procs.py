@@ -162,9 +162,26 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def tree_rss_bytes(pid: int) -> int:
-    """VmRSS of `pid` and the processes below it, added up: pages two of them share (a
-    mapped exposition) are counted once per process that maps them, an upper bound."""
+    """VmRSS of `pid` and the processes below it, added up: pages two of them share (the
+    interpreter and modules a fork shares, a mapped exposition) are counted once per
+    process that maps them, an upper bound."""
     return sum(_or_zero(rss_bytes, each) for each in process_tree(pid))
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size (Pss in /proc/PID/smaps_rollup): resident memory with each
+    shared page divided among the processes that map it."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    raise ProcessFailed(f"no Pss for pid {pid}")
+
+
+def tree_pss_bytes(pid: int) -> int:
+    """Pss of `pid` and the processes below it, added up: what they hold together, each
+    page counted once (what a container's memory limit is charged, near enough)."""
+    return sum(_or_zero(pss_bytes, each) for each in process_tree(pid))
 
 
 def _or_zero(read, pid: int):

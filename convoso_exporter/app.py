@@ -97,6 +97,7 @@ class App:
         self._ids = itertools.count(1)
         self._channel: Channel | None = None
         self._collector_pid: int | None = None
+        self._mapping = _Sequence()  # hand-overs are taken in the order they came
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config,
                                      relay=self._relay)
 
@@ -214,12 +215,7 @@ class App:
     def _on_message(self, message: tuple, fds: list[int]) -> None:
         kind = message[0]
         if kind == "exposition":
-            _, series, sizes, ready, reason = message
-            body, gzip_body, om_body, om_gzip_body = mapped(fds[0], sizes)
-            self._exposition = Exposition(body, gzip_body, series, om_body, om_gzip_body)
-            self._ready = ready
-            self._reason = reason or "waiting for the metrics to include the first poll round"
-            self._first.set()
+            self._mapping = self._mapping.then(self._take(message, fds[0]))
             return
         future = self._pending.pop(message[1], None)
         payload = message[2:]
@@ -231,6 +227,16 @@ class App:
                 os.close(fd)
         if future is not None and not future.done():
             future.set_result(payload)
+
+    async def _take(self, message: tuple, fd: int) -> None:
+        """Serve the handed-over exposition from now on. Mapped in a thread (the mmap
+        call, populating the page tables, releases the GIL): scrapes go on meanwhile."""
+        _, series, sizes, ready, reason = message
+        body, gzip_body, om_body, om_gzip_body = await asyncio.to_thread(mapped, fd, sizes, True)
+        self._exposition = Exposition(body, gzip_body, series, om_body, om_gzip_body)
+        self._ready = ready
+        self._reason = reason or "waiting for the metrics to include the first poll round"
+        self._first.set()
 
     async def _ask(self, kind: str, *args) -> tuple:
         if self._channel is None:
@@ -251,6 +257,24 @@ class App:
         except (ConnectionError, TimeoutError) as exc:
             return Response(status=503, body=f"the collector cannot answer: {exc}\n".encode())
         return Response(status=status, body=body, content_type=content_type, headers=list(headers))
+
+
+class _Sequence:
+    """Runs coroutines one after another, each after the one before has ended."""
+
+    def __init__(self) -> None:
+        self._last: asyncio.Future | None = None
+
+    def then(self, coroutine) -> _Sequence:
+        previous = self._last
+
+        async def after() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await coroutine
+
+        self._last = asyncio.ensure_future(after())
+        return self
 
 
 def _collect(sock, config: Config, options: RunOptions, loader: Callable[[], Config] | None,

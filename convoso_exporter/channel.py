@@ -105,30 +105,46 @@ class Channel:
         self.sock.close()
 
 
-def seal(parts: Sequence[bytes]) -> tuple[int, list[int]]:
-    """A sealed memfd holding `parts` one after the other, and their sizes. The caller
-    sends it and closes it."""
+def seal(parts: Sequence[Sequence[bytes]]) -> tuple[int, list[int]]:
+    """A sealed memfd holding `parts` one after the other (each given as the pieces it is
+    made of, never joined here), and their sizes. The caller sends it and closes it."""
     fd = os.memfd_create("convoso-exporter", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
-        for part in parts:
-            view = memoryview(part)
-            while view:
-                view = view[os.write(fd, view):]
+        for pieces in parts:
+            for start in range(0, len(pieces), _IOV_MAX):
+                _write_all(fd, [piece for piece in pieces[start:start + _IOV_MAX] if piece])
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
     except BaseException:
         os.close(fd)
         raise
-    return fd, [len(part) for part in parts]
+    return fd, [sum(map(len, pieces)) for pieces in parts]
 
 
-def mapped(fd: int, sizes: Sequence[int]) -> list[Any]:
+_IOV_MAX = 1024
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """os.writev until every byte is written (a write may take fewer)."""
+    while pieces:
+        written = os.writev(fd, pieces)
+        while pieces and written >= len(pieces[0]):
+            written -= len(pieces[0])
+            pieces.pop(0)
+        if written:
+            pieces[0] = memoryview(pieces[0])[written:]
+
+
+def mapped(fd: int, sizes: Sequence[int], populate: bool = False) -> list[Any]:
     """The parts a `seal`ed memfd holds, as read-only memoryviews of one mapping (which
-    lives as long as any of them). Closes `fd`."""
+    lives as long as any of them). Closes `fd`. With `populate` the pages are mapped at
+    once (MAP_POPULATE): no page fault while they are served, and the process's RSS says
+    what it holds."""
     try:
         total = sum(sizes)
         if not total:
             return [b""] * len(sizes)
-        view = memoryview(mmap.mmap(fd, total, mmap.MAP_SHARED, mmap.PROT_READ))
+        flags = mmap.MAP_SHARED | (mmap.MAP_POPULATE if populate else 0)
+        view = memoryview(mmap.mmap(fd, total, flags, mmap.PROT_READ))
     finally:
         os.close(fd)
     parts, start = [], 0

@@ -199,7 +199,7 @@ class Collector:
         body = bytes(response.body)
         fds: list[int] = []
         if len(body) > INLINE_BODY:
-            fd, _ = seal([body])
+            fd, _ = seal([[body]])
             fds, body = [fd], None
         try:
             await self._send(("response", ident, response.status, response.content_type, response.headers,
@@ -364,13 +364,14 @@ class Collector:
 
 
 def _sealed(exposition: Exposition) -> tuple[int, list[int]]:
-    return seal([exposition.body, exposition.gzip_body, exposition.om_body, exposition.om_gzip_body])
+    return seal([[exposition.body], [exposition.gzip_body], [exposition.om_body], [exposition.om_gzip_body]])
 
 
 def _render_sealed(renderer: MetricsRenderer, *args) -> tuple[Exposition, tuple[int, list[int]]]:
-    """Render and seal in one worker-thread call: neither holds the event loop."""
-    exposition = renderer.render(*args)
-    return exposition, _sealed(exposition)
+    """Render and seal in one worker-thread call: neither holds the event loop, and the
+    pieces go straight into the memfd (no joined copy of the exposition here)."""
+    parts = renderer.render_parts(*args)
+    return Exposition(b"", b"", parts.series), seal(parts.bodies)
 
 
 def backbone_succeeded(states: Mapping[str, TargetState]) -> bool:

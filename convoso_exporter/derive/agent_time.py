@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import MappingProxyType
 
 from convoso_exporter.api.model import COMMON_STATUSES, Agent
@@ -57,21 +58,37 @@ def account_time(previous: AgentTime, agents: Iterable[Agent], wall: float) -> A
     seconds = dict(previous.seconds)
     entries = dict(previous.entries)
     seen: dict[str, Seen] = {}
-    for agent in agents:
-        if not agent.user_id or not agent.status:
+    known = previous.agents
+    first = t0 is None or t0 >= wall
+    lasted = 0.0 if first else wall - t0
+    for user, campaign, queue, status, in_status in map(_FIELDS, agents):
+        if not user or not status:
             continue  # cannot be followed from one poll to the next, or in no status
-        cell = (agent.campaign_id or NONE, agent.queue_id or NONE, agent.status)
-        began = None if agent.status_time_sec is None else wall - agent.status_time_sec
-        before = previous.agents.get(agent.user_id)
-        if t0 is None or t0 >= wall:
-            seen[agent.user_id] = Seen(cell, wall if began is None else began)
+        before = known.get(user)
+        began = None if in_status is None else wall - in_status
+        if before is not None and not first:
+            cell = before.cell
+            if (cell[2] == status and cell[0] == (campaign or NONE) and cell[1] == (queue or NONE)
+                    and (began is None or began <= before.since + SAME_STINT)):
+                # The same stint goes on in the same cell (nearly every agent at every
+                # poll): the same Seen, no new object.
+                seconds[cell] = seconds.get(cell, 0.0) + lasted
+                seen[user] = before
+                continue
+        cell = (campaign or NONE, queue or NONE, status)
+        if first:
+            seen[user] = Seen(cell, wall if began is None else began)
         elif before is None:
-            seen[agent.user_id] = _joined(cell, began, t0, wall, seconds, entries)
+            seen[user] = _joined(cell, began, t0, wall, seconds, entries)
         else:
-            seen[agent.user_id] = _followed(before, cell, began, t0, wall, seconds, entries)
+            seen[user] = _followed(before, cell, began, t0, wall, seconds, entries)
     _initialise(seen.values(), seconds, entries)
     created = previous.created if previous.created is not None else wall
     return AgentTime(wall, created, MappingProxyType(seen), MappingProxyType(seconds), MappingProxyType(entries))
+
+
+_FIELDS = attrgetter("user_id", "campaign_id", "queue_id", "status", "status_time_sec")
+_CELL = attrgetter("cell")
 
 
 def _joined(cell: Cell, began: float | None, t0: float, t1: float,
@@ -102,7 +119,7 @@ def _followed(before: Seen, cell: Cell, began: float | None, t0: float, t1: floa
 def _initialise(seen: Iterable[Seen], seconds: dict[Cell, float], entries: dict[Cell, int]) -> None:
     """Every common status of every (campaign, queue) with an agent starts at 0, so a
     counter exists before its first increase (rate() cannot see a series' first value)."""
-    for campaign, queue in {s.cell[:2] for s in seen}:
+    for campaign, queue in {cell[:2] for cell in set(map(_CELL, seen))}:
         for status in COMMON_STATUSES:
             seconds.setdefault((campaign, queue, status), 0.0)
             entries.setdefault((campaign, queue, status), 0)

@@ -42,6 +42,18 @@ log = logging.getLogger(__name__)
 _MAX_REASON = 200
 
 
+class Parts(NamedTuple):
+    """An exposition not yet joined: per body (text, its gzip, OpenMetrics, its gzip)
+    the pieces it is made of, in order."""
+
+    series: int
+    bodies: tuple[list[bytes], list[bytes], list[bytes], list[bytes]]
+
+    def joined(self) -> Exposition:
+        body, gzip_body, om_body, om_gzip_body = map(b"".join, self.bodies)
+        return Exposition(body, gzip_body, self.series, om_body, om_gzip_body)
+
+
 class Exposition(NamedTuple):
     """The exposition in text 0.0.4 and in OpenMetrics 1.0.0, each with its gzip copy."""
 
@@ -92,6 +104,11 @@ class MetricsRenderer:
 
     def render(self, states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo) -> Exposition:
         """The whole exposition: cached per-target pieces, exporter and process metrics."""
+        return self.render_parts(states, stats, now, info).joined()
+
+    def render_parts(self, states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo) -> Parts:
+        """The exposition as the pieces it is made of, not joined: the collector writes
+        them straight into the memfd it hands over, never holding a joined copy."""
         with self._lock:
             pieces = self._pieces(states, now)
         exporter = {INDEX[f.name]: f for f in exporter_families(stats, info)}
@@ -122,8 +139,7 @@ class MetricsRenderer:
             series += sum(1 for line in text.splitlines() if line and not line.startswith(b"#"))
         om_raw.append(_EOF[0])
         om_packed.append(_EOF[1])
-        body, om_body = b"".join(raw), b"".join(om_raw)
-        return Exposition(body, _gzip(body, packed), series, om_body, _gzip(om_body, om_packed))
+        return Parts(series, (raw, _gzip_parts(raw, packed), om_raw, _gzip_parts(om_raw, om_packed)))
 
     def _pieces(self, states: Iterable[TargetState], now: float) -> list[_Piece]:
         """Every target's piece, from the cache where its key is unchanged. The new cache
@@ -234,7 +250,10 @@ def _deflate(data: bytes) -> bytes:
 _EOF = (EOF_LINE.encode(), _deflate(EOF_LINE.encode()))
 
 
-def _gzip(body: bytes, packed: list[bytes]) -> bytes:
-    """A gzip stream of `body`, from the deflated pieces that make it up, in order."""
-    trailer = struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
-    return b"".join([_GZIP_HEADER, *packed, _FINAL_BLOCK, trailer])
+def _gzip_parts(raw: list[bytes], packed: list[bytes]) -> list[bytes]:
+    """A gzip stream of the body `raw` makes up, from the deflated pieces of it, in order."""
+    crc = 0
+    for piece in raw:
+        crc = zlib.crc32(piece, crc)
+    trailer = struct.pack("<II", crc, sum(map(len, raw)) & 0xFFFFFFFF)
+    return [_GZIP_HEADER, *packed, _FINAL_BLOCK, trailer]

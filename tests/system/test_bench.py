@@ -146,7 +146,7 @@ def test_model_figure_polls_the_account_and_every_discovered_scope(bench):
     # 300 agents: 3 campaigns and 6 queues discovered, and the account.
     assert [r.figure for r in rows] == [
         "300 agents, 10 targets: CPU per 15 s round",
-        "300 agents: peak RSS (exporter processes); series",
+        "300 agents: peak memory (Pss of the exporter's processes); series",
     ]
     assert rows[0].ratio > 0 and "per 1k agents" in rows[0].value and rows[0].met is None
     assert "MB per 1k agents" in rows[1].value and "series" in rows[1].value
