@@ -32,7 +32,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
-from convoso_exporter.expose.exposition import EOF_LINE, Family, encode, headers, om_header, om_section, sections
+from convoso_exporter.expose.exposition import EOF_LINE, Family, both_formats, encode, headers, om_header
 from convoso_exporter.expose.families import FamilyOptions, health_families, target_families
 from convoso_exporter.poll.state import TargetState
 
@@ -191,9 +191,8 @@ def _render_target(state: TargetState, fresh: bool, families: list[Family]) -> _
 def _render_block(family: Family) -> _Block:
     """Both formats of one target's share of `family`, each compressed once: the
     OpenMetrics block is the text block itself where their lines agree (gauges)."""
-    texts = sections(family)
+    texts, om_text = both_formats(family)
     text_blocks = tuple(_pack(encode(text)) for text in texts)
-    om_text = om_section(family, texts)
     if om_text is texts[0]:
         return text_blocks, text_blocks[0]
     return text_blocks, _pack(encode(om_text))

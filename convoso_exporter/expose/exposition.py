@@ -222,21 +222,33 @@ def om_header(family: Family) -> str:
 def om_section(family: Family, text_sections: tuple[str, ...] | None = None) -> str:
     """The OpenMetrics sample lines of `family`. `text_sections` (its text 0.0.4
     sections, if already rendered) are reused where the lines are the same."""
-    if family.type == "gaugehistogram":
-        names = family.labelnames
-        count_name, sum_name = family.name + "_gcount", family.name + "_gsum"
-        return "".join(
-            b + _lines(count_name, names, ((values, counts[-1]),)) + _lines(sum_name, names, ((values, total),))
-            for b, (values, counts, total) in zip(_bucket_lines(family), family.metrics)
-        )
+    return both_formats(family, text_sections)[1]
+
+
+def both_formats(family: Family, text_sections: tuple[str, ...] | None = None) -> tuple[tuple[str, ...], str]:
+    """`sections(family)` and `om_section(family)`, every line formatted once: a gauge's
+    (and a histogram's) OpenMetrics block is its text block itself; a gauge histogram's
+    and a counter's are its text lines put in OpenMetrics order."""
+    texts = text_sections if text_sections is not None else sections(family)
+    if family.type == "gaugehistogram" and family.metrics:
+        buckets = _bucket_lines(family)  # again only when the text sections were given
+        counts, sums = (_one_per_row(text) for text in texts[1:])
+        return texts, "".join(b + c + s for b, c, s in zip(buckets, counts, sums))
     if family.type == "counter" and family.created:
-        total_name, created_name, starts = family.name + "_total", family.name + "_created", family.created
-        return "".join(
-            _lines(total_name, family.labelnames, (metric,))
-            + (_lines(created_name, family.labelnames, ((metric[0], starts[metric[0]]),)) if metric[0] in starts else "")
-            for metric in family.metrics
-        )
-    return (text_sections or sections(family))[0]
+        starts, names = family.created, family.labelnames
+        created = _one_per_row(_lines(family.name + "_created", names,
+                                      [(values, starts[values]) for values, _ in family.metrics if values in starts]))
+        pending = iter(created)
+        totals = _one_per_row(texts[0])
+        return texts, "".join(total + next(pending) if values in starts else total
+                              for total, (values, _) in zip(totals, family.metrics))
+    return texts, texts[0]
+
+
+def _one_per_row(text: str) -> list[str]:
+    """The lines of a `_lines` text, each with its newline. Only "\n" ends a line there:
+    label values have theirs escaped."""
+    return [line + "\n" for line in text.split("\n")[:-1]]
 
 
 def render_openmetrics(families: Iterable[Family]) -> bytes:
