@@ -21,23 +21,13 @@ import trustme
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.errors import ApiTimeout, ConnectionFailed, ConvosoError
 from convoso_exporter.api.failures import Endpoint
+from convoso_exporter.web.listen import ipv6_available
 from tests.support import free_port
 
 TOKEN = "Fa1lure-T0KEN/+=?&"
 TOKEN_FORMS = (TOKEN, quote(TOKEN), quote(TOKEN, safe=""), quote_plus(TOKEN), "Fa1lure", "T0KEN")
 
 pytestmark = pytest.mark.timeout(30)
-
-
-def ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 async def request(base_url: str, method: str = "search", timeout: float = 5.0) -> ConvosoError:
@@ -96,7 +86,7 @@ def test_a_closed_port_is_refused_by_host_and_port(method):
         f"{method}: connection refused by 127.0.0.1:{port}; is the API up and is base_url right?")
 
 
-@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
+@pytest.mark.skipif(not ipv6_available(), reason="no IPv6 loopback on this machine")
 def test_a_closed_ipv6_port_names_the_address_in_brackets():
     with socket.socket(socket.AF_INET6) as sock:
         sock.bind(("::1", 0))
