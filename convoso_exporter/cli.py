@@ -78,8 +78,21 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--web.config.file", dest="web_config", help="TLS / basic auth config (exporter-toolkit format)")
     _add_log_flags(parser)
     parser.add_argument("--shard", help="i/n: poll only the targets of shard i of n (stable hash of the target name)")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version, help="print the version, the git revision and exit")
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version` as the ecosystem prints it: version, revision (the git commit), Python."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from convoso_exporter.buildinfo import version_text
+
+        print(version_text(PROG, __version__))
+        parser.exit()
 
 
 def _add_log_flags(parser: argparse.ArgumentParser) -> None:

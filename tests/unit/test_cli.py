@@ -76,6 +76,18 @@ def test_systemd_socket_replaces_the_listen_addresses(served, caplog):
         "--web.listen-address is ignored: --web.systemd-socket listens on the sockets systemd passes"]
 
 
+def test_version_names_the_revision(capsys):
+    from convoso_exporter import __version__
+    from convoso_exporter.buildinfo import revision
+
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == f"convoso-exporter, version {__version__} (revision: {revision()})"
+    assert second.startswith("  python version: 3.")
+
+
 def test_config_check_says_the_api_was_not_tried_and_how_to(capsys, monkeypatch):
     monkeypatch.setenv("CONVOSO_AUTH_TOKEN", "unit-token")
     path = str(ROOT / "config.example.yaml")
