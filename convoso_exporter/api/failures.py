@@ -155,7 +155,8 @@ def _timeout(address: str, step: str | None, timeout: float) -> Failure:
         detail = (f"no connection to {address} {within} (resolving and connecting); check the network path "
                   "(firewall, egress rules) and convoso.base_url")
     elif step == TLS:
-        detail = f"TLS handshake with {address} not done {within}; check the network path and convoso.base_url"
+        detail = (f"TLS handshake with {address} not done {within}; is it an HTTPS port? check convoso.base_url "
+                  "and the network path")
     elif step == SEND:
         detail = f"could not send the request to {address} {within}; check the network path"
     else:

@@ -38,8 +38,8 @@ def listen_sockets(
         raise SystemdSocketError("no sockets from systemd (LISTEN_FDS and LISTEN_PID are not set): start the exporter "
                                  "from a .socket unit, or leave the flag out")
     if listen_pid.strip() != str(pid):
-        raise SystemdSocketError(f"the sockets from systemd are for process {listen_pid.strip()!r}, not this one ({pid}):"
-                                 " was the exporter started by a wrapper that forked?")
+        raise SystemdSocketError(f"the sockets from systemd are for process {listen_pid.strip()!r}, not this one "
+                                 f"({pid}): was the exporter started by a wrapper that forked?")
     if not (listen_fds.isascii() and listen_fds.strip().isdigit()) or int(listen_fds) < 1:
         raise SystemdSocketError(f"no socket activation file descriptors found (LISTEN_FDS={listen_fds!r})")
     sockets: list[socket.socket] = []

@@ -111,4 +111,5 @@ def test_systemd_socket_activation_serves_on_the_passed_socket(tmp_path: Path):
 
 def test_systemd_socket_without_systemd_is_one_line():
     result = run_cli("--demo", "--web.systemd-socket", env={"LISTEN_FDS": "", "LISTEN_PID": ""})
-    assert_one_line_error(result, "--web.systemd-socket: no sockets from systemd (LISTEN_FDS and LISTEN_PID are not set)")
+    assert_one_line_error(result, "--web.systemd-socket: no sockets from systemd (LISTEN_FDS and LISTEN_PID are "
+                                  "not set)")

@@ -162,6 +162,18 @@ def test_https_to_a_plain_http_port_says_so():
         "check convoso.base_url")
 
 
+def test_https_to_a_port_that_never_speaks_is_a_tls_timeout():
+    # Our own HTTP server (the simulator) waits for a request head that a ClientHello never ends.
+    async def mute(reader, writer):
+        await asyncio.sleep(10)
+
+    error, address = asyncio.run(against(mute, scheme="https", timeout=0.3))
+    assert (type(error), error.reason) == (ApiTimeout, "tls")
+    assert assert_plain(error, address) == (
+        f"search: TLS handshake with {address} not done within 0.3s; is it an HTTPS port? check convoso.base_url "
+        "and the network path")
+
+
 # --- connected, then broken ----------------------------------------------------------
 
 
@@ -187,14 +199,21 @@ def test_a_close_before_the_answer():
     assert assert_plain(error, address).startswith(f"search: {address} closed the connection before answering;")
 
 
-def test_an_answer_cut_short_quotes_h11():
-    async def cut(reader, writer):
+def part_of_an_answer(body: bytes, then_wait: float = 0.0) -> Handler:
+    """A handler that announces 100 bytes, sends `body`, waits, and closes."""
+
+    async def answer(reader, writer):
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" + body)
         await writer.drain()
+        await asyncio.sleep(then_wait)
         writer.close()
 
-    error, address = asyncio.run(against(cut))
+    return answer
+
+
+def test_an_answer_cut_short_quotes_h11():
+    error, address = asyncio.run(against(part_of_an_answer(b"{}")))
     assert (type(error), error.reason) == (ConnectionFailed, "http")
     assert assert_plain(error, address).startswith(
         f"search: {address} broke the HTTP exchange while reading the answer (peer closed connection without "
@@ -213,13 +232,7 @@ def test_no_answer_in_time_is_a_timeout_while_waiting():
 
 
 def test_a_body_too_slow_is_a_timeout_while_reading():
-    async def trickle(reader, writer):
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-        await writer.drain()
-        await asyncio.sleep(10)
-
-    error, address = asyncio.run(against(trickle, timeout=0.3))
+    error, address = asyncio.run(against(part_of_an_answer(b"{", then_wait=10), timeout=0.3))
     assert (type(error), error.reason) == (ApiTimeout, "read")
     assert_plain(error, f"within 0.3s from {address} (the answer came too slowly)")
 
