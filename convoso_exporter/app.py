@@ -38,7 +38,6 @@ from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.board import View
-from convoso_exporter.web.http import parse_listen_address
 from convoso_exporter.web.routes import ExporterServer, ReloadError
 from convoso_exporter.web.webconfig import WebConfig
 
@@ -52,7 +51,8 @@ RENDER_GAP_FACTOR = 3.0
 
 @dataclass(frozen=True)
 class RunOptions:
-    listen_address: str = ":10717"
+    listen_addresses: tuple[str, ...] = (":10717",)  # each one listens
+    systemd_socket: bool = False  # listen on systemd's sockets instead (web/systemd.py)
     telemetry_path: str = "/metrics"
     web_config: WebConfig | None = None
     shard: tuple[int, int] | None = None  # (index, count)
@@ -156,11 +156,10 @@ class App:
         tune_runtime()
         for warning in self.config.warnings:
             log.warning(warning)
-        host, port = parse_listen_address(self.options.listen_address)
-        await self.server.start(host, port)
+        await self.server.listen(self.options.listen_addresses, self.options.systemd_socket)
         log.info(
             "listening on %s (metrics at %s), polling %d targets every %gs",
-            self.options.listen_address,
+            ", ".join(self.server.addresses),
             self.options.telemetry_path,
             len(self.poller.states),
             self.config.poll_interval,
