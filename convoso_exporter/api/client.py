@@ -50,7 +50,7 @@ from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.api.transport import watched_transport
+from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -134,8 +134,9 @@ class ConvosoClient:
         self._parser = ParseWorker()
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
-            # A connection whose response left bytes over is never reused (api/transport.py).
-            transport=transport if transport is not None else watched_transport(limits),
+            # A connection whose response left bytes over is never reused (api/transport.py);
+            # a proxy the environment names (HTTPS_PROXY, NO_PROXY) is used as httpx would.
+            transport=transport if transport is not None else client_transport(self._base_url, limits),
             limits=limits,
             # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
