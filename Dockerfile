@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # convoso-exporter container image.
 #
-#   docker build -t convoso-exporter .
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" -t convoso-exporter .
 #   docker run -p 127.0.0.1:10717:10717 \
 #     -v "$PWD/config.yaml:/etc/convoso-exporter/config.yaml:ro" \
 #     -v "$PWD/convoso-token:/etc/convoso-exporter/convoso-token:ro" convoso-exporter
@@ -18,8 +18,12 @@
 FROM python:3.11-slim AS builder
 
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml setup.py README.md LICENSE ./
 COPY convoso_exporter ./convoso_exporter
+# The git commit built from (`--version`, convoso_exporter_build_info): the build context
+# has no .git, so the wheel's build is told (setup.py); "unknown" when not given.
+ARG REVISION=""
+ENV CONVOSO_EXPORTER_REVISION=${REVISION}
 # The pins travel with the wheel to the final stage.
 COPY constraints.txt /dist/constraints.txt
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
@@ -28,9 +32,11 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 FROM python:3.11-slim
 
 ARG VERSION=dev
+ARG REVISION=""
 LABEL org.opencontainers.image.title="convoso-exporter" \
       org.opencontainers.image.description="Prometheus exporter for the Convoso contact-center Agent Monitor API" \
       org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/convoso-exporter/convoso-exporter" \
       org.opencontainers.image.documentation="https://github.com/convoso-exporter/convoso-exporter/tree/main/docs"

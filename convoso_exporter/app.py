@@ -46,7 +46,7 @@ from convoso_exporter.expose.cache import Exposition
 from convoso_exporter.poll.plan import plan
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.board import View
-from convoso_exporter.web.http import Request, Response, parse_listen_address
+from convoso_exporter.web.http import Request, Response
 from convoso_exporter.web.routes import ExporterServer, ReloadError
 from convoso_exporter.web.webconfig import WebConfig
 
@@ -63,7 +63,8 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class RunOptions:
-    listen_address: str = ":10717"
+    listen_addresses: tuple[str, ...] = (":10717",)  # each one listens
+    systemd_socket: bool = False  # listen on systemd's sockets instead (web/systemd.py)
     telemetry_path: str = "/metrics"
     web_config: WebConfig | None = None
     shard: tuple[int, int] | None = None  # (index, count)
@@ -141,14 +142,13 @@ class App:
             if self._failed:
                 await self._stop_collector()
                 return 1
-            host, port = parse_listen_address(self.options.listen_address)
-            await self.server.start(host, port)
+            await self.server.listen(self.options.listen_addresses, self.options.systemd_socket)
         except BaseException:
             await self._stop_collector()
             raise
         log.info(
             "listening on %s (metrics at %s), polling %d targets every %gs",
-            self.options.listen_address,
+            ", ".join(self.server.addresses),
             self.options.telemetry_path,
             len(plan(self.config, (), self.options.shard)),
             self.config.poll_interval,

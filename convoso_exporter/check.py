@@ -23,7 +23,8 @@ from convoso_exporter.config.schema import Config, Target
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.plan import budget_per_minute, plan
 
-# What to do about each kind of failure, in words an operator acts on.
+# What to do about each kind of failure, in words an operator acts on (a connection
+# failure or a timeout whose cause is known says what to check in its own message).
 ADVICE = {
     "auth": "the API refused the token: check auth_token / auth_token_file / CONVOSO_AUTH_TOKEN",
     "connection": "could not reach the API: check base_url and that this machine can reach it",
@@ -54,6 +55,10 @@ class Outcome:
     def verdict(self) -> str:
         if self.error is None:
             return "OK"
+        if getattr(self.error, "reason", None) is not None:
+            # A transport failure told in words (api/failures.py): its message names the
+            # host and port and already says what to check.
+            return f"FAILED: {self.error}"
         if isinstance(self.error, ApiError) and self.error.code in API_CODES:
             advice = API_CODES[self.error.code]
         else:

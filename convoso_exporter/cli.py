@@ -66,15 +66,33 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (default without --config.file)")
     parser.add_argument(
-        "--web.listen-address", dest="listen", default=None,
-        help=f"address to listen on (default {DEFAULT_LISTEN}; the demo: {DEMO_LISTEN}, this machine only)",
+        "--web.listen-address", dest="listen", action="append", default=None, metavar="ADDRESS",
+        help=f"address to listen on, repeatable: each one listens (default {DEFAULT_LISTEN}: IPv6 and IPv4; "
+        f"0.0.0.0:PORT IPv4 only, [::]:PORT, [::1]:PORT, HOST:PORT; the demo: {DEMO_LISTEN}, this machine only)",
+    )
+    parser.add_argument(
+        "--web.systemd-socket", dest="systemd_socket", action="store_true",
+        help="listen on the sockets systemd passes (socket activation) instead of --web.listen-address",
     )
     parser.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics", help="path of the metrics (default /metrics)")
     parser.add_argument("--web.config.file", dest="web_config", help="TLS / basic auth config (exporter-toolkit format)")
     _add_log_flags(parser)
     parser.add_argument("--shard", help="i/n: poll only the targets of shard i of n (stable hash of the target name)")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version, help="print the version, the git revision and exit")
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version` as the ecosystem prints it: version, revision (the git commit), Python."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from convoso_exporter.buildinfo import version_text
+
+        print(version_text(PROG, __version__))
+        parser.exit()
 
 
 def _add_log_flags(parser: argparse.ArgumentParser) -> None:
@@ -106,8 +124,10 @@ def _run(argv: Sequence[str]) -> int:
     if args.telemetry_path in ("/", "/-/healthy", "/-/ready", "/-/reload") or not args.telemetry_path.startswith("/"):
         raise UsageError(f"--web.telemetry-path: {args.telemetry_path!r} must start with / and not clash with built-in endpoints")
     demo = args.demo or not args.config_file
-    if args.listen is None:
-        args.listen = DEMO_LISTEN if demo else DEFAULT_LISTEN
+    if args.systemd_socket and args.listen:
+        log.warning("--web.listen-address is ignored: --web.systemd-socket listens on the sockets systemd passes")
+    if not args.listen:
+        args.listen = [DEMO_LISTEN if demo else DEFAULT_LISTEN]
     options = _run_options(args)
     if demo:
         return asyncio.run(_serve_demo(options))
@@ -122,14 +142,19 @@ def _run_options(args: argparse.Namespace):
     from convoso_exporter.web.http import parse_listen_address
     from convoso_exporter.web.webconfig import WebConfigError, load_web_config
 
-    parse_listen_address(args.listen)  # fail now, with the flag's name, not at bind time
+    for address in args.listen:  # fail now, naming the flag and the address, not at bind time
+        try:
+            parse_listen_address(address)
+        except ValueError as exc:
+            raise UsageError(f"--web.listen-address: {exc}") from None
     try:
         web_config = load_web_config(args.web_config) if args.web_config else None
     except WebConfigError as exc:
         raise UsageError(str(exc)) from None
     shard = parse_shard(args.shard) if args.shard else None
     return RunOptions(
-        listen_address=args.listen,
+        listen_addresses=tuple(args.listen),
+        systemd_socket=args.systemd_socket,
         telemetry_path=args.telemetry_path,
         web_config=web_config,
         shard=shard,
@@ -138,12 +163,16 @@ def _run_options(args: argparse.Namespace):
 
 async def _serve(config: Config, options, loader, banner: str | None = None) -> int:
     from convoso_exporter.app import App
+    from convoso_exporter.web.http import ListenError
+    from convoso_exporter.web.systemd import SystemdSocketError
 
     app = App(config, options, config_loader=loader, banner=banner)
     try:
         return await app.run()
-    except OSError as exc:  # e.g. the port is taken
-        raise UsageError(f"--web.listen-address {options.listen_address}: {exc.strerror or exc}") from None
+    except ListenError as exc:  # e.g. the port is taken: names the address
+        raise UsageError(f"--web.listen-address {exc}") from None
+    except SystemdSocketError as exc:
+        raise UsageError(f"--web.systemd-socket: {exc}") from None
 
 
 async def _serve_demo(options) -> int:

@@ -6,8 +6,9 @@ full body) that starts once a slot is free, so queueing is not counted.
 
 Everything that can go wrong becomes a `ConvosoError` subclass with a one-line
 message naming the endpoint (and HTTP status when there is one), with the auth
-token redacted. httpx exceptions are never chained: their text and attributes
-carry the full URL, token included.
+token redacted. httpx exceptions are never chained nor quoted: their text and attributes
+carry the full URL, token included. A transport failure is told in words from what they
+wrap, naming the host and port (api/failures.py).
 
 The body is read raw and decoded here (api/decode.py), so that the size cap holds for
 the bytes every Content-Encoding layer produces, not only for the bytes on the wire.
@@ -33,10 +34,8 @@ import httpx
 
 from convoso_exporter import __version__
 from convoso_exporter.api.errors import (
-    ApiTimeout,
     AuthError,
     INTERNAL,
-    ConnectionFailed,
     ConvosoError,
     ProtocolError,
     RateLimited,
@@ -45,12 +44,13 @@ from convoso_exporter.api.errors import (
     redact,
 )
 from convoso_exporter.api.decode import ACCEPT_ENCODING, Body, BodyDecoder, codings, decode_json
+from convoso_exporter.api.failures import Endpoint, Steps, describe
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.api.transport import watched_transport
+from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ class ConvosoClient:
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")
         self._base_url = base_url.rstrip("/")
+        self._where = Endpoint.of(self._base_url)  # what a transport failure names
         self._token = auth_token
         self._timeout = timeout
         self._concurrency = concurrency
@@ -133,8 +134,9 @@ class ConvosoClient:
         self._parser = ParseWorker()
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
-            # A connection whose response left bytes over is never reused (api/transport.py).
-            transport=transport if transport is not None else watched_transport(limits),
+            # A connection whose response left bytes over is never reused (api/transport.py);
+            # a proxy the environment names (HTTPS_PROXY, NO_PROXY) is used as httpx would.
+            transport=transport if transport is not None else client_transport(self._base_url, limits),
             limits=limits,
             # Per-phase limits as a backstop; the total deadline is anyio.fail_after below.
             timeout=httpx.Timeout(timeout),
@@ -247,25 +249,27 @@ class ConvosoClient:
         # The replacement is raised after the except block so that the httpx
         # exception (its text holds the URL with the token) is not even __context__.
         failure: ConvosoError
+        steps = Steps()  # the step the exchange is in, for the message if it fails
         try:
             # anyio's cancel scope, not asyncio.timeout: a deadline that strikes while
             # httpcore closes the response must not cancel its shielded cleanup, or the
             # pool keeps a dead request forever and, after `concurrency` of them, every
             # later poll times out (encode/httpcore#1093, #830: cancellation leaks pool slots).
             with anyio.fail_after(self._timeout):
-                return await self._send(endpoint, form)
-        except (TimeoutError, httpx.TimeoutException):
-            failure = ApiTimeout(self._message(endpoint, f"no complete answer within {self._timeout:g}s"))
-        except httpx.HTTPError as exc:
-            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            failure = ConnectionFailed(self._message(endpoint, detail))
+                return await self._send(endpoint, form, steps)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            what = describe(exc, self._where, steps.step, self._timeout)
+            failure = what.error(self._message(endpoint, what.detail), reason=what.reason)
         raise failure
 
-    async def _send(self, endpoint: str, form: Mapping[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+    async def _send(
+        self, endpoint: str, form: Mapping[str, Any], steps: Steps
+    ) -> tuple[int, httpx.Headers, bytes]:
         url = self._base_url + _PATHS[endpoint]
         payload = {"auth_token": self._token}
         payload.update((key, str(value)) for key, value in form.items() if value is not None and value != "")
-        request = self._http.stream("POST", url, params={"auth_token": self._token}, data=payload)
+        request = self._http.stream("POST", url, params={"auth_token": self._token}, data=payload,
+                                    extensions={"trace": steps})
         async with request as response:
             status = response.status_code
             early = self._status_error(endpoint, response)

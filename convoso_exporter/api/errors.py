@@ -99,15 +99,26 @@ class ResponseTooLarge(ProtocolError):
 
 
 class ApiTimeout(ConvosoError):
-    """No complete answer within the configured timeout."""
+    """No complete answer within the configured timeout. `reason`: the step the request
+    was in when the deadline struck (see `api/failures.py`), when known."""
 
     kind = "timeout"
 
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 class ConnectionFailed(ConvosoError):
-    """Could not connect, or the connection broke mid-answer."""
+    """Could not connect, or the connection broke mid-answer. `reason`: what failed
+    (`dns`, `refused`, `unreachable`, `tls`, `reset`, `closed`, ...; see
+    `api/failures.py`), when known; the message then says what to check."""
 
     kind = "connection"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # The outcome of a request, and the kind of a failed poll, that ended in anything but a

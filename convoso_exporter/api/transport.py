@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ssl
 import typing
+import urllib.parse
+import urllib.request
 
 import h11
 import httpcore
@@ -123,6 +125,26 @@ class _WatchedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with
+    NO_PROXY honoured), as httpx would use it without a custom transport; None for none."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname is None or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def client_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """Watched connections to the API, or, where the environment routes the API through a
+    proxy, httpx's own proxy transport: the tunnel's first answer is the proxy's, which the
+    framing watch cannot follow, so the leftover-bytes guard does not apply there."""
+    proxy = environment_proxy(base_url)
+    if proxy is not None:
+        return httpx.AsyncHTTPTransport(proxy=proxy, limits=limits)
+    return watched_transport(limits)
 
 
 def watched_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:

@@ -145,8 +145,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("convoso_agent_info", "gauge", AGENT, ("user_id",) + AGENT_INFO_FIELDS,
          "Who the agent is and where they work, from the agents list" + _ACCOUNT
          + " (empty label = not sent; user_full_name is empty with agent_names: false). Always 1."),
-    Spec("convoso_exporter_build_info", "gauge", EXPORTER, ("version", "python_version"),
-         "Version of convoso-exporter and of the Python running it. Always 1."),
+    Spec("convoso_exporter_build_info", "gauge", EXPORTER, ("version", "revision", "python_version"),
+         "Version of convoso-exporter, the git commit it was built from (revision; unknown when not recorded) "
+         "and the Python running it. Always 1."),
     Spec("convoso_exporter_api_requests_total", "counter", EXPORTER, ("endpoint", "outcome"),
          "Requests made to the Convoso API, by endpoint and outcome (success or an error kind)."),
     Spec("convoso_exporter_api_request_duration_seconds", "histogram", EXPORTER, ("endpoint",),

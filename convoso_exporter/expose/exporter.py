@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from convoso_exporter.api.errors import ERROR_KINDS
 from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.buildinfo import revision
 from convoso_exporter.config.schema import TARGET_KINDS
 from convoso_exporter.expose.catalog import new_family
 from convoso_exporter.expose.exposition import Family
@@ -24,12 +25,13 @@ class ExporterInfo:
     reload_timestamp: float | None
     budget_per_minute: float = 0.0  # API calls per minute the targets imply
     discovered: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (kind, outcome) -> scopes
+    revision: str = field(default_factory=revision)  # the git commit built from (buildinfo.py)
 
 
 def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
     """The exporter's own families (not per target)."""
     build = new_family("convoso_exporter_build_info")
-    build.add((info.version, platform.python_version()), 1)
+    build.add((info.version, info.revision, platform.python_version()), 1)
     budget = new_family("convoso_exporter_api_budget_calls_per_minute")
     budget.add((), info.budget_per_minute)
     targets = new_family("convoso_exporter_targets")

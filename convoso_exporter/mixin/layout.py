@@ -72,7 +72,10 @@ def info_variable(name: str, label: str, metric: str, id_label: str, name_label:
     """Ids from an `_info` series, shown by name: `query_result` lists them, the regex's named
     groups take the id as the value and the name as the text (the id when there is no name)."""
     definition = f"query_result(max by ({id_label}, {name_label}) ({sel(metric)}))"
-    regex = f'/{id_label}="(?<value>[^"]*)"(?:.*{name_label}="(?<text>[^"]*)")?/'
+    # A label value may hold an escaped quote (\"): match escapes whole, so a name with a
+    # quote in it is not cut at that quote.
+    value = r'(?:[^"\\]|\\.)*'
+    regex = f'/{id_label}="(?<value>{value})"(?:.*{name_label}="(?<text>{value})")?/'
     return query_variable(name, label, definition, all_value=ALL_SCOPES, regex=regex)
 
 

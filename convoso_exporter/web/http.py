@@ -27,10 +27,10 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, unquote
 
-from convoso_exporter.web.listen import Listener
+from convoso_exporter.web.listen import Listener, shown
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,22 @@ def text_response(status: int, message: str | None = None, **kwargs) -> Response
     return Response(status=status, body=(message + "\n").encode(), **kwargs)
 
 
+class ListenError(Exception):
+    """A listen address that cannot be listened on; one line naming it."""
+
+
 def parse_listen_address(value: str) -> tuple[str, int]:
-    """`:10717` (all addresses), `127.0.0.1:18080`, `[::1]:9000` → (host, port)."""
+    """`:10717` (every address, IPv6 and IPv4: the host ""), `0.0.0.0:10717`,
+    `127.0.0.1:18080`, `[::1]:9000`, `[::]:9000`, `localhost:9000` → (host, port).
+    An IPv6 address goes in brackets, as in a URL (`::1:9000` is refused, as Go does)."""
     host, sep, port_text = value.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    bracketed = host.startswith("[") and host.endswith("]") and len(host) > 2
+    if bracketed:
+        host = host[1:-1]
+    if (not sep or not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535
+            or "[" in host or "]" in host or (":" in host and not bracketed)):
         raise ValueError(f"invalid listen address {value!r}: expected [host]:port")
-    host = host.strip("[]")
-    return (host or "0.0.0.0"), int(port_text)
+    return host, int(port_text)
 
 
 class HttpServer:
@@ -119,27 +128,44 @@ class HttpServer:
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
         self.max_connections = max_connections
-        self._listener: Listener | None = None
+        # Our own accept loop (web/listen.py): asyncio's floods the log when descriptors run out.
+        self._listener = Listener(self._accepted)
         self._handshakes: set[asyncio.Task[None]] = set()
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         # TCP connections accepted since start: how the benchmark proves keep-alive works.
         self.connections_opened = 0
 
     async def start(self, host: str, port: int) -> None:
-        # Our own accept loop (web/listen.py): asyncio's floods the log when descriptors run out.
-        listener = Listener(self._accepted)
-        await listener.start(host, port)
-        self._listener = listener
+        """Listen on host:port as well (which sockets: web/listen.py)."""
+        await self._listener.start(host, port)
+
+    async def listen(self, addresses: Sequence[str]) -> None:
+        """Listen on every address (`--web.listen-address`, repeatable), all or none:
+        ListenError naming the first address that cannot be listened on."""
+        for address in addresses:
+            host, port = parse_listen_address(address)
+            try:
+                await self.start(host, port)
+            except OSError as exc:
+                await self.close()
+                raise ListenError(f"{address}: {exc.strerror or exc}") from None
+
+    def adopt(self, sockets: list[socket.socket]) -> None:
+        """Serve on sockets already listening (systemd's, web/systemd.py)."""
+        self._listener.serve(sockets)
+
+    @property
+    def addresses(self) -> list[str]:
+        """Where it listens, as listen addresses: `[::]:10717`, `127.0.0.1:9000`."""
+        return [shown(sock.getsockname()) for sock in self._listener.sockets]
 
     @property
     def port(self) -> int:
-        assert self._listener is not None, "server not started"
+        assert self._listener.sockets, "server not started"
         return self._listener.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
         """Stop listening and drop open connections (idle keep-alive ones included)."""
-        if self._listener is None:
-            return
         await self._listener.close()
         for pending in list(self._handshakes):
             pending.cancel()
@@ -150,7 +176,6 @@ class HttpServer:
             writer.close()
         if self._connections or self._handshakes:
             await asyncio.wait([*self._connections, *self._handshakes], timeout=1.0)
-        self._listener = None
 
     def _accepted(self, conn: socket.socket) -> None:
         task = asyncio.get_running_loop().create_task(self._connect(conn))

@@ -10,6 +10,16 @@ limit), waits ACCEPT_RETRY seconds and tries again. An episode ends, with one in
 at the first accept that works after EPISODE_QUIET seconds without a failure: at the
 edge of the limit accepts fail and work by turns, and that is still one episode.
 Connections wait in the kernel's backlog meanwhile.
+
+Which sockets an address gets (`bind`), as Go's `net.Listen("tcp", address)` makes them
+for the exporters of the ecosystem:
+- `:PORT` (no host): every address, IPv6 and IPv4: one IPv6 socket on `::` that also
+  takes IPv4 (IPV6_V6ONLY off, v4-mapped), where the host has IPv6 (`::1` can be bound,
+  Go's own probe); otherwise one IPv4 socket on `0.0.0.0`;
+- `0.0.0.0:PORT`: IPv4 only (Go would take it as "every address"; here it means what it says);
+- `[::]:PORT`: IPv6, and IPv4 where the OS maps it (IPV6_V6ONLY off);
+- a literal address or a host name: one socket per address it resolves to (an IPv6 one
+  with IPV6_V6ONLY on, so `localhost` gets `127.0.0.1` and `::1` side by side).
 """
 
 from __future__ import annotations
@@ -30,21 +40,57 @@ EXHAUSTED = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
 BACKLOG = 100
 
 
-def _bound_sockets(infos: list[tuple], backlog: int) -> list[socket.socket]:
-    """A listening socket per address, as `loop.create_server` makes them."""
+def ipv6_available() -> bool:
+    """Whether this host can listen on IPv6: an IPv6 socket can be bound to `::1` (what
+    Go probes before it listens on `[::]` for an address without a host)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def shown(address: object) -> str:
+    """A socket address as it is written in a listen address: `[::]:10717`, `127.0.0.1:80`."""
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"unix:{address}" if address else "unix:(unnamed)"
+
+
+async def bind(host: str, port: int, backlog: int = BACKLOG) -> list[socket.socket]:
+    """Listening, non-blocking sockets for `host:port` (see the module docstring); an
+    OSError whose strerror names the socket address or the host that failed."""
+    if not host:
+        if ipv6_available():
+            return _bound([(socket.AF_INET6, ("::", port), True)], backlog)
+        return _bound([(socket.AF_INET, ("0.0.0.0", port), False)], backlog)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise OSError(exc.errno, f"cannot resolve {host}: {exc.strerror}") from None
+    specs = [(family, address, host == "::") for family, _, _, _, address in dict.fromkeys(infos)]
+    return _bound(specs, backlog)
+
+
+def _bound(specs: list[tuple[int, tuple, bool]], backlog: int) -> list[socket.socket]:
+    """A listening socket per (family, address, dual-stack), as `loop.create_server` makes them."""
     sockets: list[socket.socket] = []
     try:
-        for family, kind, proto, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
+        for family, address, dual in specs:
+            sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual else 1)
             try:
                 sock.bind(address)
             except OSError as exc:
-                raise OSError(exc.errno, f"error while attempting to bind on address {address!r}: "
-                                         f"{exc.strerror}") from None
+                raise OSError(exc.errno, f"cannot listen on {shown(address)}: {exc.strerror}") from None
             sock.listen(backlog)
             sock.setblocking(False)
     except BaseException:
@@ -55,8 +101,8 @@ def _bound_sockets(infos: list[tuple], backlog: int) -> list[socket.socket]:
 
 
 class Listener:
-    """Listens on host:port (every address it resolves to) and hands each accepted socket
-    to `on_connection`."""
+    """Accepts on its listening sockets (bound by `start`, or handed over to `serve`, as
+    systemd's are) and hands each accepted socket to `on_connection`."""
 
     def __init__(self, on_connection: Callable[[socket.socket], None]) -> None:
         self._on_connection = on_connection
@@ -66,11 +112,16 @@ class Listener:
         self._episode: tuple[float, float, int] | None = None
 
     async def start(self, host: str, port: int, backlog: int = BACKLOG) -> None:
+        """Listen on host:port as well (see `bind`)."""
+        self.serve(await bind(host, port, backlog))
+
+    def serve(self, sockets: list[socket.socket]) -> None:
+        """Accept on these listening sockets as well; they are the listener's to close."""
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(host or None, port, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
-        self.sockets = _bound_sockets(infos, backlog)
-        self._tasks = [loop.create_task(self._accept(sock), name="accept") for sock in self.sockets]
+        for sock in sockets:
+            sock.setblocking(False)
+            self.sockets.append(sock)
+            self._tasks.append(loop.create_task(self._accept(sock), name="accept"))
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -21,13 +21,14 @@ import asyncio
 import gzip
 import json
 import time
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence
 
 from convoso_exporter.api.parse import one_line
 from convoso_exporter.web import snapshot
 from convoso_exporter.web.board import View
 from convoso_exporter.web.http import HttpServer, Request, Response, text_response
 from convoso_exporter.web.pages import HTML_CONTENT_TYPE, NAME, landing_page, wallboard_page
+from convoso_exporter.web.systemd import listen_sockets
 from convoso_exporter.web.webconfig import WebConfig
 
 if TYPE_CHECKING:
@@ -100,6 +101,18 @@ class ExporterServer:
 
     async def start(self, host: str, port: int) -> None:
         await self._http.start(host, port)
+
+    async def listen(self, addresses: Sequence[str], systemd_socket: bool = False) -> None:
+        """Listen on every address (ListenError naming one that fails), or, with
+        `systemd_socket`, on the sockets systemd passed instead (SystemdSocketError)."""
+        if systemd_socket:
+            self._http.adopt(listen_sockets())
+        else:
+            await self._http.listen(addresses)
+
+    @property
+    def addresses(self) -> list[str]:
+        return self._http.addresses
 
     @property
     def port(self) -> int:

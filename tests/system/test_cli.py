@@ -38,9 +38,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) ->
 
 
 def test_version():
+    from convoso_exporter.buildinfo import revision
+
     result = run_cli("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"convoso-exporter {__version__}"
+    first, python = result.stdout.splitlines()
+    assert first == f"convoso-exporter, version {__version__} (revision: {revision()})"
+    assert python.startswith("  python version: 3.")
 
 
 def test_config_check_accepts_the_example():

@@ -26,6 +26,7 @@ import sys
 import sysconfig
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +36,14 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import convoso_exporter
+import convoso_exporter.buildinfo as BUILDINFO
 from convoso_exporter.mixin.__main__ import generate
 from convoso_exporter.mixin.settings import Settings
 from tests.support import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
+# What `docker build --build-arg REVISION=...` would pass (the context has no .git).
+IMAGE_REVISION = "0123456789abcdef0123456789abcdef01234567"
 CONSTRAINTS = ROOT / "constraints.txt"
 PORT = "10717"
 
@@ -351,7 +355,11 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     (wheel_run,) = pip_runs(builder)
     _, wheel_command = wheel_run
     assert " pip wheel " in f" {wheel_command} " and "--wheel-dir /dist" in wheel_command
-    _sh(wheel_command.replace("/dist", str(dist)), cwd=src, python=sys.executable)
+    # `docker build --build-arg REVISION=...`: the builder's ENV hands it to setup.py.
+    assert "REVISION" in [i.args.split("=")[0] for i in builder.all("ARG")]
+    assert [i.args for i in builder.all("ENV")] == ["CONVOSO_EXPORTER_REVISION=${REVISION}"]
+    _sh(wheel_command.replace("/dist", str(dist)), cwd=src, python=sys.executable,
+        env={"CONVOSO_EXPORTER_REVISION": IMAGE_REVISION})
     wheels = list(dist.glob("convoso_exporter-*.whl"))
     assert [w.name for w in wheels] == [f"convoso_exporter-{convoso_exporter.__version__}-py3-none-any.whl"]
 
@@ -381,9 +389,9 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
 
     (entrypoint,) = final.all("ENTRYPOINT")
     program = str(venv / "bin" / exec_form(entrypoint.args)[0])
-    expected = f"convoso-exporter {convoso_exporter.__version__}"
-    assert _run([program, "--version"], tmp_path, env) == expected
-    assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env) == expected
+    expected = f"convoso-exporter, version {convoso_exporter.__version__} (revision: {IMAGE_REVISION})"
+    assert _run([program, "--version"], tmp_path, env).splitlines()[0] == expected
+    assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env).splitlines()[0] == expected
 
     # The mixin ships too: the installed package regenerates exactly the committed files,
     # and writes them for a pip user who has no checkout.
@@ -425,14 +433,16 @@ def _check_healthcheck_against_demo(final: Stage, program: str, cwd: Path, env: 
         server.stderr.close()
 
 
-def _sh(command: str, cwd: Path, python: str) -> None:
-    """A RUN line with `python` meaning the given interpreter; globs expanded as a shell would."""
+def _sh(command: str, cwd: Path, python: str, env: dict[str, str] | None = None) -> None:
+    """A RUN line with `python` meaning the given interpreter; globs expanded as a shell would;
+    `env`: the stage's ENV."""
     words = shlex.split(command)
     assert words[0] == "python", command
     argv = [python]
     for word in words[1:]:
         argv += sorted(glob.glob(word)) if "*" in word else [word]
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=240,
+                            env={**os.environ, **(env or {})})
     assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
@@ -459,3 +469,38 @@ def _wait_for_http(url: str, server: subprocess.Popen) -> None:
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"{url} never answered")
+
+
+# ---- the revision a build records ----------------------------------------------------
+
+
+def _head() -> str:
+    if BUILDINFO.git_revision(ROOT) is None:
+        pytest.skip("not a git checkout: no commit to record")
+    return BUILDINFO.git_revision(ROOT)
+
+
+@pytest.mark.timeout(300)
+def test_a_wheel_built_from_a_checkout_records_its_commit(tmp_path):
+    """`pip install .` / `pip wheel .` in a checkout: setup.py asks git (no variable)."""
+    head = _head()
+    clone, dist = tmp_path / "clone", tmp_path / "dist"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True, timeout=120)
+    subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", head], check=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "CONVOSO_EXPORTER_REVISION"}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), "."],
+                   cwd=clone, check=True, timeout=240, env=env, capture_output=True)
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        recorded = archive.read("convoso_exporter/_build.py").decode()
+    assert f"REVISION = {head!r}" in recorded
+    assert not (clone / "convoso_exporter" / "_build.py").exists()  # never written into the source tree
+
+
+def test_an_editable_checkout_follows_git_and_never_freezes_a_revision():
+    """Run from this checkout (an editable install): no _build.py, so git answers."""
+    import importlib.util
+
+    head = _head()
+    assert importlib.util.find_spec("convoso_exporter._build") is None
+    assert BUILDINFO.revision() == head

@@ -30,6 +30,7 @@ import convoso_exporter
 from tests.support import ROOT
 
 TARGET = (3, 13)
+REVISION = "feedface" * 5
 # What a source tree holds that is not source: never copied into the build.
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
                                     "*.pyc", ".pytest_cache", "results", "convoso-token", "config.yaml")
@@ -77,7 +78,10 @@ def test_the_sdist_carries_its_tests_and_they_pass_on_python_3_13(tmp_path):
     python = find_python() or sys.executable
     source, dist, unpacked, venv = (tmp_path / name for name in ("source", "dist", "unpacked", "venv"))
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    run([sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(source)], tmp_path, 240)
+    # The copy has no .git: the build is told its revision, as the image's is; the wheel
+    # built later from the unpacked sdist must take it from the sdist.
+    build_env = {**os.environ, "CONVOSO_EXPORTER_REVISION": REVISION}
+    run([sys.executable, "-m", "build", "--sdist", "--outdir", str(dist), str(source)], tmp_path, 240, build_env)
     (sdist,) = dist.glob("*.tar.gz")
     assert sdist.name == f"convoso_exporter-{convoso_exporter.__version__}.tar.gz"
 
@@ -88,17 +92,21 @@ def test_the_sdist_carries_its_tests_and_they_pass_on_python_3_13(tmp_path):
     inside = {name.split("/", 1)[1] for name in names if "/" in name}
     for needed in ("LICENSE", "constraints.txt", "config.example.yaml", "tests/unit/__init__.py",
                    "tests/fixtures/golden/exposition.txt", "docs/metrics.md", "grafana/dashboards",
-                   "deploy/kubernetes/base/prometheusrule.yaml", "prometheus/convoso.rules.yml"):
+                   "deploy/kubernetes/base/prometheusrule.yaml", "prometheus/convoso.rules.yml",
+                   "setup.py", "convoso_exporter/_build.py"):
         assert needed in inside, f"the sdist lacks {needed}"
     assert not [n for n in inside if "__pycache__" in n or n.endswith(".pyc") or n.endswith("convoso-token")]
 
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "CONVOSO_AUTH_TOKEN", "VIRTUAL_ENV"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "CONVOSO_AUTH_TOKEN", "VIRTUAL_ENV",
+                                                              "CONVOSO_EXPORTER_REVISION"}}
     run([python, "-m", "venv", str(venv)], tmp_path, 120, env)
     venv_python = str(venv / "bin" / "python")
     run([venv_python, "-m", "pip", "install", "--quiet", "--constraint", "constraints.txt", ".[test]"], top, 300, env)
     assert python_version(venv_python) == python_version(python)
     where = run([venv_python, "-c", "import convoso_exporter, sys; print(sys.prefix)"], tmp_path, 30, env)
     assert where.strip() == str(venv)
+    version = run([venv_python, "-m", "convoso_exporter", "--version"], tmp_path, 30, env)
+    assert version.splitlines()[0] == f"convoso-exporter, version {convoso_exporter.__version__} (revision: {REVISION})"
 
     output = run([venv_python, "-m", "pytest", "tests/unit", "-q", "-p", "no:cacheprovider"], top, 300, env)
     summary = output.strip().splitlines()[-1]

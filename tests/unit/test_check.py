@@ -10,6 +10,7 @@ import pytest
 from convoso_exporter.check import check, report
 from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings, Target
 from convoso_exporter.simulator import ContactCenter, Simulator
+from tests.support import free_port
 
 TOKEN = "check-T0KEN-s3cret"
 BROKEN = (
@@ -72,3 +73,23 @@ def test_a_wrong_token_says_so_and_never_shows_a_token():
 def test_without_a_working_account_there_is_no_discovery_round(discovery):
     code, text = asyncio.run(run_check([], token="nope", discovery=discovery))
     assert code == 1 and "campaign:" not in text
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("http://127.0.0.1:{port}/v1", "FAILED: search: connection refused by 127.0.0.1:{port}; is the API up and is "
+                                       "base_url right?"),
+        ("https://api.convoso.invalid/v1", "FAILED: search: cannot resolve host api.convoso.invalid (DNS: "),
+    ],
+    ids=["refused", "dns"],
+)
+def test_an_unreachable_api_is_named_by_host_and_port_with_what_to_check(base_url, says):
+    # The message already says what to check: no second, generic advice after it.
+    port = free_port()
+    config = Config(convoso=ConvosoSettings(base_url=base_url.format(port=port), auth_token=TOKEN, timeout=5.0))
+    out = io.StringIO()
+    assert report(*asyncio.run(check(config)), out) == 1
+    line = lines_of(out.getvalue())["account"]
+    assert says.format(port=port) in line and " -> " not in line
+    assert "T0KEN" not in out.getvalue()

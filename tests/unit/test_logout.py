@@ -129,11 +129,18 @@ def test_other_failures_name_their_kind(capsys, fault, line):
     assert outcome(capsys, asyncio.run(scenario())) == (1, "", f"{PREFIX}{line}\n")
 
 
-def test_nothing_listening_is_a_connection_failure(capsys):
-    base_url = f"http://127.0.0.1:{free_port()}/v1"
-    code, out, err = outcome(capsys, asyncio.run(logout_agent(settings(base_url), "100001")))
+def test_nothing_listening_is_a_connection_failure_naming_host_and_port(capsys):
+    port = free_port()
+    code, out, err = outcome(capsys, asyncio.run(logout_agent(settings(f"http://127.0.0.1:{port}/v1"), "100001")))
     assert (code, out) == (1, "")
-    assert err.startswith(f"{PREFIX}logout failed (connection): logout: ")
+    assert err == (f"{PREFIX}logout failed (connection): logout: connection refused by 127.0.0.1:{port}; "
+                   "is the API up and is base_url right?\n")
+
+
+def test_an_unresolvable_host_is_named(capsys):
+    code, out, err = outcome(capsys, asyncio.run(logout_agent(settings("https://api.convoso.invalid/v1"), "100001")))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"{PREFIX}logout failed (connection): logout: cannot resolve host api.convoso.invalid (DNS: ")
 
 
 def test_another_convoso_code_is_reported_as_a_refusal(capsys):

@@ -379,23 +379,29 @@ def raising(exc_type: type[httpx.HTTPError]):
 
 
 @pytest.mark.parametrize(
-    ("exc_type", "kind"),
+    ("exc_type", "kind", "reason"),
     [
-        (httpx.ConnectTimeout, ApiTimeout),
-        (httpx.ReadTimeout, ApiTimeout),
-        (httpx.ConnectError, ConnectionFailed),
-        (httpx.ReadError, ConnectionFailed),
-        (httpx.RemoteProtocolError, ConnectionFailed),
-        (httpx.WriteError, ConnectionFailed),
+        (httpx.ConnectTimeout, ApiTimeout, "connect"),
+        (httpx.ReadTimeout, ApiTimeout, "read"),
+        (httpx.ConnectError, ConnectionFailed, "other"),
+        (httpx.ReadError, ConnectionFailed, "other"),
+        (httpx.RemoteProtocolError, ConnectionFailed, "closed"),
+        (httpx.WriteError, ConnectionFailed, "other"),
     ],
 )
-def test_transport_errors(exc_type: type[httpx.HTTPError], kind: type[ConvosoError]) -> None:
+def test_transport_errors(exc_type: type[httpx.HTTPError], kind: type[ConvosoError], reason: str) -> None:
+    """A mocked transport wraps nothing: the class says what failed. Real failures, told
+    from what httpx wraps, are in test_failures.py."""
     router = new_router()
     router.post(SEARCH).mock(side_effect=raising(exc_type))
     error = fail(router, kind)
     assert error.__cause__ is None and error.__context__ is None
-    if kind is ConnectionFailed:  # the transport's own text is kept, token redacted
-        assert exc_type.__name__ in str(error) and "<redacted>" in str(error)
+    assert error.reason == reason
+    # Named by host and port; the httpx exception's text (it holds the URL) is not quoted.
+    assert "127.0.0.1:18080" in str(error)
+    assert "failed talking to" not in str(error) and "<redacted>" not in str(error)
+    if reason == "other":
+        assert str(error).endswith(f"({exc_type.__name__}); check convoso.base_url and that this machine can reach it")
 
 
 def test_connection_dropped_mid_body() -> None:
@@ -405,7 +411,8 @@ def test_connection_dropped_mid_body() -> None:
 
     router = new_router()
     router.post(SEARCH).respond(200, content=broken())
-    assert "connection reset" in str(fail(router, ConnectionFailed))
+    error = fail(router, ConnectionFailed)
+    assert str(error).startswith("search: connection to 127.0.0.1:18080 failed while reading the answer (ReadError)")
 
 
 def test_parse_errors_have_no_chained_context() -> None:

@@ -69,3 +69,40 @@ def test_clean_answers_keep_the_connection_alive():
             return server.connections
 
     assert run(scenario()) == 1
+
+
+def test_a_proxy_the_environment_names_is_used_and_no_proxy_is_honoured(monkeypatch):
+    """HTTP_PROXY routes the API through a forward proxy (here, one that answers itself
+    and records the absolute URI it was asked for); NO_PROXY bypasses it."""
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        seen.append(head.split(b"\r\n")[0])
+        body = b'{"agents": [], "agent_total": 7}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async def scenario(no_proxy: str) -> int | None:
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        try:
+            async with ConvosoClient("http://api.convoso.invalid/v1", TOKEN, timeout=5) as client:
+                try:
+                    return (await client.search()).agent_total
+                except Exception:
+                    return None
+        finally:
+            server.close()
+
+    assert run(scenario("")) == 7
+    assert seen and seen[0].startswith(b"POST http://api.convoso.invalid/v1/agent-monitor/search?")
+    seen.clear()
+    assert run(scenario("api.convoso.invalid")) is None  # bypassed: resolving .invalid fails
+    assert seen == []

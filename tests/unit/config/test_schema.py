@@ -427,3 +427,12 @@ def test_a_token_pasted_under_another_key_is_never_echoed(where):
             parse_config(text, environ=environ)
         message = str(caught.value)
         assert token[:20] not in message and "<redacted>" in message, message
+
+
+def test_every_config_in_the_readme_loads_and_means_what_its_comments_say():
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        config = parse_config(block, environ={"CONVOSO_AUTH_TOKEN": "x"}, base_dir=str(ROOT))
+        # Each shows discovery at work beside a custom slice.
+        assert config.discovery.enabled and config.targets

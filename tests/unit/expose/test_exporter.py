@@ -14,7 +14,8 @@ from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, name
 
 def test_build_targets_budget_discovery_and_reload():
     body = renderer().render([state("t")], ApiStats(), NOW, INFO).body
-    assert value(body, "convoso_exporter_build_info", version="1.2.3", python_version=platform.python_version()) == 1
+    assert value(body, "convoso_exporter_build_info", version="1.2.3", revision=INFO.revision,
+                 python_version=platform.python_version()) == 1
     assert value(body, "convoso_exporter_targets", kind="account") == 1
     assert value(body, "convoso_exporter_targets", kind="custom") == 2
     assert value(body, "convoso_exporter_targets", kind="campaign") == 0  # every kind, from 0
@@ -53,3 +54,13 @@ def test_api_stats_are_rendered():
     assert value(body, "convoso_exporter_poll_errors_total", target=east, kind="timeout") == 3
     assert value(body, "convoso_exporter_poll_errors_total", target=east, kind="weird_kind") == 1
     assert value(body, "convoso_exporter_poll_errors_total", target="failing", kind="timeout") == 9
+
+
+def test_build_info_carries_the_revision():
+    from convoso_exporter.buildinfo import revision
+
+    assert INFO.revision == revision()  # by default, what this package was built from
+    info = dataclasses.replace(INFO, revision="0123abc")
+    body = renderer().render([state("t")], ApiStats(), NOW, info).body
+    assert value(body, "convoso_exporter_build_info", version="1.2.3", revision="0123abc",
+                 python_version=platform.python_version()) == 1

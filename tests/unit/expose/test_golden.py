@@ -86,8 +86,9 @@ async def render_simulated(style: str, openmetrics: bool = False) -> str:
             body = exposition.om_body if openmetrics else exposition.body
     finally:
         await sim.close()
-    # The one value that depends on the interpreter running the test.
-    return body.decode().replace(f'python_version="{platform.python_version()}"', 'python_version="X"')
+    # The values that depend on the interpreter and the commit running the test.
+    text = body.decode().replace(f'python_version="{platform.python_version()}"', 'python_version="X"')
+    return text.replace(f'revision="{info.revision}"', 'revision="X"')
 
 
 def test_exposition_matches_the_golden_file():

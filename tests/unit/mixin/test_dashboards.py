@@ -188,7 +188,9 @@ def test_campaign_and_queue_variables_show_names_and_keep_ids_as_values(name):
         label, regex = SCOPE_LABELS[var], variables[var]["regex"]
         named = f'{{{label}="1001",{var}_name="Medicare Advantage",instance="x:1",job="convoso"}} 1 1700000000000'
         unnamed = f'{{{label}="2002",instance="x:1",job="convoso"}} 1 1700000000000'
-        assert query_result_options(regex, [named, unnamed]) == [("1001", "Medicare Advantage"), ("2002", "2002")]
+        quoted = f'{{{label}="2003",{var}_name="Q4 \\"Push\\" \\\\ north",instance="x:1",job="convoso"}} 1 1700000000000'
+        assert query_result_options(regex, [named, unnamed, quoted]) == [
+            ("1001", "Medicare Advantage"), ("2002", "2002"), ("2003", 'Q4 \\"Push\\" \\\\ north')]
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))

@@ -1,6 +1,6 @@
 """convoso_exporter.web.http over raw loopback sockets: request parsing, keep-alive,
-the limits (431, 413, 400, 501), the header timeout, HEAD, truncated answers, and
-`parse_listen_address`."""
+the limits (431, 413, 400, 501), the header timeout, HEAD, truncated answers, listening
+on several addresses (all or none), and `parse_listen_address`."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from convoso_exporter.web.http import (
     SERVER_NAME,
     WRITE_CHUNK,
     HttpServer,
+    ListenError,
     Request,
     Response,
     parse_listen_address,
     text_response,
 )
+from tests.support import free_port
 
 
 def run(coro):
@@ -425,13 +427,64 @@ def test_one_connection_too_many_is_answered_503_and_closed():
     assert again.startswith(b"HTTP/1.1 200 ")  # a slot freed is a slot
 
 
+# --- listening on several addresses ------------------------------------------------------------
+
+
+def get(host: str, port: int) -> bytes:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as client:
+        client.settimeout(5)
+        client.connect((host, port))
+        client.sendall(b"GET /where HTTP/1.1\r\nConnection: close\r\n\r\n")
+        return b"".join(iter(lambda: client.recv(65536), b""))
+
+
+def test_every_address_listens():
+    ports = [free_port() for _ in range(2)]
+
+    async def scenario():
+        server = HttpServer(echo)
+        await server.listen([f"127.0.0.1:{ports[0]}", f"localhost:{ports[1]}"])
+        try:
+            answers = [await asyncio.to_thread(get, "127.0.0.1", port) for port in ports]
+            return server.addresses, answers
+        finally:
+            await server.close()
+
+    addresses, answers = run(scenario())
+    assert addresses[0] == f"127.0.0.1:{ports[0]}" and f"127.0.0.1:{ports[1]}" in addresses[1:]
+    assert all(answer.startswith(b"HTTP/1.1 200 ") for answer in answers)
+
+
+def test_an_address_that_cannot_listen_is_named_and_none_listens():
+    good, taken_port = free_port(), None
+
+    async def scenario():
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            nonlocal taken_port
+            taken_port = taken.getsockname()[1]
+            server = HttpServer(echo)
+            with pytest.raises(ListenError) as caught:
+                await server.listen([f"127.0.0.1:{good}", f"127.0.0.1:{taken_port}"])
+            return str(caught.value), server.addresses
+
+    message, addresses = run(scenario())
+    assert message == f"127.0.0.1:{taken_port}: cannot listen on 127.0.0.1:{taken_port}: Address already in use"
+    assert addresses == []
+    with socket.socket() as again:  # the first address was let go
+        again.bind(("127.0.0.1", good))
+
+
 # --- parse_listen_address ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (":10717", ("0.0.0.0", 10717)),
+        (":10717", ("", 10717)),
+        ("0.0.0.0:10717", ("0.0.0.0", 10717)),
         ("127.0.0.1:18080", ("127.0.0.1", 18080)),
         ("[::1]:9000", ("::1", 9000)),
         ("[::]:0", ("::", 0)),
@@ -442,7 +495,8 @@ def test_parse_listen_address(value, expected):
     assert parse_listen_address(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "10717", "host:", "host:port", ":65536", ":-1", "127.0.0.1:80x"])
+@pytest.mark.parametrize("value", ["", "10717", "host:", "host:port", ":65536", ":-1", "127.0.0.1:80x",
+                                   "::1:9000", "[::1:9000", "::1]:9000", "[]:80", "[[::1]]:80", ":\u0661\u0662"])
 def test_parse_listen_address_rejects(value):
     with pytest.raises(ValueError) as caught:
         parse_listen_address(value)
