@@ -402,6 +402,12 @@ def held() -> tuple[int, int]:
     return tracemalloc.get_traced_memory()[0], len(gc.get_objects())
 
 
+def biggest_holders(count: int = 3) -> str:
+    """Where the most traced memory was allocated: what a failure message names."""
+    stats = tracemalloc.take_snapshot().statistics("traceback")[:count]
+    return "; ".join(f"{stat.size} B at {' <- '.join(str(frame) for frame in stat.traceback[-3:])}" for stat in stats)
+
+
 async def settled(before: int, patience: float = 3.0) -> tuple[int, int]:
     """`held()` once what is still in flight has finished: on a loaded machine the
     simulator's last slow or oversized answers (256 KiB each) can still be queued when the
@@ -441,18 +447,19 @@ def test_memory_stays_flat_across_1000_failing_polls():
                 size, objects = held()
                 await failing_polls(1000)
                 size_after, objects_after = await settled(size)
+                holders = biggest_holders() if size_after - size >= MEMORY_BOUND else ""
             finally:
                 tracemalloc.stop()
-            return size_after - size, objects_after - objects, dict(poller.states[target.name].errors_by_kind)
+            return size_after - size, objects_after - objects, dict(poller.states[target.name].errors_by_kind), holders
         finally:
             await client.aclose()
             await sim.close()
 
-    grown, new_objects, errors = asyncio.run(asyncio.wait_for(scenario(), timeout=80))
+    grown, new_objects, errors, holders = asyncio.run(asyncio.wait_for(scenario(), timeout=80))
     print(f"after 1000 failing polls: {grown} bytes and {new_objects} objects more held; errors by kind: {errors}")
     assert sum(errors.values()) == 1000 + WARM_UP_POLLS
     assert set(errors) == {"auth", "rate_limited", "server", "timeout", "protocol", "connection", "too_large"}
-    assert grown < MEMORY_BOUND, f"{grown} bytes more held after 1000 failing polls"
+    assert grown < MEMORY_BOUND, f"{grown} bytes more held after 1000 failing polls; held by {holders}"
     assert new_objects < OBJECT_BOUND, f"{new_objects} objects more held after 1000 failing polls"
 
 
