@@ -10,15 +10,8 @@ answer, joining a large body, a GC pass) stalled every scrape behind it: measure
 docs/benchmarks.md. The collector hands over each exposition as a sealed memfd the
 serving process maps: no copy, no join, nothing on its event loop but I/O.
 
-Readiness (`/-/ready`) is what a Kubernetes rollout waits on, so it must not go green
-on an exporter that cannot read the account: ready once the served metrics include a
-finished first poll of every target AND the account target (the backbone every agent
-count comes from) has succeeded at least once since start. A wrong token or host
-therefore keeps a new pod unready and the rollout stalls with the old pod serving.
-Once ready it stays ready (across reloads and later failures): from then on the
-metrics (`convoso_up`, the alerts) say what fails, and a pod leaving its Service on
-every API hiccup would only hide them. The collector decides; the serving process
-answers with what came with the last exposition.
+Readiness (`/-/ready`, the rule in poll/readiness.py) is decided by the collector on the
+states it renders; the serving process answers with what came with the last exposition.
 
 If the collector dies, the serving process logs it and exits with status 1, so that a
 supervisor restarts the whole exporter; if the serving process dies, the collector
@@ -39,8 +32,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from convoso_exporter import __version__
-from convoso_exporter.channel import Channel, mapped, socket_pair
-from convoso_exporter.collector import Collector, backbone_succeeded, readiness  # noqa: F401  (the rule's home)
+from convoso_exporter.channel import Channel, mapped, socket_pair, unsupported
+from convoso_exporter.collector import Collector
 from convoso_exporter.config.schema import Config
 from convoso_exporter.expose.cache import Exposition
 from convoso_exporter.poll.plan import plan
@@ -126,6 +119,10 @@ class App:
 
     async def run(self) -> int:
         """Fork the collector, then serve until SIGTERM/SIGINT (or `stop()`); SIGHUP reloads."""
+        problem = unsupported()
+        if problem is not None:
+            log.error(problem)
+            return 1
         tune_runtime()  # before the fork: what start-up allocated is frozen in both processes
         ours, theirs = socket_pair()
         pid = os.fork()

@@ -33,6 +33,14 @@ _SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE | fcntl.F_
 Handler = Callable[[tuple, list[int]], None]
 
 
+def unsupported() -> str | None:
+    """Why this system cannot run the two processes, or None. memfd_create and
+    SOCK_SEQPACKET are Linux's (the image, every supported deployment)."""
+    if not hasattr(os, "memfd_create") or not hasattr(socket, "SOCK_SEQPACKET") or not hasattr(os, "fork"):
+        return "convoso-exporter needs Linux (memfd_create, fork); elsewhere run its container image"
+    return None
+
+
 def socket_pair() -> tuple[socket.socket, socket.socket]:
     return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 

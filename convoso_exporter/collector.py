@@ -6,15 +6,8 @@ process over the channel, answered from the states held here), reloads. Every fi
 poll marks the exposition dirty; a single render task rebuilds it (coalescing bursts of
 poll completions) in a worker thread, seals it into a memfd and hands it to the serving
 process, which only ever serves the last finished bytes (channel.py).
-
-Readiness (`/-/ready`) is what a Kubernetes rollout waits on, so it must not go green
-on an exporter that cannot read the account: ready once the served metrics include a
-finished first poll of every target AND the account target (the backbone every agent
-count comes from) has succeeded at least once since start. A wrong token or host
-therefore keeps a new pod unready and the rollout stalls with the old pod serving.
-Once ready it stays ready (across reloads and later failures): from then on the
-metrics (`convoso_up`, the alerts) say what fails, and a pod leaving its Service on
-every API hiccup would only hide them.
+The readiness rule is poll/readiness.py's; the collector evaluates it on the states it
+renders and hands the answer over with the exposition.
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ import os
 import signal
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
@@ -36,8 +29,9 @@ from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
 from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.discovery import Discovery
-from convoso_exporter.poll.plan import ACCOUNT_NAME, budget_per_minute, plan, same_plan
+from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
+from convoso_exporter.poll.readiness import backbone_succeeded, readiness
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.channel import Channel, seal
 from convoso_exporter.web.board import View
@@ -391,27 +385,3 @@ def _render_sealed(renderer: MetricsRenderer, *args) -> tuple[Exposition, tuple[
     pieces go straight into the memfd (no joined copy of the exposition here)."""
     parts = renderer.render_parts(*args)
     return Exposition(b"", b"", parts.series), seal(parts.bodies)
-
-
-def backbone_succeeded(states: Mapping[str, TargetState]) -> bool:
-    """Whether the backbone has answered: the account target, where this replica polls
-    it; else (a shard with discovery off) any of its targets; with no target, vacuously."""
-    account = states.get(ACCOUNT_NAME)
-    if account is not None:
-        return account.last_success is not None
-    return not states or any(state.last_success is not None for state in states.values())
-
-
-def readiness(states: Iterable[TargetState], backbone_ok: bool) -> str | None:
-    """None when the rule for /-/ready holds; else why not, in one line for the 503."""
-    states = list(states)
-    pending = [state.target.name for state in states if not state.attempted]
-    if pending:
-        shown = ", ".join(pending[:3]) + (", ..." if len(pending) > 3 else "")
-        return f"waiting for the first poll of {len(pending)} of {len(states)} targets ({shown})"
-    if not backbone_ok and states:
-        account = [state for state in states if state.target.name == ACCOUNT_NAME]
-        what = f"the {ACCOUNT_NAME} target has not" if account else "no target has"
-        last = (account or states)[0]
-        return f"{what} answered since start (last error: {last.last_error_kind}: {last.last_error})"
-    return None

@@ -51,6 +51,9 @@ from convoso_exporter.simulator.model import (
     QueueState,
     Selection,
     UnknownScope,
+    check_count,
+    check_ratio,
+    check_sizes,
     parse_skills,
 )
 from convoso_exporter.simulator.scope import build_selection, totals
@@ -78,8 +81,8 @@ class ContactCenter:
         leads_per_queue: int = 5000,
         timezone: str = "UTC",
     ) -> None:
-        _check_sizes(agents, campaigns, queues, leads_per_queue)
-        self._configured_ratio = _check_ratio(drop_ratio)
+        check_sizes(agents, campaigns, queues, leads_per_queue)
+        self._configured_ratio = check_ratio(drop_ratio)
         self._calendar = Calendar(timezone)
         self._clock = clock
         self._origin = clock()
@@ -157,7 +160,7 @@ class ContactCenter:
     def set_drop_ratio(self, ratio: float | None) -> None:
         """Surge on (`0.2`) or off (`None`: back to the configured ratio)."""
         self.now()  # calls until now were made at the old ratio
-        self._machine.ratio = self._configured_ratio if ratio is None else _check_ratio(ratio)
+        self._machine.ratio = self._configured_ratio if ratio is None else check_ratio(ratio)
         self.version += 1
 
     # --- campaigns and queues at run time -------------------------------------------
@@ -165,7 +168,7 @@ class ContactCenter:
     def add_campaign(self, name: str | None = None, *, agents: int = 0) -> str:
         """A new campaign with its first queue (see `add_queue`); returns its id."""
         self.now()
-        _check_count("agents", agents)
+        check_count("agents", agents)
         campaign = self._layout.new_campaign(name)
         self.add_queue(campaign.campaign_id, agents=agents)
         return campaign.campaign_id
@@ -176,7 +179,7 @@ class ContactCenter:
         It starts with `agents` agents (default none), each taken from whichever
         queue has the most at the time (its highest user id)."""
         now = self.now()
-        _check_count("agents", agents)
+        check_count("agents", agents)
         queue = self._layout.new_queue(self._layout.campaign(campaign_id), name)
         for _ in range(min(agents, len(self._agents))):
             crowd = Counter(agent.queue for agent in self._agents if agent.queue is not queue)
@@ -385,22 +388,3 @@ class ContactCenter:
             self._day += ONE_DAY
             self._day_end = self._tick_at(self._calendar.day_start(self._day + ONE_DAY))
 
-
-def _check_sizes(agents: int, campaigns: int, queues: int, leads_per_queue: int) -> None:
-    for name, value, least in (("agents", agents, 0), ("campaigns", campaigns, 1), ("leads_per_queue", leads_per_queue, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    if isinstance(queues, bool) or not isinstance(queues, int) or queues < campaigns:
-        raise ValueError(f"queues must be an integer >= campaigns ({campaigns}): every campaign needs a queue, got {queues!r}")
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return value
-
-
-def _check_ratio(ratio: float) -> float:
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
-        raise ValueError(f"drop ratio must be a number in [0, 1), got {ratio!r}")
-    return float(ratio)

@@ -213,3 +213,24 @@ def parse_skills(skills: str | Sequence[str] | None) -> tuple[str, ...]:
         return ()
     items = skills.split(",") if isinstance(skills, str) else skills
     return tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+# --- what the center is built and changed with, checked -------------------------
+def check_sizes(agents: int, campaigns: int, queues: int, leads_per_queue: int) -> None:
+    for name, value, least in (("agents", agents, 0), ("campaigns", campaigns, 1), ("leads_per_queue", leads_per_queue, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    if isinstance(queues, bool) or not isinstance(queues, int) or queues < campaigns:
+        raise ValueError(f"queues must be an integer >= campaigns ({campaigns}): every campaign needs a queue, got {queues!r}")
+
+
+def check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+def check_ratio(ratio: float) -> float:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
+        raise ValueError(f"drop ratio must be a number in [0, 1), got {ratio!r}")
+    return float(ratio)

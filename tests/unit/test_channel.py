@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from convoso_exporter.channel import Channel, mapped, seal, socket_pair
+from convoso_exporter.channel import Channel, mapped, seal, socket_pair, unsupported
 
 
 def test_sealed_bodies_map_back_whole_and_cannot_be_changed():
@@ -47,3 +47,18 @@ def test_messages_and_descriptors_cross_the_pair_in_order_and_the_close_is_seen(
     got = asyncio.run(scenario())
     assert got[0] == (("exposition", [7, 2]), [b"metrics", b"gz"])
     assert [message[1] for message, _ in got[1:]] == list(range(500))
+
+
+def test_a_system_without_memfd_is_named_in_one_line(monkeypatch):
+    assert unsupported() is None  # Linux, where the suite runs
+    monkeypatch.delattr(os, "memfd_create")
+    assert unsupported() == "convoso-exporter needs Linux (memfd_create, fork); elsewhere run its container image"
+
+
+def test_the_exporter_refuses_to_start_there_with_that_line(monkeypatch, caplog):
+    from convoso_exporter.app import App, RunOptions
+    from convoso_exporter.config.schema import Config
+
+    monkeypatch.delattr(os, "memfd_create")
+    assert asyncio.run(App(Config(), RunOptions()).run()) == 1
+    assert "convoso-exporter needs Linux" in caplog.text

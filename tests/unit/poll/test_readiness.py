@@ -1,4 +1,4 @@
-"""The readiness rule of convoso_exporter/app.py (`/-/ready`), on published target states.
+"""The readiness rule of convoso_exporter/poll/readiness.py (`/-/ready`), on published target states.
 
 Ready: every target has finished its first poll AND the backbone has answered since
 start — the account target where this replica polls it, else (a shard with discovery
@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.app import backbone_succeeded, readiness
+from convoso_exporter.poll.readiness import backbone_succeeded, readiness
 from convoso_exporter.config.schema import ACCOUNT, Target
 from convoso_exporter.poll.state import TargetState
 
