@@ -159,3 +159,28 @@ def test_a_host_that_does_not_resolve_is_named():
 )
 def test_shown(address, text):
     assert listen.shown(address) == text
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["bound here", "handed over (systemd's)"])
+def test_accepted_connections_do_not_wait_on_delayed_acks(ours):
+    # Without TCP_NODELAY a response's last segment waits for the client's delayed ACK
+    # (~40 ms a request): every poll of the simulator and every scrape paid it.
+    async def scenario() -> int:
+        accepted: asyncio.Queue[socket.socket] = asyncio.Queue()
+        listener = Listener(accepted.put_nowait)
+        if ours:
+            await listener.start("127.0.0.1", 0)
+        else:  # a socket made elsewhere, with no protocol named (as systemd passes them)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            listener.serve([sock])
+        port = listener.sockets[0].getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            conn = await asyncio.wait_for(accepted.get(), 5)
+            with conn:
+                nodelay = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await listener.close()
+        return nodelay
+
+    assert asyncio.run(scenario()) != 0
