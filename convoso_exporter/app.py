@@ -143,12 +143,15 @@ class App:
         except BaseException:
             await self._stop_collector()
             raise
+        targets = len(plan(self.config, (), self.options.shard))
         log.info(
-            "listening on %s (metrics at %s), polling %d targets every %gs",
+            "listening on %s (metrics at %s), polling %d %s every %gs%s",
             ", ".join(self.server.addresses),
             self.options.telemetry_path,
-            len(plan(self.config, (), self.options.shard)),
+            targets,
+            "target" if targets == 1 else "targets",
             self.config.poll_interval,
+            "; discovery adds the campaigns and queues it finds" if self.config.discovery.enabled else "",
         )
         if self._banner:
             log.info(self._banner)
