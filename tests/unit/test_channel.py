@@ -54,11 +54,3 @@ def test_a_system_without_memfd_is_named_in_one_line(monkeypatch):
     monkeypatch.delattr(os, "memfd_create")
     assert unsupported() == "convoso-exporter needs Linux (memfd_create, fork); elsewhere run its container image"
 
-
-def test_the_exporter_refuses_to_start_there_with_that_line(monkeypatch, caplog):
-    from convoso_exporter.app import App, RunOptions
-    from convoso_exporter.config.schema import Config
-
-    monkeypatch.delattr(os, "memfd_create")
-    assert asyncio.run(App(Config(), RunOptions()).run()) == 1
-    assert "convoso-exporter needs Linux" in caplog.text
