@@ -20,8 +20,11 @@ STATUS_COLOURS = {
     "TRANSFER": "super-light-blue",
     "LOGGED_OUT": "#8e8e8e",
 }
-# Seconds in a status after which an agent needs a look: (orange, red).
-STATUS_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 300)}
+# Seconds in a status after which an agent needs a look: (orange, red). Red is always
+# twice orange: the dashboards' agent table colours a time as its share of the orange
+# limit (red from 2), one scale for every status. (WRAP's red was 300 s: the table
+# painted 240-299 s red while the wallboard said orange.)
+STATUS_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 240)}
 
 # What Grafana paints for its colour names (its classic palette, dark theme).
 GRAFANA_PALETTE = {

@@ -302,7 +302,7 @@ class ConvosoClient:
         raw or decoded at any Content-Encoding layer (see api/decode.py)."""
         status = response.status_code
         declared = response.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self._max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self._max_bytes:  # "²".isdigit()
             detail = f"Content-Length {declared} exceeds max_response_bytes {self._max_bytes}"
             raise ResponseTooLarge(self._message(endpoint, detail, status))
         # One growing buffer, not a list of chunks joined at the end: the join held the

@@ -175,5 +175,5 @@ def scope_names(answer: SearchResult | None, view: View, kind: str) -> dict[str,
 
 def _id_order(ident: str) -> tuple[int, int | str]:
     """Numeric ids in numeric order, then the others."""
-    return (0, int(ident)) if ident.isdigit() else (1, ident)
+    return (0, int(ident)) if ident.isascii() and ident.isdigit() else (1, ident)  # "²".isdigit(), int("²") fails
 

@@ -259,7 +259,7 @@ class HttpServer:
         if "transfer-encoding" in headers:
             raise BadRequest(501, "chunked request bodies are not supported; send Content-Length")
         length_text = headers.get("content-length", "0").strip()
-        if not length_text.isdigit():
+        if not (length_text.isascii() and length_text.isdigit()):  # "²".isdigit()
             raise BadRequest(400, "invalid Content-Length")
         length = int(length_text)
         if length > self.max_body_bytes:

@@ -23,7 +23,7 @@ from convoso_exporter.statuses import (
     status_rank,
     time_level,
 )
-from tests.dashboard_queries import load_dashboards
+from tests.dashboard_queries import DASHBOARD_DIR, load_dashboards
 
 # What Grafana paints (classic palette, dark theme) for each status's colour, by hand.
 PAINTED = {
@@ -35,8 +35,8 @@ PAINTED = {
     "TRANSFER": "#C0D8FF",  # super-light-blue
     "LOGGED_OUT": "#8e8e8e",  # given as hex
 }
-# docs/api.md: READY 5 m / 10 m, PAUSED 15 m / 30 m, WRAP 2 m / 5 m (orange, red).
-DOCUMENTED_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 300)}
+# docs/api.md: READY 5 m / 10 m, PAUSED 15 m / 30 m, WRAP 2 m / 4 m (orange, red).
+DOCUMENTED_LIMITS = {"READY": (300, 600), "PAUSED": (900, 1800), "WRAP": (120, 240)}
 FLOOR = ["READY", "INCALL", "PAUSED", "WRAP", "RINGING", "TRANSFER"]  # then others by name, then LOGGED_OUT
 
 
@@ -112,7 +112,7 @@ def test_legend_is_the_table_the_wallboard_script_reads():
             "READY": {"colour": "#73BF69", "limits": [300, 600]},
             "INCALL": {"colour": "#5794F2", "limits": []},
             "PAUSED": {"colour": "#FF9830", "limits": [900, 1800]},
-            "WRAP": {"colour": "#B877D9", "limits": [120, 300]},
+            "WRAP": {"colour": "#B877D9", "limits": [120, 240]},
             "RINGING": {"colour": "#FADE2A", "limits": []},
             "TRANSFER": {"colour": "#C0D8FF", "limits": []},
             "LOGGED_OUT": {"colour": "#8e8e8e", "limits": []},
@@ -166,3 +166,33 @@ def test_the_shipped_dashboards_time_thresholds_are_where_the_wallboard_changes_
         assert (time_level(status, red - 1), time_level(status, red)) == ("warn", "alert"), (name, status)
         seen.add(status)
     assert seen == set(DOCUMENTED_LIMITS)
+
+
+def agents_table_steps() -> list[tuple[float, str]]:
+    """The colour steps of the shipped "Agents now" table's "Of status limit" column
+    (a time as its share of the status's orange limit)."""
+    dashboard = json.loads((DASHBOARD_DIR / "convoso-agents.json").read_text())
+    stack = list(dashboard["panels"])
+    while stack:
+        panel = stack.pop()
+        stack.extend(panel.get("panels", []))
+        if panel.get("title") != "Agents now":
+            continue
+        for override in panel["fieldConfig"]["overrides"]:
+            if override["matcher"]["options"] == "Of status limit":
+                (steps,) = [p["value"]["steps"] for p in override["properties"] if p["id"] == "thresholds"]
+                return [(step["value"] or 0.0, step["color"]) for step in steps]
+    raise AssertionError("no 'Of status limit' column in the Agents now table")
+
+
+@pytest.mark.parametrize("status", sorted(DOCUMENTED_LIMITS))
+def test_the_dashboard_table_and_the_wallboard_warn_at_the_same_times(status):
+    # The table colours a time by its share of the orange limit, one scale for every
+    # status; the wallboard by the status's own two limits. They must agree everywhere.
+    steps = agents_table_steps()
+    level_of_colour = {"transparent": "ok", "orange": "warn", "red": "alert"}
+    orange, red = DOCUMENTED_LIMITS[status]
+    for seconds in range(0, 2 * red + 2):
+        share = seconds / orange
+        colour = [colour for bound, colour in steps if share >= bound][-1]
+        assert level_of_colour[colour] == time_level(status, seconds), (status, seconds)

@@ -680,3 +680,12 @@ def test_wrong_token_is_an_auth_error_without_the_token():
     error = asyncio.run(with_simulator("documented", work))
     assert "not-the-token-xyz" not in str(error) + repr(error)
 
+
+
+def test_a_content_length_of_digits_int_cannot_read_is_not_a_crash() -> None:
+    # latin-1 "\xb2" is "²": str.isdigit() says yes, int() raised a ValueError (an "internal" poll).
+    router = new_router()
+    body = json.dumps({"success": True, "data": {"agents": []}}).encode()
+    router.post(SEARCH).respond(200, headers={"Content-Length": b"\xb2"}, content=body)
+    result = call(router)
+    assert result.agents == ()

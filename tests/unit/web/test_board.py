@@ -265,3 +265,13 @@ def test_the_fold_value_is_not_a_scope():
     lines = campaign_lines(account_view(result))
     assert [line.ident for line in lines] == [None, "1001"]
     assert sum(lines[0].by_status.values()) == 2  # the folded agent is still counted for the account
+
+
+def test_an_id_of_digits_int_cannot_read_is_listed_with_the_other_ids():
+    # "²".isdigit() is True and int("²") raises: the landing page and the JSON were 500s.
+    answer_doc = {"agents": [{"user_id": "1", "campaign_id": "²", "queue_id": "٣", "status": "READY"},
+                             {"user_id": "2", "campaign_id": "7", "queue_id": "12", "status": "READY"}]}
+    result = parse_search(answer_doc)
+    view_ = account_view(result)
+    assert [line.ident for line in campaign_lines(view_)] == [None, "7", "²"]
+    assert list(scope_names(result, view_, QUEUE)) == ["12", "٣"]

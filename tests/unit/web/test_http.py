@@ -170,6 +170,8 @@ def test_a_failing_handler_answers_500_and_the_connection_goes_on():
         (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, b"malformed header line"),
         (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, b"invalid Content-Length"),
         (b"POST / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", 400, b"invalid Content-Length"),
+        # latin-1 "\xb2" is "²": str.isdigit() says yes, int() says no.
+        (b"POST / HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400, b"invalid Content-Length"),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501, b"chunked request bodies are not supported"),
         (b"GET / HTTP/1.1\r\nHost: x", 400, b"incomplete request"),
     ],

@@ -166,7 +166,7 @@ def test_wallboard_legend_is_the_shared_status_table():
     for status, entry in legend["statuses"].items():
         assert entry["colour"] == statuses.css_colour(statuses.STATUS_COLOURS[status])
         assert entry["limits"] == list(statuses.STATUS_LIMITS.get(status, ()))
-    assert "READY 5m / 10m, PAUSED 15m / 30m, WRAP 2m / 5m" in page
+    assert "READY 5m / 10m, PAUSED 15m / 30m, WRAP 2m / 4m" in page
 
 
 # --- statuses.py: one table for the dashboards and the wallboard --------------------------
@@ -182,7 +182,7 @@ def test_status_tables_are_the_dashboards_tables():
 @pytest.mark.parametrize(
     "status, seconds, level",
     [("READY", 299, "ok"), ("READY", 300, "warn"), ("READY", 600, "alert"), ("PAUSED", 1799, "warn"),
-     ("WRAP", 300, "alert"), ("INCALL", 99999, "ok"), ("LUNCH", 99999, "ok"), (None, 5, "ok"), ("READY", None, "ok")],
+     ("WRAP", 240, "alert"), ("WRAP", 239, "warn"), ("INCALL", 99999, "ok"), ("LUNCH", 99999, "ok"), (None, 5, "ok"), ("READY", None, "ok")],
 )
 def test_time_levels_follow_the_limits(status, seconds, level):
     assert statuses.time_level(status, seconds) == level
