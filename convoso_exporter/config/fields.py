@@ -88,7 +88,7 @@ class Section:
 
     def integer(self, key: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
         value = self.get(key, default)
-        expected = f"an integer from {minimum} to {maximum}" if maximum else f"an integer >= {minimum}"
+        expected = f"an integer from {minimum} to {maximum}" if maximum is not None else f"an integer >= {minimum}"
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(key, f"expected {expected}, got {describe_value(value)}")
         if value < minimum or (maximum is not None and value > maximum):
@@ -119,6 +119,11 @@ def base_url(value: Any, where: KeyPath) -> str:
     expected = "expected an http:// or https:// URL like https://api.convoso.com/v1"
     if not isinstance(value, str):
         fail(where, f"{expected}, got {describe_value(value)}")
+    # Credentials first, before any message that shows the URL: the password must not be
+    # echoed by a later check (a bad port, a bad scheme).
+    authority = re.split(r"[/?#]", value.split("://", 1)[-1], maxsplit=1)[0]
+    if "@" in authority:
+        fail(where, "must not contain credentials; the token goes in auth_token or auth_token_file")
     # Never echo the query or fragment: a request URL pasted here carries the token.
     shown = describe_value(value.split("?", 1)[0].split("#", 1)[0])
     try:
@@ -128,9 +133,7 @@ def base_url(value: Any, where: KeyPath) -> str:
         fail(where, f"{expected}, got {shown} ({err})")
     if parts.scheme not in ("http", "https") or not parts.hostname or has_space(value):
         fail(where, f"{expected}, got {shown}")
-    if parts.username is not None or parts.password is not None:
-        fail(where, "must not contain credentials; the token goes in auth_token or auth_token_file")
-    if parts.query or parts.fragment:
+    if "?" in value or "#" in value:  # an empty one too: "/v1?" would swallow the API path
         fail(
             where,
             f"must not have a query or fragment, got {shown} followed by one; "

@@ -182,6 +182,7 @@ def test_an_integer_written_in_octal_style_is_a_plain_int():
     ("8", 64, "expected an integer from 1 to 64, got '8'"),
     (8.0, 64, "expected an integer from 1 to 64, got a number (8)"),
     ([8], None, "expected an integer >= 1, got a list"),
+    (3, 0, "expected an integer from 1 to 0, got 3"),  # a maximum of 0 is a maximum
 ])
 def test_a_bad_integer_says_the_range_and_what_was_found(value, maximum, message):
     assert problem(section(concurrency=value).integer, "concurrency", 8, minimum=1, maximum=maximum) == (
@@ -247,6 +248,23 @@ def test_base_url_with_credentials_is_refused_without_showing_them():
     assert path == ("convoso", "base_url")
     assert message == "must not contain credentials; the token goes in auth_token or auth_token_file"
     assert problem(base_url, "https://tok3n@api.convoso.com/v1", ("b",))[1] == message
+
+
+@pytest.mark.parametrize("value", [
+    "https://me:hunter2@api.convoso.com:99999/v1",  # a bad port too
+    "ftp://me:hunter2@host/v1",  # a bad scheme too
+    "http://me:hunter2@/v1",  # no host too
+])
+def test_credentials_are_refused_first_so_no_other_message_shows_them(value):
+    message = problem(base_url, value, ("b",))[1]
+    assert message == "must not contain credentials; the token goes in auth_token or auth_token_file"
+
+
+@pytest.mark.parametrize("value", ["https://api.convoso.com/v1?", "https://api.convoso.com/v1#",
+                                   "https://api.convoso.com/v1/?"])
+def test_an_empty_query_or_fragment_is_refused_too(value):
+    # The client appends /agent-monitor/search: after a "?" every request went to /v1.
+    assert problem(base_url, value, ("b",))[1].startswith("must not have a query or fragment")
 
 
 @pytest.mark.parametrize("value", [
