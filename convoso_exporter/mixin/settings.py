@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$|^0$")
+# Prometheus's own duration syntax: units in this order, each at most once ("1m30s", not
+# "30s1m" nor "1m1m", which promtool refuses); or a bare 0.
+DURATION_RE = re.compile(r"^(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$|^0$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
@@ -94,11 +96,14 @@ def validate(settings: Settings) -> None:
         raise SettingsError("drop_rate_warning: must be below drop_rate_critical")
     if settings.drop_rate_30d_warning >= settings.drop_rate_30d_critical:
         raise SettingsError("drop_rate_30d_warning: must be below drop_rate_30d_critical")
-    for name in ("burst_window", "tile_window", "agent_time_window"):
-        if duration_seconds(getattr(settings, name)) <= 0:
-            raise SettingsError(f"{name}: must be longer than 0")
-    if 86400 % duration_seconds(settings.tile_window):
-        raise SettingsError("tile_window: must divide a day evenly (the 1d and 30d sums are whole tiles)")
+    for field in dataclasses.fields(settings):  # every window is a range: [0s] is refused
+        if field.name.endswith("_window") and duration_seconds(getattr(settings, field.name)) <= 0:
+            raise SettingsError(f"{field.name}: must be longer than 0")
+    tile = duration_seconds(settings.tile_window)
+    if tile >= 86400 or 86400 % tile:
+        # Shorter than a day too: a 1d tile's record would take the 1-day sum's name.
+        raise SettingsError("tile_window: must be shorter than a day and divide it evenly "
+                            "(the 1d and 30d sums are whole tiles)")
 
 
 def apply_overrides(settings: Settings, pairs: list[str]) -> Settings:

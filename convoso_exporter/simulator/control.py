@@ -131,6 +131,8 @@ def _json_object(body: bytes) -> dict:
         data = json.loads(body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError) as bad:
         raise ValueError(f"body is not JSON: {bad}") from None
+    except RecursionError:  # "[" * 1000: json.loads recurses once per level
+        raise ValueError("body is not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("body must be a JSON object")
     return data

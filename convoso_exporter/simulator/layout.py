@@ -99,7 +99,10 @@ class Layout:
         if name is None:
             kind = QUEUE_KINDS[campaign.queues_made % len(QUEUE_KINDS)]
             rounds = campaign.queues_made // len(QUEUE_KINDS)
-            name = f"{campaign.campaign_name} {kind}" + (f" {rounds + 1}" if rounds else "")
+            suffix = f" {kind}" + (f" {rounds + 1}" if rounds else "")
+            # The campaign's name cut to leave room: a 200-character campaign name made a
+            # queue name over the bound, refused after the campaign was made (no queue).
+            name = campaign.campaign_name[: MAX_NAME - len(suffix)] + suffix
         queue = QueueState(
             queue_id=str(FIRST_QUEUE_ID + index),
             queue_name=check_name(name),

@@ -105,7 +105,7 @@ def test_set_changes_rules_prometheusrule_and_dashboards_together(tmp_path):
         ("drop_rate_warning=0.04", "drop_rate_warning: must be below drop_rate_critical"),
         ("min_answered_today=0", "min_answered_today: 0 must be at least 1"),
         ("drop_rate_30d_warning=0.03", "drop_rate_30d_warning: must be below drop_rate_30d_critical"),
-        ("tile_window=7m", "tile_window: must divide a day evenly"),
+        ("tile_window=7m", "tile_window: must be shorter than a day and divide it evenly"),
         ("tile_window=0s", "tile_window: must be longer than 0"),
         ("drop_pace_days=0", "drop_pace_days: 0 must be at least 1"),
     ],

@@ -133,9 +133,19 @@ def test_every_count_is_at_least_1():
         ({"burst_window": "0s"}, "burst_window: must be longer than 0"),
         ({"tile_window": "0"}, "tile_window: must be longer than 0"),
         ({"agent_time_window": "0m"}, "agent_time_window: must be longer than 0"),
-        ({"tile_window": "7m"}, "tile_window: must divide a day evenly"),
-        ({"tile_window": "25m"}, "tile_window: must divide a day evenly"),
-        ({"tile_window": "2d"}, "tile_window: must divide a day evenly"),
+        ({"tile_window": "7m"}, "tile_window: must be shorter than a day and divide it evenly"),
+        ({"tile_window": "25m"}, "tile_window: must be shorter than a day and divide it evenly"),
+        ({"tile_window": "2d"}, "tile_window: must be shorter than a day and divide it evenly"),
+        # A 1d tile's record took the 1-day sum's name, which then read its own output.
+        ({"tile_window": "1d"}, "tile_window: must be shorter than a day and divide it evenly"),
+        ({"tile_window": "24h"}, "tile_window: must be shorter than a day and divide it evenly"),
+        # Every window is a range: promtool refuses [0s].
+        ({"auth_window": "0s"}, "auth_window: must be longer than 0"),
+        ({"auth_window": "0"}, "auth_window: must be longer than 0"),
+        # Prometheus's duration syntax: units in order, each once.
+        ({"drop_rate_for": "30s1m"}, "drop_rate_for: '30s1m' is not a Prometheus duration like 5m"),
+        ({"target_down_for": "1h1h"}, "target_down_for: '1h1h' is not a Prometheus duration like 5m"),
+        ({"burst_window": "1m1m"}, "burst_window: '1m1m' is not a Prometheus duration like 5m"),
     ],
 )
 def test_validate_refuses_settings_that_make_no_sense(changes, message):

@@ -114,7 +114,9 @@ def test_state_and_truth_answer_what_the_simulator_and_center_say():
         (b'"500"', "body must be a JSON object"),
         (b"null", "body must be a JSON object"),
         (b"3", "body must be a JSON object"),
+        (b"[" * 100_000, "body is not JSON: nested too deeply"),  # a RecursionError was a 500
     ],
+    ids=lambda value: repr(value[:12]) if isinstance(value, bytes) else value,
 )
 def test_a_body_must_be_a_json_object(raw, words):
     for what in ("fault", "surge", "style", "campaign", "queue"):
@@ -284,3 +286,15 @@ def test_a_removed_campaign_is_404_afterwards_and_its_faults_go_with_it():
     assert "campaign 1002 not found" in error(ask(sim, "campaign", {"action": "remove", "campaign_id": "1002"}), 404)
     assert "campaign 1002 not found" in error(ask(sim, "queue", {"action": "add", "campaign_id": "1002"}), 404)
     assert [f["campaign_id"] for f in answer(ask(sim, "state", method="GET"))["faults"]] == ["1001"]
+
+
+@pytest.mark.parametrize("length", [196, 200])
+def test_a_long_campaign_name_still_gets_its_first_queue(length):
+    # Its first queue's name ("<name> Main") went over 200 characters: the request was
+    # refused after the campaign was made, which was left with no queue.
+    sim = make_sim()
+    body = answer(ask(sim, "campaign", {"action": "add", "name": "y" * length}))
+    campaign = next(c for c in sim.center.campaigns() if c["campaign_name"] == "y" * length)
+    queues = [q for q in sim.center.queues() if q["campaign_id"] == campaign["campaign_id"]]
+    assert len(queues) == 1 and len(queues[0]["queue_name"]) <= 200 and queues[0]["queue_name"].endswith(" Main")
+    assert body
