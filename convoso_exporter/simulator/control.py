@@ -37,6 +37,8 @@ METHODS = {
 }
 FIELDS = {
     "fault": {"fault", "campaign_id", "queue_id", "retry_after", "delay", "times", "size"},
+    "surge": {"drop_ratio"},
+    "style": {"style"},
     ("campaign", "add"): {"action", "name", "agents"},
     ("campaign", "remove"): {"action", "campaign_id"},
     ("queue", "add"): {"action", "campaign_id", "name", "agents"},
@@ -77,10 +79,12 @@ def _apply(sim, action: str, data: dict) -> None:
             raise ValueError('missing "fault" (a fault name, or null to clear)')
         sim.set_fault(data.pop("fault"), **data)
     elif action == "surge":
+        _check_fields(data, FIELDS["surge"])  # {"drop_ratio": .., "campaign_id": ..} is not a campaign's surge
         if "drop_ratio" not in data:
             raise ValueError('missing "drop_ratio" (a ratio in [0, 1), or null to end the surge)')
         sim.surge(data["drop_ratio"])
     else:
+        _check_fields(data, FIELDS["style"])
         sim.set_style(data.get("style"))
 
 

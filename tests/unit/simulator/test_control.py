@@ -189,7 +189,9 @@ def test_a_surge_sets_the_drop_ratio_and_null_ends_it():
 
 @pytest.mark.parametrize("body, words", [
     ({}, 'missing "drop_ratio"'),
-    ({"ratio": 0.2}, 'missing "drop_ratio"'),
+    ({"ratio": 0.2}, "unknown field(s) ratio"),
+    # The surge is the whole center's: a campaign's was silently taken as everyone's.
+    ({"drop_ratio": 0.2, "campaign_id": "1001"}, "unknown field(s) campaign_id"),
     ({"drop_ratio": 1}, "drop ratio must be a number in [0, 1), got 1"),
     ({"drop_ratio": -0.5}, "drop ratio must be a number in [0, 1)"),
     ({"drop_ratio": "0.2"}, "drop ratio must be a number in [0, 1), got '0.2'"),
@@ -207,6 +209,7 @@ def test_the_style_is_switched_and_a_bad_one_refused():
     assert answer(ask(sim, "style", {"style": "live"}))["style"] == "live" and sim.style == "live"
     for body in ({}, {"style": "xml"}, {"style": None}, {"style": ["live"]}):
         assert "style must be one of documented, live" in error(ask(sim, "style", body), 400)
+    assert "unknown field(s) campaign_id" in error(ask(sim, "style", {"style": "documented", "campaign_id": "1"}), 400)
     assert sim.style == "live"
 
 
