@@ -88,6 +88,16 @@ class Scope:
     name: str | None = None
 
 
+def id_order(ident: str) -> tuple[bool, int, str, str]:
+    """A sort key for campaign and queue ids: numeric ids (ASCII digits) in numeric order,
+    then the others as text. Never int(): an id may be hundreds of hostile digits, and
+    "²".isdigit() is true where int("²") fails. Leading zeros compare as the number does."""
+    if ident.isascii() and ident.isdigit():
+        digits = ident.lstrip("0")
+        return (False, len(digits), digits, ident)
+    return (True, 0, "", ident)
+
+
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     """One answer of POST /agent-monitor/search, parsed."""

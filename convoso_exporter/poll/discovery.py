@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from convoso_exporter.api.model import SearchResult
+from convoso_exporter.api.model import SearchResult, id_order
 from convoso_exporter.config.schema import CAMPAIGN, QUEUE, DiscoverySettings, Target
 from convoso_exporter.poll.state import stale_after
 
@@ -89,9 +89,7 @@ class Discovery:
         return Target(target_name(kind, ident), queue_id=ident, kind=kind, interval=interval, queue_name=name)
 
 
-def _order(key: tuple[str, str]) -> tuple[int, bool, int, str]:
-    """Campaigns before queues; numeric ids in numeric order (shorter first, never
-    int() of a hostile thousand-digit id), then other ids as text."""
+def _order(key: tuple[str, str]) -> tuple:
+    """Campaigns before queues, each in id order (`id_order`)."""
     kind, ident = key
-    numeric = ident.isdigit() and ident.isascii()
-    return (KINDS.index(kind), not numeric, len(ident) if numeric else 0, ident)
+    return (KINDS.index(kind), *id_order(ident))

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
+from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult, id_order
 from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN
 from convoso_exporter.derive.breakdown import distinct_agents
 from convoso_exporter.poll.state import TargetState
@@ -170,10 +170,5 @@ def scope_names(answer: SearchResult | None, view: View, kind: str) -> dict[str,
             name = target.campaign_name if kind == CAMPAIGN else target.queue_name
             if names.get(ident) is None:
                 names[ident] = name
-    return {ident: names[ident] for ident in sorted(names, key=_id_order)}
-
-
-def _id_order(ident: str) -> tuple[int, int | str]:
-    """Numeric ids in numeric order, then the others."""
-    return (0, int(ident)) if ident.isascii() and ident.isdigit() else (1, ident)  # "²".isdigit(), int("²") fails
+    return {ident: names[ident] for ident in sorted(names, key=id_order)}
 

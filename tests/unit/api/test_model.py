@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, CallData, Scope, SearchResult
+from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, CallData, Scope, SearchResult, id_order
 
 AGENT_FIELDS = (
     "user_id", "user_full_name", "campaign_id", "campaign_name", "queue_id", "queue_name", "queue_assignment",
@@ -204,3 +204,8 @@ def test_scope_names_holds_every_id_mentioned_but_the_fold_value(agents, listed)
     for ident, name in listed or ():
         if name is not None:  # a listed name always shows (the last listed one, if listed twice)
             assert found[ident] == [n for i, n in listed if i == ident and n is not None][-1]
+
+
+def test_ids_sort_numerically_then_as_text_without_int():
+    ids = ["abc", "10", "007", "2", "²", "0", "٣", "9" * 5000, "Z1", "07"]
+    assert sorted(ids, key=id_order) == ["0", "2", "007", "07", "10", "9" * 5000, "Z1", "abc", "²", "٣"]
