@@ -82,9 +82,7 @@ def _bound(specs: list[tuple[int, tuple, bool]], backlog: int) -> list[socket.so
     sockets: list[socket.socket] = []
     try:
         for family, address, dual in specs:
-            # IPPROTO_TCP named, as getaddrinfo gives it: accepted sockets inherit the
-            # listener's proto, and asyncio sets TCP_NODELAY only where it says TCP.
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock = socket.socket(family, socket.SOCK_STREAM)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
@@ -172,9 +170,11 @@ class Listener:
 
 def _no_delay(conn: socket.socket) -> None:
     """TCP_NODELAY on an accepted TCP connection, whatever socket it came from (ours,
-    systemd's): without it a response's last segment waits on the client's delayed ACK
-    (Nagle), about 40 ms a request; it did, at every poll, between the exporter and the
-    simulator (the benchmark's poll round took 1.24x its ideal, not 1.06x)."""
+    systemd's). asyncio sets it only on sockets whose proto says TCP, and an accepted
+    socket inherits the listener's (0 for ours and systemd's): without it a response's
+    last segment waits on the client's delayed ACK (Nagle), about 40 ms a request; it
+    did, at every poll, between the exporter and the simulator (the benchmark's poll
+    round took 1.24x its ideal, not 1.06x)."""
     if conn.family in (socket.AF_INET, socket.AF_INET6):
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
