@@ -71,12 +71,14 @@ class Connection:
         self.pending = b""
         return sock
 
-    def get(self, path: str, *, gzip: bool, keep_body: bool = False) -> Answer:
+    def get(self, path: str, *, gzip: bool, keep_body: bool = False, accept: str | None = None) -> Answer:
         """One GET; the body is returned only with `keep_body` (otherwise b"", length checked)."""
         if self.sock is None:
             self.sock = self._connect()
         encoding = "gzip" if gzip else "identity"
-        request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nAccept-Encoding: {encoding}\r\nUser-Agent: bench-loadgen\r\n\r\n"
+        extra = f"Accept: {accept}\r\n" if accept else ""
+        request = (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nAccept-Encoding: {encoding}\r\n{extra}"
+                   "User-Agent: bench-loadgen\r\n\r\n")
         try:
             self.sock.sendall(request.encode("latin-1"))
             return self._read_answer(keep_body)
@@ -179,6 +181,13 @@ class Load:
     duration: float | None = None  # seconds of measurement, or
     requests: int | None = None  # requests per scraper
     warmup: int = 2  # requests per scraper before measuring
+    accept: str | None = None  # the Accept header (Prometheus's: PROMETHEUS_ACCEPT)
+    pace: float | None = None  # seconds from one request's start to the next (None: back to back)
+
+
+# What Prometheus 2.42 sends: OpenMetrics first.
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 
 
 def run_load(load: Load) -> LoadResult:
@@ -211,6 +220,8 @@ def _scraper(load: Load, result: LoadResult, lock: threading.Lock, start_gate: t
             count += 1
             if seconds is not None:
                 samples.append(seconds)
+                if load.pace is not None and seconds < load.pace:
+                    time.sleep(load.pace - seconds)
             if len(result.errors) >= MAX_ERRORS:
                 break
     finally:
@@ -222,7 +233,7 @@ def _scraper(load: Load, result: LoadResult, lock: threading.Lock, start_gate: t
 def _one(conn: Connection, load: Load, result: LoadResult, lock: threading.Lock) -> float | None:
     started = time.perf_counter()
     try:
-        answer = conn.get(load.path, gzip=load.gzip)
+        answer = conn.get(load.path, gzip=load.gzip, accept=load.accept)
     except (OSError, HttpError) as exc:
         with lock:
             result.errors.append(f"{type(exc).__name__}: {exc}")
@@ -245,10 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds to measure")
     parser.add_argument("--requests", type=int, help="requests per scraper")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--accept", help="the Accept header to send")
+    parser.add_argument("--pace", type=float, help="seconds from one request's start to the next (default: back to back)")
     args = parser.parse_args(argv)
     if (args.duration is None) == (args.requests is None):
         parser.error("give exactly one of --duration and --requests")
-    load = Load(args.port, args.path, args.gzip, args.concurrency, args.duration, args.requests, args.warmup)
+    load = Load(args.port, args.path, args.gzip, args.concurrency, args.duration, args.requests, args.warmup,
+                args.accept, args.pace)
     result = run_load(load)
     print(json.dumps({"latencies": result.latencies, "errors": result.errors[:MAX_ERRORS], "body_bytes": result.body_bytes}))
     return 0

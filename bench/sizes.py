@@ -63,6 +63,13 @@ class Sizes:
     naive_agents: int = 2_000
     naive_scrapes: int = 20
     ours_scrapes: int = 200
+    # Figure: one process against the forked collector (bench/designs.py, issue #20).
+    design_agents: tuple[int, ...] = (5_000, 20_000, 50_000)
+    design_poll_interval: float = GOAL_POLL_INTERVAL
+    design_discovery_interval: float = GOAL_DISCOVERY_INTERVAL
+    design_window: float = 60.0
+    design_busy_window: float = 20.0
+    design_pace: float = 0.25
 
 
 # Goals by account size: CPU (% of one core at the goal's intervals), peak RSS (MB).
@@ -88,4 +95,8 @@ QUICK = Sizes(
     naive_agents=500,
     naive_scrapes=5,
     ours_scrapes=50,
+    design_agents=(2_000,),
+    design_poll_interval=1.0,
+    design_discovery_interval=4.0,
+    design_window=3.0,
 )

@@ -27,7 +27,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Awaitable, Callable, Sequence
+from typing import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import parse_qsl, unquote
 
 from convoso_exporter.web.listen import Listener, shown
@@ -59,10 +59,32 @@ class Request:
         return dict(parse_qsl(text, keep_blank_values=True))
 
 
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """A body made of pieces written one after another, never joined into one copy:
+    the exposition is served from the renderer's cached pieces (expose/cache.py)."""
+
+    parts: tuple[bytes, ...]
+    size: int
+
+    @classmethod
+    def of(cls, parts: Sequence[bytes]) -> Pieces:
+        return cls(tuple(parts), sum(map(len, parts)))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def joined(self) -> bytes:
+        return b"".join(self.parts)
+
+
+Body = bytes | Pieces
+
+
 @dataclass
 class Response:
     status: int = 200
-    body: bytes = b""
+    body: Body = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
     # Fault injection for the simulator: send only this many body bytes, then reset.
@@ -305,17 +327,40 @@ class HttpServer:
                     await writer.drain()
 
         writer.write(_head_bytes(response, len(response.body), keep_alive))
-        body = memoryview(response.body if method != "HEAD" else b"")
-        for start in range(0, len(body), WRITE_CHUNK):
+        for chunk in chunks(response.body if method != "HEAD" else b""):
             await drained()
-            # A slice of the shared body: neither joined with the head nor copied whole.
-            writer.write(body[start : start + WRITE_CHUNK])
+            writer.write(chunk)
         await drained()
 
     async def _write_truncated(self, writer, response: Response) -> None:
         writer.write(_head_bytes(response, len(response.body), True) + response.body[: response.abort_after])
         await asyncio.wait_for(writer.drain(), self.write_timeout)
         writer.transport.abort()
+
+
+def chunks(body: Body) -> Iterator[bytes | memoryview]:
+    """A body in writes of about WRITE_CHUNK bytes: slices of a large piece (views of the
+    shared bytes, not copies), small pieces gathered into one write (a copy of at most a
+    chunk): a write per small piece would be a syscall per piece on a fast client."""
+    parts = body.parts if isinstance(body, Pieces) else (body,)
+    gathered: list[bytes] = []
+    size = 0
+    for part in parts:
+        if len(part) >= WRITE_CHUNK:
+            if gathered:
+                yield b"".join(gathered)
+                gathered, size = [], 0
+            view = memoryview(part)
+            for start in range(0, len(view), WRITE_CHUNK):
+                yield view[start : start + WRITE_CHUNK]
+            continue
+        gathered.append(part)
+        size += len(part)
+        if size >= WRITE_CHUNK:
+            yield b"".join(gathered)
+            gathered, size = [], 0
+    if size:
+        yield b"".join(gathered)
 
 
 def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
