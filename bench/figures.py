@@ -154,7 +154,7 @@ def model(bench: Bench) -> Iterator[Row]:
         mb, rss = f.peak_pss / MB, f.peak_rss / MB
         limit = RSS_GOALS.get(agents)
         yield Row(
-            f"{agents:,} agents: peak memory (Pss of the exporter's processes); series",
+            f"{agents:,} agents: peak memory (Pss); series",
             f"{mb:.1f} MB ({mb / k:.2f} MB per 1k agents; RSS added up {rss:.1f} MB); "
             f"{f.series:,} series ({f.series / k:,.0f} per 1k agents)",
             "—",

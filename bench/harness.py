@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from bench import costs, designs, figures, scrapes
+from bench import busy, costs, figures, scrapes
 from bench.procs import ProcessFailed, Processes
 from bench.report import Row, Table, markdown
 from bench.services import Bench, BenchError
@@ -33,7 +33,7 @@ FIGURES = (
     ("render", costs.render),
     ("naive", figures.naive),
     ("scrape", scrapes.scrape_latency),
-    ("designs", designs.designs),
+    ("busy", busy.busy_scrapes),
 )
 FIGURE_KEYS = [key for key, _ in FIGURES]
 

@@ -63,7 +63,7 @@ class Sizes:
     naive_agents: int = 2_000
     naive_scrapes: int = 20
     ours_scrapes: int = 200
-    # Figure: one process against the forked collector (bench/designs.py, issue #20).
+    # Figure: the worst scrapes while polling the model, by account size (bench/busy.py, issue #20).
     design_agents: tuple[int, ...] = (5_000, 20_000, 50_000)
     design_poll_interval: float = GOAL_POLL_INTERVAL
     design_discovery_interval: float = GOAL_DISCOVERY_INTERVAL

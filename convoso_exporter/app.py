@@ -1,57 +1,51 @@
-"""The running exporter: two processes, so that a scrape never waits on a poll.
+"""The running exporter, in one process: config → client → poller → derive → render →
+server, on one event loop.
 
-The process a user starts serves: it binds the listening address, checks TLS and basic
-auth, and answers `/metrics` from the last exposition the collector handed over,
-`/-/healthy` and `/-/ready` itself. Everything else runs in the collector process it
-forks at start (collector.py): polling, parsing, deriving and rendering, and the pages
-and JSON, which the serving process relays to it (channel.py). One CPython process shares
-one GIL between serving and parsing, and a single C call that holds it (decoding a large
-answer, joining a large body, a GC pass) stalled every scrape behind it: measured in
-docs/benchmarks.md. The collector hands over each exposition as a sealed memfd the
-serving process maps: no copy, no join, nothing on its event loop but I/O.
+A scrape never waits on a poll: the server hands out the last `Published` exposition
+(publisher.py), rendered in a worker thread after polls finish and written to the socket
+from its pieces. Measured against a forked collector that handed each exposition to a
+serving process (docs/benchmarks.md, "One process or two"): at 50,000 agents the worst
+scrape stays well under a second in one process, which then runs wherever Python runs.
 
-Readiness (`/-/ready`, the rule in poll/readiness.py) is decided by the collector on the
-states it renders; the serving process answers with what came with the last exposition.
-
-If the collector dies, the serving process logs it and exits with status 1, so that a
-supervisor restarts the whole exporter; if the serving process dies, the collector
-sees the channel close (and gets SIGTERM from the kernel) and stops.
+The app watches its own progress (poll/watchdog.py): while polling or rendering is
+stuck, /metrics and /-/healthy answer 503 instead of serving old numbers as live, and
+if it stays stuck the process exits with status 1 for its supervisor to restart it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import itertools
 import logging
-import os
 import signal
-import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 from convoso_exporter import __version__
-from convoso_exporter.channel import Channel, mapped, socket_pair, unsupported
-from convoso_exporter.collector import Collector
-from convoso_exporter.config.schema import Config
-from convoso_exporter.expose.cache import Exposition
-from convoso_exporter.poll.plan import plan
+from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
+from convoso_exporter.derive.history import Deriver
+from convoso_exporter.expose.cache import Exposition, MetricsRenderer
+from convoso_exporter.expose.exporter import ExporterInfo
+from convoso_exporter.logs import add_secret
+from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
+from convoso_exporter.poll.poller import Poller
+from convoso_exporter.poll.state import TargetState
+from convoso_exporter.poll.watchdog import Watchdog, bound
+from convoso_exporter.publisher import Frame, Publisher
 from convoso_exporter.runtime import tune_runtime
 from convoso_exporter.web.board import View
-from convoso_exporter.web.http import Request, Response
 from convoso_exporter.web.routes import ExporterServer, ReloadError
+from convoso_exporter.web.systemd import Notifier
 from convoso_exporter.web.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
 
-# How long the collector may take to hand over its first exposition (rendered at start).
-FIRST_EXPOSITION_SECONDS = 60.0
-# How long the collector gets to stop after the serving process asks it to.
-STOP_GRACE_SECONDS = 3.0
-# How long a relayed page or reload may take before the serving process gives up on it.
-RELAY_TIMEOUT_SECONDS = 60.0
-_PR_SET_PDEATHSIG = 1
+# How often the app looks at its own progress (and feeds systemd's watchdog at most).
+WATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +58,7 @@ class RunOptions:
 
 
 class App:
-    """The serving process. Implements the server's Backend protocol: the exposition and
-    readiness from the collector's last hand-over; pages and reloads relayed to it."""
+    """Implements the server's Backend protocol (web/routes.py) from what it holds."""
 
     version = __version__
 
@@ -76,74 +69,129 @@ class App:
         *,
         config_loader: Callable[[], Config] | None = None,
         banner: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.options = options
+        self._clock = clock  # the watchdog's (the poller's progress is in time.monotonic)
         self.config = config
         self._config_loader = config_loader
         self._banner = banner
-        self._exposition = Exposition(b"", b"", 0)
-        self._ready = False
-        self._reason = "waiting for the collector's first render"
+        self.stats = ApiStats()
+        self._reload_ok = True
+        self._reload_time = time.time()
+        self._reload_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
-        self._first = asyncio.Event()
-        self._failed = False
-        self._pending: dict[int, asyncio.Future] = {}
-        self._ids = itertools.count(1)
-        self._channel: Channel | None = None
-        self._collector_pid: int | None = None
-        self._mapping = _Sequence()  # hand-overs are taken in the order they came
-        self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config,
-                                     relay=self._relay)
+        self._exit_status = 0
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Finished polls (and reloads) since start: the pages redraw when it changes.
+        self._generation = 0
+        self.client = self._make_client(config)
+        self.renderer = self._make_renderer(config)
+        self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
+        self.deriver = Deriver(config.timezone)
+        self.poller = Poller(
+            self._targets(config),
+            self.client,
+            interval=config.poll_interval,
+            max_backoff=config.convoso.max_backoff,
+            on_change=self._on_change,
+            derive=lambda *args: self.deriver.advance(*args),
+        )
+        self.publisher = Publisher(self._frame)
+        self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
+        self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
 
     # --- Backend protocol -----------------------------------------------------------
 
     def exposition(self) -> Exposition:
-        return self._exposition
+        return self.publisher.published.exposition
 
     def ready(self) -> bool:
-        return self._ready
+        return self.publisher.published.readiness.ready
 
     def not_ready_reason(self) -> str:
-        return self._reason
+        return self.publisher.published.readiness.reason or ""
+
+    def stuck(self) -> str | None:
+        stopped = next((f"the {name}" for name, task in self._tasks.items() if task.done()), None)
+        return self.watchdog.verdict(self.poller.progress(), self.publisher.pending_since, self._clock(), stopped)
 
     def view(self) -> View:
-        raise RuntimeError("the pages are the collector's: relayed, never built here")
+        states = self.poller.states  # swapped whole on every change: taken once
+        return View(
+            states=states,
+            generation=self._generation,
+            poll_interval=self.config.poll_interval,
+            api_calls_per_minute=self._budget(states.values()),
+            agent_metrics=self.config.agent_metrics,
+            agent_names=self.config.agent_names,
+            banner=self._banner,
+        )
 
     async def reload(self) -> str:
-        ok, message = await self._ask("reload")
-        if not ok:
-            raise ReloadError(message)
-        return message
+        """Re-read the config (and token file); swap it in, or keep the old one."""
+        if self._config_loader is None:
+            return "nothing to reload: running without a config file"
+        async with self._reload_lock:
+            try:
+                new = await asyncio.to_thread(self._config_loader)
+            except ConfigError as exc:
+                self._reload_ok = False
+                self.publisher.changed(prompt=True)
+                log.error("reload failed, keeping the running config: %s", exc)
+                raise ReloadError(str(exc)) from None
+            self._apply(new)
+            self._generation += 1
+            self._reload_ok = True
+            self._reload_time = time.time()
+            self.publisher.changed(prompt=True)
+            message = f"config reloaded: {len(self.poller.states)} targets"
+            log.info(message)
+            return message
 
     # --- lifecycle ------------------------------------------------------------------
 
     async def run(self) -> int:
-        """Fork the collector, then serve until SIGTERM/SIGINT (or `stop()`); SIGHUP reloads."""
-        problem = unsupported()
-        if problem is not None:
-            log.error(problem)
-            return 1
-        tune_runtime()  # before the fork: what start-up allocated is frozen in both processes
-        ours, theirs = socket_pair()
-        pid = os.fork()
-        if pid == 0:  # the collector; never returns
-            ours.close()
-            os._exit(_collect(theirs, self.config, self.options, self._config_loader, self._banner))
-        theirs.close()
-        self._collector_pid = pid
-        self._channel = Channel(ours)
-        self._channel.start(self._on_message, self._collector_gone)
-        try:
-            # Serve nothing before the first exposition: /metrics is never empty.
-            await asyncio.wait_for(self._first.wait(), FIRST_EXPOSITION_SECONDS)
-            if self._failed:
-                await self._stop_collector()
-                return 1
-            await self.server.listen(self.options.listen_addresses, self.options.systemd_socket)
-        except BaseException:
-            await self._stop_collector()
-            raise
-        targets = len(plan(self.config, (), self.options.shard))
+        """Serve until SIGTERM/SIGINT (or `stop()`); SIGHUP reloads. Exit status 1 when
+        the watchdog gave up on a stuck exporter."""
+        tune_runtime()
+        for warning in self.config.warnings:
+            log.warning(warning)
+        await self.server.listen(self.options.listen_addresses, self.options.systemd_socket)
+        self._log_start()
+        loop = asyncio.get_running_loop()
+        self._handle_signals(loop)
+        self._tasks = {"poller": loop.create_task(self.poller.run()),
+                       "render loop": loop.create_task(self.publisher.run())}
+        watch = loop.create_task(self._watch(Notifier()))
+        await self._stopping.wait()
+        log.info("shutting down")
+        watch.cancel()
+        await self.server.close()
+        await self.poller.stop()
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(watch, *self._tasks.values(), return_exceptions=True)
+        await self.client.aclose()
+        return self._exit_status
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _handle_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTERM and SIGINT stop, SIGHUP reloads. Where the loop takes no signal handlers
+        (Windows), Ctrl-C still stops (KeyboardInterrupt) and /-/reload still reloads."""
+        wanted = [(signal.SIGTERM, self.stop), (signal.SIGINT, self.stop)]
+        if hasattr(signal, "SIGHUP"):
+            wanted.append((signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_from_signal())))
+        for sig, handler in wanted:
+            try:
+                loop.add_signal_handler(sig, handler)
+            except (NotImplementedError, RuntimeError):
+                log.debug("no handler for %s on this system", sig.name)
+
+    def _log_start(self) -> None:
+        targets = len(self.poller.states)
         log.info(
             "listening on %s (metrics at %s), polling %d %s every %gs%s",
             ", ".join(self.server.addresses),
@@ -155,150 +203,115 @@ class App:
         )
         if self._banner:
             log.info(self._banner)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_from_signal()))
-        await self._stopping.wait()
-        log.info("shutting down")
-        await self.server.close()
-        await self._stop_collector()
-        return 1 if self._failed else 0
 
-    def stop(self) -> None:
-        self._stopping.set()
+    async def _watch(self, notifier: Notifier) -> None:
+        """Look at the work's progress every second: log when it gets stuck and when it
+        recovers, feed systemd's watchdog only while it progresses, and exit (status 1)
+        once stuck for a second bound, so that a supervisor restarts the exporter."""
+        notifier.notify("READY=1")
+        stuck_since: float | None = None
+        fed = 0.0
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            now, reason = self._clock(), self.stuck()
+            if reason is None:
+                if stuck_since is not None:
+                    log.info("progressing again: serving the metrics")
+                stuck_since = None
+                if notifier.interval is not None and now - fed >= min(notifier.interval, WATCH_SECONDS):
+                    fed = now if notifier.notify("WATCHDOG=1") else fed
+                continue
+            if stuck_since is None:
+                stuck_since = now
+                log.error("stuck: %s; /metrics and /-/healthy answer 503 until it progresses", reason)
+            if now - stuck_since > self.watchdog.bound:
+                log.error("still stuck after %.0fs more: exiting so that the exporter is restarted", now - stuck_since)
+                self._exit_status = 1
+                self.stop()
+                return
 
     async def _reload_from_signal(self) -> None:
         try:
             await self.reload()
         except ReloadError:
-            pass  # the collector logged it; the old config keeps running
+            pass  # logged; the old config keeps running
 
-    async def _stop_collector(self) -> None:
-        pid, channel = self._collector_pid, self._channel
-        if pid is None:
-            return
-        self._stopping.set()  # the channel closing now is expected
-        if channel is not None:
-            try:
-                await asyncio.wait_for(channel.send(("stop",)), 1.0)
-            except (ConnectionError, OSError, TimeoutError):
-                pass
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() < deadline:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            await asyncio.sleep(0.02)
-        else:
-            log.warning("the collector did not stop within %gs; killed", STOP_GRACE_SECONDS)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        self._collector_pid = None
-        if channel is not None:
-            channel.close()
+    # --- config application -----------------------------------------------------------
 
-    def _collector_gone(self) -> None:
-        if self._stopping.is_set():
-            return
-        if not self._first.is_set():
-            self._first.set()  # run() then stops instead of waiting
-        log.error("the collector process has exited: stopping, so that the exporter is restarted whole")
-        self._failed = True
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(ConnectionError("the collector process has exited"))
-        self.stop()
+    def _targets(self, config: Config) -> tuple[Target, ...]:
+        found = self.discovery.found.targets if self.discovery is not None else ()
+        return plan(config, found, self.options.shard)
 
-    # --- the channel ----------------------------------------------------------------
+    def _make_client(self, config: Config) -> ConvosoClient:
+        settings = config.convoso
+        add_secret(settings.auth_token)
+        return ConvosoClient.from_settings(settings, stats=self.stats)
 
-    def _on_message(self, message: tuple, fds: list[int]) -> None:
-        kind = message[0]
-        if kind == "exposition":
-            self._mapping = self._mapping.then(self._take(message, fds[0]))
-            return
-        future = self._pending.pop(message[1], None)
-        payload = message[2:]
-        if kind == "response" and fds:
-            status, content_type, headers, _, size = payload
-            payload = (status, content_type, headers, mapped(fds[0], [size])[0], size)
-        else:
-            for fd in fds:
-                os.close(fd)
-        if future is not None and not future.done():
-            future.set_result(payload)
+    def _make_renderer(self, config: Config) -> MetricsRenderer:
+        return MetricsRenderer(
+            agent_metrics=config.agent_metrics,
+            agent_names=config.agent_names,
+            max_agents_per_target=config.max_agents_per_target,
+        )
 
-    async def _take(self, message: tuple, fd: int) -> None:
-        """Serve the handed-over exposition from now on. Mapped in a thread (the mmap
-        call, populating the page tables, releases the GIL): scrapes go on meanwhile."""
-        _, series, sizes, ready, reason = message
-        body, gzip_body, om_body, om_gzip_body = await asyncio.to_thread(mapped, fd, sizes, True)
-        self._exposition = Exposition(body, gzip_body, series, om_body, om_gzip_body)
-        self._ready = ready
-        self._reason = reason or "waiting for the metrics to include the first poll round"
-        self._first.set()
+    def _apply(self, new: Config) -> None:
+        old = self.config
+        client = self.client
+        if new.convoso != old.convoso:
+            client = self._make_client(new)
+            old_client = self.client
+            # In-flight polls finish on the old client; close it once they are done.
+            asyncio.get_running_loop().call_later(new.convoso.timeout + 1, lambda: asyncio.ensure_future(old_client.aclose()))
+            self.client = client
+        if (new.agent_metrics, new.agent_names, new.max_agents_per_target) != (
+            old.agent_metrics, old.agent_names, old.max_agents_per_target
+        ):
+            self.renderer = self._make_renderer(new)
+        if new.timezone != old.timezone:
+            self.deriver = Deriver(new.timezone)
+        if new.discovery != old.discovery:
+            # New rules for what to poll: the next account answer rediscovers at once.
+            self.discovery = Discovery(new.discovery) if new.discovery.enabled else None
+        self.poller.replace(self._targets(new), client, interval=new.poll_interval,
+                            max_backoff=new.convoso.max_backoff)
+        self.watchdog = Watchdog(bound(new.poll_interval, new.convoso.timeout))
+        # A warning is said once per config that causes it, not again on every reload.
+        for warning in sorted(set(new.warnings) - set(old.warnings)):
+            log.warning(warning)
+        self.config = new
 
-    async def _ask(self, kind: str, *args) -> tuple:
-        if self._channel is None:
-            raise ConnectionError("the collector is not running")
-        ident = next(self._ids)
-        future = self._pending[ident] = asyncio.get_running_loop().create_future()
-        try:
-            await self._channel.send((kind, ident, *args))
-            return await asyncio.wait_for(future, RELAY_TIMEOUT_SECONDS)
-        finally:
-            self._pending.pop(ident, None)
+    # --- what polls change ------------------------------------------------------------
 
-    async def _relay(self, request: Request) -> Response:
-        """A page or the JSON, from the collector (which holds the states)."""
-        relayed = Request(request.method, request.path, request.query, request.headers, b"")
-        try:
-            status, content_type, headers, body, _ = await self._ask("request", relayed)
-        except (ConnectionError, TimeoutError) as exc:
-            return Response(status=503, body=f"the collector cannot answer: {exc}\n".encode())
-        return Response(status=status, body=body, content_type=content_type, headers=list(headers))
+    def _on_change(self, state: TargetState) -> None:
+        self._generation += 1
+        if state.target.kind == ACCOUNT and state.up and self.discovery is not None:
+            self._discover(state)
+        # The account, a custom slice, a first poll: published promptly; discovered
+        # campaigns' and queues' figures may wait for the batch.
+        self.publisher.changed(prompt=state.target.keeps_agents or state.generation <= 1)
 
+    def _discover(self, account: TargetState) -> None:
+        """A discovery round from a fresh account answer: new scopes start polling now."""
+        assert account.snapshot is not None and account.last_success is not None
+        self.discovery.update(account.snapshot, account.last_success)
+        targets = self._targets(self.config)
+        if not same_plan(targets, [state.target for state in self.poller.states.values()]):
+            self.poller.replace(targets)
 
-class _Sequence:
-    """Runs coroutines one after another, each after the one before has ended."""
+    def _frame(self) -> Frame:
+        states = self.poller.states
+        return Frame(states, self.stats.snapshot(), self._info(states), self.renderer, self.config.poll_interval)
 
-    def __init__(self) -> None:
-        self._last: asyncio.Future | None = None
+    def _budget(self, states) -> float:
+        return budget_per_minute([state.target for state in states], self.config.poll_interval)
 
-    def then(self, coroutine) -> _Sequence:
-        previous = self._last
-
-        async def after() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await coroutine
-
-        self._last = asyncio.ensure_future(after())
-        return self
-
-
-def _collect(sock, config: Config, options: RunOptions, loader: Callable[[], Config] | None,
-             banner: str | None) -> int:
-    """The collector process, just forked from the serving one (inside its event loop)."""
-    try:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the serving process relays reloads
-        _die_with_parent()
-        asyncio.set_event_loop(None)
-        asyncio.events._set_running_loop(None)  # forked inside the serving process's loop
-        collector = Collector(config, options, config_loader=loader, banner=banner)
-        return asyncio.run(collector.run(Channel(sock)))
-    except BaseException:
-        log.exception("the collector failed")
-        return 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-
-
-def _die_with_parent() -> None:
-    """SIGTERM from the kernel if the serving process dies (the channel closing says so
-    too, but only once this process reads it)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    def _info(self, states) -> ExporterInfo:
+        targets = [state.target for state in states.values()]
+        return ExporterInfo(
+            version=__version__,
+            targets=Counter(target.kind for target in targets),
+            reload_ok=self._reload_ok,
+            reload_timestamp=self._reload_time,
+            budget_per_minute=self._budget(states.values()),
+            discovered=self.discovery.found.counts if self.discovery is not None else {},
+        )

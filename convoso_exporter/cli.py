@@ -166,8 +166,6 @@ async def _serve(config: Config, options, loader, banner: str | None = None) -> 
     from convoso_exporter.web.http import ListenError
     from convoso_exporter.web.systemd import SystemdSocketError
 
-    if os.environ.get("CONVOSO_EXPORTER_DESIGN") == "single":  # measured in bench/designs.py (issue #20)
-        from convoso_exporter.single import SingleApp as App  # noqa: F811
     app = App(config, options, config_loader=loader, banner=banner)
     try:
         return await app.run()

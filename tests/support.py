@@ -40,19 +40,6 @@ def status_mb(pid: int, field: str) -> float:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
-def exporter_mb(pid: int, field: str) -> float:
-    """`status_mb` added up over the exporter's processes: the serving process `pid` and
-    the collector it forks (app.py), where polls are parsed and rendered."""
-    pids, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        pids.append(current)
-        for task in Path(f"/proc/{current}/task").iterdir():
-            children = (task / "children").read_text().split() if (task / "children").exists() else []
-            pending.extend(int(child) for child in children)
-    return sum(status_mb(each, field) for each in pids)
-
-
 def require_binary(name: str, package: str = "prometheus prometheus-alertmanager") -> str:
     """Path of a binary; skip the test locally when absent, fail under CI=true."""
     path = shutil.which(name)

@@ -19,6 +19,7 @@ and /metrics froze at old data for every target.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import struct
 import threading
@@ -55,13 +56,14 @@ class Parts(NamedTuple):
 
 
 class Exposition(NamedTuple):
-    """The exposition in text 0.0.4 and in OpenMetrics 1.0.0, each with its gzip copy."""
+    """The exposition in text 0.0.4 and in OpenMetrics 1.0.0, each with its gzip copy:
+    bytes, or (as served) web.http.Pieces. Without OpenMetrics bodies, an empty one."""
 
     body: bytes
     gzip_body: bytes
     series: int
-    om_body: bytes = b""
-    om_gzip_body: bytes = b"# EOF\n"
+    om_body: bytes = EOF_LINE.encode()
+    om_gzip_body: bytes = gzip.compress(EOF_LINE.encode(), mtime=0)
 
 
 # A rendered family share: per block of text 0.0.4 (see exposition.sections), and its one
@@ -107,8 +109,8 @@ class MetricsRenderer:
         return self.render_parts(states, stats, now, info).joined()
 
     def render_parts(self, states: Iterable[TargetState], stats: ApiStats, now: float, info: ExporterInfo) -> Parts:
-        """The exposition as the pieces it is made of, not joined: the collector writes
-        them straight into the memfd it hands over, never holding a joined copy."""
+        """The exposition as the pieces it is made of, not joined: served as they are
+        (publisher.py, web/http.py Pieces), never held as a joined copy."""
         with self._lock:
             pieces = self._pieces(states, now)
         exporter = {INDEX[f.name]: f for f in exporter_families(stats, info)}

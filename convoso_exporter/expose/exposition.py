@@ -7,10 +7,10 @@ and joined by C-level map/zip/join, label values escaped only when some need it,
 a memo of formatted integers. In the run docs/benchmarks.md records ("render" rows,
 text alone), that took 120 ms for 100k series where `generate_latest` took 625 ms
 over the same, already built families (about 5x; 10.4 vs 61.3 ms at 10k series).
-That matters because the exporter renders 100k+ series; `convoso_exporter.expose.metrics`
+That matters because the exporter renders 100k+ series; `convoso_exporter.expose.cache`
 then caches per target so unchanged targets cost nothing.
 
-The pieces are public so that `convoso_exporter.expose.metrics` can render one target's share of a
+The pieces are public so that `convoso_exporter.expose.cache` can render one target's share of a
 family, cache it, and join the shares of all targets under one HELP/TYPE header:
 `headers(family)` and `sections(family)` return aligned tuples, one entry per block
 generate_latest writes for the family (one block; three for a gauge histogram, whose

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 import logging
 import random
 import time
@@ -44,6 +45,15 @@ _MAX_DOUBLINGS = 30
 
 # (target, previous derived figures, answer, wall-clock time) -> new derived figures.
 Derive = Callable[[Target, Any, SearchResult, float], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Whether polling is getting anywhere (poll/watchdog.py judges it), in `clock` time."""
+
+    oldest_in_flight: float | None  # when the oldest poll still running started
+    last_finished: float | None  # when a poll last finished, ok or not
+    broken: tuple[str, ...]  # targets whose polling task ended on an error (a bug)
 
 
 class Poller:
@@ -87,6 +97,9 @@ class Poller:
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._retiring: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[object, float] = {}
+        self._last_finished: float | None = None
+        self._broken: dict[str, str] = {}
         self._running = False
         self._stopped = asyncio.Event()
 
@@ -99,6 +112,10 @@ class Poller:
     def ready(self) -> bool:
         """True once every current target has finished at least one poll, ok or not."""
         return all(state.attempted for state in self._states.values())
+
+    def progress(self) -> Progress:
+        in_flight = min(self._in_flight.values(), default=None)
+        return Progress(in_flight, self._last_finished, tuple(sorted(self._broken)))
 
     async def run(self) -> None:
         """Poll every target until `stop()` (or until this coroutine is cancelled)."""
@@ -146,6 +163,7 @@ class Poller:
         for name, state in old.items():
             if name not in new or new[name].target != state.target:
                 self._cancel(name)
+                self._broken.pop(name, None)
         self._states = MappingProxyType(new)
         if self._running:
             for name in new:
@@ -178,7 +196,19 @@ class Poller:
         return state
 
     def _start(self, name: str) -> None:
-        self._tasks[name] = asyncio.get_running_loop().create_task(self._loop(name), name=f"poll {name}")
+        task = asyncio.get_running_loop().create_task(self._loop(name), name=f"poll {name}")
+        task.add_done_callback(lambda done: self._ended(name, done))
+        self._tasks[name] = task
+
+    def _ended(self, name: str, task: asyncio.Task[None]) -> None:
+        """A polling task only ends when cancelled: anything else is a bug, which stops
+        that target's polls for good; the watchdog sees it and the log says what."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        self._broken[name] = f"{type(error).__name__}: {error}"
+        self._log.error("target %s: polling stopped on an error: %s", name, self._broken[name],
+                        exc_info=error, extra={"target": name})
 
     def _cancel(self, name: str) -> None:
         task = self._tasks.pop(name, None)
@@ -203,9 +233,18 @@ class Poller:
         """One poll of target `name`; returns when (self._clock) the next one is due:
         `interval` after this one started (fixed rate; at once if it overran), or after
         a failure, its backoff from now."""
-        state = self._states[name]
-        target = state.target
         started = self._clock()
+        token = object()  # this poll's own key: a redefined target's next poll may overlap its end
+        self._in_flight[token] = started
+        try:
+            due = await self._attempt(self._states[name], started)
+        finally:
+            del self._in_flight[token]
+        self._last_finished = self._clock()
+        return due
+
+    async def _attempt(self, state: TargetState, started: float) -> float:
+        target = state.target
         try:
             result = await self._search(target)
         except ConvosoError as err:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import resource
 import socket
 import time
 from collections.abc import Callable
@@ -100,6 +99,16 @@ def _bound(specs: list[tuple[int, tuple, bool]], backlog: int) -> list[socket.so
     return sockets
 
 
+def open_files_limit() -> str:
+    """The soft limit on open files, or "unknown" where there is no such limit to read
+    (the `resource` module is POSIX only)."""
+    try:
+        import resource
+    except ImportError:
+        return "unknown"
+    return str(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
 class Listener:
     """Accepts on its listening sockets (bound by `start`, or handed over to `serve`, as
     systemd's are) and hands each accepted socket to `on_connection`."""
@@ -156,9 +165,8 @@ class Listener:
             self._episode = (self._episode[0], now, self._episode[2] + 1)
             return
         self._episode = (now, now, 1)
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        log.warning("cannot accept connections: %s (open files limit %d); they wait, retried every %gs, "
-                    "logged again when accepting works", exc.strerror or exc, soft, ACCEPT_RETRY)
+        log.warning("cannot accept connections: %s (open files limit %s); they wait, retried every %gs, "
+                    "logged again when accepting works", exc.strerror or exc, open_files_limit(), ACCEPT_RETRY)
 
     def _recovered(self) -> None:
         assert self._episode is not None

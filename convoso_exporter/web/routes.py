@@ -4,7 +4,7 @@
     /wallboard     the live wallboard (?campaign=ID | ?queue=ID, &tv=1), see web/pages.py
     /api/v1/snapshot   the current state as JSON, schema 1 (?target=NAME), see web/snapshot.py
     /metrics       the last rendered exposition (path set by --web.telemetry-path)
-    /-/healthy     200 while the process serves
+    /-/healthy     200 while polling and rendering progress; 503 saying why when stuck
     /-/ready       200 once every target has been polled once and the account target has
                    answered since start (then for good); before, 503 saying why
     /-/reload      POST or PUT: re-read the config; 200, or 500 with the reason
@@ -60,6 +60,10 @@ class Backend(Protocol):
     def not_ready_reason(self) -> str:
         """Why `ready()` is False, in one line (never the token)."""
 
+    def stuck(self) -> str | None:
+        """None while polling and rendering progress; else why the metrics must not be
+        served as live, in one line (poll/watchdog.py)."""
+
     def view(self) -> View:
         """The current states and what the pages show beside them, taken once."""
 
@@ -78,12 +82,8 @@ class ExporterServer:
         telemetry_path: str = "/metrics",
         web_config: WebConfig | None = None,
         wall: Callable[[], float] = time.time,
-        relay: Endpoint | None = None,
     ) -> None:
         self.backend = backend
-        # The serving process relays the pages and the JSON to the collector, which holds
-        # the states they are built from (app.py); without a relay they are built here.
-        self.relay = relay
         self.telemetry_path = telemetry_path
         self.web_config = web_config
         self.wall = wall
@@ -144,7 +144,11 @@ class ExporterServer:
     async def metrics(self, request: Request) -> Response:
         """The last rendered exposition: OpenMetrics when the scraper asks for it (as
         Prometheus does), text 0.0.4 otherwise; gzipped when it takes gzip. All four are
-        rendered and compressed beforehand: a scrape only picks one."""
+        rendered and compressed beforehand: a scrape only picks one. While the exporter
+        is stuck, 503: a failed scrape, never old numbers served as live."""
+        stuck = self.backend.stuck()
+        if stuck is not None:
+            return text_response(503, one_line(f"not serving stale metrics: the exporter is stuck: {stuck}"))
         exposition = self.backend.exposition()
         headers = [("Vary", "Accept, Accept-Encoding")]
         gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
@@ -157,6 +161,9 @@ class ExporterServer:
         return Response(body=body, content_type=EXPOSITION_CONTENT_TYPE, headers=headers)
 
     async def healthy(self, request: Request) -> Response:
+        stuck = self.backend.stuck()
+        if stuck is not None:
+            return text_response(503, one_line(f"stuck: {stuck}"))
         return text_response(200, "OK")
 
     async def ready(self, request: Request) -> Response:
@@ -172,8 +179,6 @@ class ExporterServer:
         return text_response(200, one_line(message))
 
     async def landing_page(self, request: Request) -> Response:
-        if self.relay is not None:
-            return await self.relay(request)
         page = landing_page(
             self.backend.view(),
             version=self.backend.version,
@@ -195,8 +200,6 @@ class ExporterServer:
         return Response(body=body, content_type=HTML_CONTENT_TYPE, headers=headers)
 
     async def snapshot(self, request: Request) -> Response:
-        if self.relay is not None:
-            return await self.relay(request)
         try:
             query = checked_query(request.query, SNAPSHOT_PARAMS)
         except BadQuery as bad:

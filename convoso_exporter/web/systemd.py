@@ -64,3 +64,30 @@ def _listening(fd: int) -> socket.socket:
         raise SystemdSocketError(f"descriptor {fd} from systemd is not a listening stream socket (the .socket unit "
                                  "needs ListenStream= and Accept=no)")
     return sock
+
+
+class Notifier:
+    """sd_notify(3) without libsystemd: `READY=1` once the exporter serves, `WATCHDOG=1`
+    while it makes progress (poll/watchdog.py), to the datagram socket systemd names in
+    `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace). Without the variable
+    (not under systemd, or no `Type=notify`), or where Unix sockets are missing, it does
+    nothing. `interval` is how often to feed the watchdog: half of `WATCHDOG_USEC`, as
+    sd_watchdog_enabled(3) advises; None when systemd runs no watchdog for us."""
+
+    def __init__(self, environ: MutableMapping[str, str] = os.environ, pid: int | None = None) -> None:
+        address = environ.get("NOTIFY_SOCKET", "")
+        self._address = "\0" + address[1:] if address.startswith("@") else address
+        usec, watchdog_pid = environ.get("WATCHDOG_USEC", ""), environ.get("WATCHDOG_PID", "")
+        ours = not watchdog_pid or watchdog_pid.strip() == str(os.getpid() if pid is None else pid)
+        self.interval = int(usec) / 2e6 if usec.isascii() and usec.isdigit() and int(usec) > 0 and ours else None
+
+    def notify(self, state: str) -> bool:
+        """Send `state` (e.g. "READY=1"); False when there is nobody to tell or it failed."""
+        if not self._address or not hasattr(socket, "AF_UNIX"):
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto(state.encode(), self._address)
+        except OSError:
+            return False
+        return True

@@ -3,8 +3,7 @@
 target, and must bound what each answer costs, fail only the target that was sent it,
 keep every other target polling, and keep /metrics valid and current.
 
-Memory is the exporter's peak resident set (VmHWM in /proc/PID/status), added up over its
-two processes (the serving one and the collector that parses).
+Memory is the exporter's peak resident set (VmHWM in /proc/PID/status).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import pytest
 from convoso_exporter.api.errors import secret_forms
 from tests.fault_stack import Exporter, Scrape, exporter, promtool_check, write_token
 from tests.hostile import Asked, HostileServer, agent, answer, hostile_thread, response
-from tests.support import exporter_mb, require_binary
+from tests.support import require_binary, status_mb
 
 TOKEN = "hostile-T0ken/+=q7"
 PEAK_BOUND_MB = 150
@@ -35,8 +34,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def peak_mb(pid: int) -> float:
-    """The exporter's peak resident set so far (VmHWM of each of its processes), in MB."""
-    return exporter_mb(pid, "VmHWM")
+    """The exporter's peak resident set so far (VmHWM), in MB."""
+    return status_mb(pid, "VmHWM")
 
 
 def write_config(path: Path, base_url: str, campaigns: dict[str, str], *, max_response_bytes: str = "1MiB",

@@ -1,88 +1,163 @@
-"""convoso_exporter/app.py: the serving process's side, without the fork.
+"""convoso_exporter/app.py: the exporter in one process, driven in-process.
 
-What it does with what the collector sends (expositions in sealed memfds, with their
-readiness), what it answers when the collector cannot, and that it stops when the
-collector dies. The fork, signals and real scrapes are tests/system/test_app.py's.
+A real `App` (client, poller, discovery, publisher, server on an ephemeral loopback port)
+polls the in-process simulator over loopback. Signals, the demo and real processes are
+tests/system/test_app.py's; the watchdog's exit in real time is tests/system/test_watchdog.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-import os
+import logging
+import time
+from collections.abc import Awaitable, Callable
 
-from convoso_exporter.app import App, RunOptions, _Sequence
-from convoso_exporter.channel import seal
-from convoso_exporter.config.schema import Config
-from convoso_exporter.web.http import Request
+import httpx
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+from prometheus_client.parser import text_string_to_metric_families
 
+from convoso_exporter import publisher as publisher_module
+from convoso_exporter.app import App, RunOptions
+from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings
+from convoso_exporter.simulator import ContactCenter, Simulator
+from convoso_exporter.web.http import Pieces
 
-def hand_over(app: App, bodies: list[bytes], ready: bool, reason: str | None, series: int = 3) -> None:
-    fd, sizes = seal([[body] for body in bodies])
-    app._on_message(("exposition", series, sizes, ready, reason), [fd])
-
-
-def test_an_exposition_handed_over_is_served_whole_with_its_readiness():
-    async def scenario():
-        app = App(Config(), RunOptions())
-        assert not app.ready() and app.not_ready_reason() == "waiting for the collector's first render"
-        plain, om = b"up 1\n", b"up 1\n# EOF\n"
-        hand_over(app, [plain, gzip.compress(plain), om, gzip.compress(om)], False, None)
-        await asyncio.wait_for(app._first.wait(), 5)
-        first = (bytes(app.exposition().body), app.ready(), app.not_ready_reason())
-        hand_over(app, [b"up 2\n", b"", b"up 2\n# EOF\n", b""], True, None, series=4)
-        await app._mapping._last
-        exposition = app.exposition()
-        return first, bytes(exposition.body), bytes(exposition.om_body), exposition.series, app.ready()
-
-    first, body, om_body, series, ready = asyncio.run(scenario())
-    # Not ready yet, and the reason it gives when the collector gave none.
-    assert first == (b"up 1\n", False, "waiting for the metrics to include the first poll round")
-    # Hand-overs are taken in the order they came: the last one is served.
-    assert (body, om_body, series, ready) == (b"up 2\n", b"up 2\n# EOF\n", 4, True)
+TOKEN = "app-test-token-0123456789abcdef"
+AGENTS = 12
+OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 
 
-def test_hand_overs_are_taken_in_order_even_when_the_first_takes_longer():
-    async def scenario() -> list[int]:
-        done: list[int] = []
-
-        async def step(n: int, delay: float) -> None:
-            await asyncio.sleep(delay)
-            done.append(n)
-
-        sequence = _Sequence()
-        for n, delay in enumerate([0.05, 0.0, 0.02, 0.0]):
-            sequence.then(step(n, delay))
-        await sequence._last
-        return done
-
-    assert asyncio.run(scenario()) == [0, 1, 2, 3]
+@pytest.fixture(autouse=True)
+def quick_renders(monkeypatch):
+    # Renders wait at least a second after one another (publisher.py); a test need not.
+    monkeypatch.setattr(publisher_module, "RENDER_COALESCE_SECONDS", 0.05)
 
 
-def test_pages_get_a_one_line_503_when_the_collector_cannot_answer():
-    async def scenario():
-        app = App(Config(), RunOptions())
-        return await app._relay(Request("GET", "/wallboard", {}, {}, b""))
-
-    response = asyncio.run(scenario())
-    assert response.status == 503
-    assert response.body == b"the collector cannot answer: the collector is not running\n"
+def config_for(sim: Simulator, **changes) -> Config:
+    settings = ConvosoSettings(base_url=sim.base_url, auth_token=TOKEN, timeout=changes.pop("timeout", 5.0))
+    return Config(convoso=settings, poll_interval=1.0, discovery=DiscoverySettings(interval=2.0), **changes)
 
 
-def test_when_the_collector_dies_the_exporter_stops_and_pending_answers_fail():
-    async def scenario():
-        app = App(Config(), RunOptions())
-        pending = asyncio.get_running_loop().create_future()
-        app._pending[7] = pending
-        app._collector_gone()
-        return app._failed, app._stopping.is_set(), app._first.is_set(), pending.exception()
-
-    failed, stopping, first, error = asyncio.run(scenario())
-    assert failed and stopping and first  # run() stops waiting for a first exposition, and exits 1
-    assert isinstance(error, ConnectionError) and str(error) == "the collector process has exited"
+async def until(found: Callable[[], object], timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+    return value
 
 
-def test_the_exporter_refuses_to_start_without_memfd_in_one_line(monkeypatch, caplog):
-    monkeypatch.delattr(os, "memfd_create")
-    assert asyncio.run(App(Config(), RunOptions()).run()) == 1
-    assert "convoso-exporter needs Linux (memfd_create, fork); elsewhere run its container image" in caplog.text
+def run(scenario: Callable[[App, httpx.AsyncClient, Simulator], Awaitable[None]], *, loader=None, **changes) -> int:
+    """The simulator and an App serving on 127.0.0.1:0; `scenario`; then stop. The App's exit status."""
+
+    async def main() -> int:
+        sim = Simulator(ContactCenter(agents=AGENTS, campaigns=2, queues=2, seed=3), token=TOKEN)
+        await sim.start()
+        app = App(config_for(sim, **changes), RunOptions(listen_addresses=("127.0.0.1:0",)), config_loader=loader)
+        task = asyncio.create_task(app.run())
+        try:
+            await until(lambda: app.server.addresses)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.server.port}", trust_env=False) as web:
+                await scenario(app, web, sim)
+            app.stop()
+            return await asyncio.wait_for(task, 10)
+        finally:
+            if not task.done():
+                task.cancel()
+            await sim.close()
+
+    return asyncio.run(main())
+
+
+def agents_in(text: str) -> float:
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    return sum(sample.value for sample in families["convoso_agents"].samples)
+
+
+def test_not_ready_until_the_served_metrics_hold_the_first_round_then_every_agent_once():
+    seen: dict = {}
+
+    async def scenario(app: App, web: httpx.AsyncClient, sim: Simulator) -> None:
+        first = await web.get("/-/ready")
+        seen["first"] = (first.status_code, first.text)
+        await until(app.ready)
+        seen["ready"] = (await web.get("/-/ready")).status_code
+        seen["metrics"] = (await web.get("/metrics")).text
+        seen["agents"] = sim.center.truth()
+
+    assert run(scenario) == 0
+    status, text = seen["first"]
+    # The reason is judged on the states the served exposition was rendered from.
+    assert status == 503 and text.startswith("not ready: waiting for the first poll of 1 of 1 targets (account)")
+    assert seen["ready"] == 200
+    assert agents_in(seen["metrics"]) == AGENTS
+
+
+def test_the_exposition_is_served_from_its_pieces_in_both_formats_and_gzip():
+    seen: dict = {}
+
+    async def scenario(app: App, web: httpx.AsyncClient, sim: Simulator) -> None:
+        await until(app.ready)
+        published = app.publisher.published
+        seen["pieces"] = published.exposition.body
+        seen["plain"] = (await web.get("/metrics", headers={"Accept-Encoding": "identity"})).content
+        zipped = await web.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        seen["gzip"] = zipped.content, zipped.headers.get("content-encoding")
+        seen["om"] = (await web.get("/metrics", headers={"Accept": OPENMETRICS, "Accept-Encoding": "identity"})).text
+        seen["same"] = app.publisher.published is published
+
+    assert run(scenario) == 0
+    assert isinstance(seen["pieces"], Pieces) and len(seen["pieces"].parts) > 10
+    if seen["same"]:  # no render between the requests: byte for byte what was published
+        assert seen["plain"] == seen["pieces"].joined()
+    body, encoding = seen["gzip"]
+    # httpx inflates it; the header says it came gzipped.
+    assert encoding == "gzip" and agents_in(body.decode()) == AGENTS
+    assert agents_in(seen["plain"].decode()) == AGENTS
+    assert seen["om"].endswith("# EOF\n")
+    assert sum(s.value for f in om_families(seen["om"]) if f.name == "convoso_agents" for s in f.samples) == AGENTS
+
+
+def test_a_stuck_poller_fails_scrapes_and_health_instead_of_serving_old_numbers():
+    """The client never answers (a bug past its own deadline): once no poll has finished for
+    the bound, /metrics and /-/healthy answer 503 saying why; seen here on a clock moved on."""
+    seen: dict = {}
+
+    async def scenario(app: App, web: httpx.AsyncClient, sim: Simulator) -> None:
+        await until(app.ready)
+        hung = asyncio.Event()
+
+        async def never(**_: object):
+            hung.set()
+            await asyncio.Event().wait()
+
+        app.client.search = never  # type: ignore[method-assign]
+        await until(hung.is_set)
+        seen["before"] = (await web.get("/metrics")).status_code, (await web.get("/-/healthy")).status_code
+        app._clock = lambda: time.monotonic() + app.watchdog.bound + 1
+        seen["metrics"] = await web.get("/metrics")
+        seen["healthy"] = await web.get("/-/healthy")
+
+    assert run(scenario, timeout=1.0) == 0
+    assert seen["before"] == (200, 200)
+    assert seen["metrics"].status_code == 503 and seen["healthy"].status_code == 503
+    assert "no poll has finished for" in seen["metrics"].text
+    assert seen["healthy"].text.startswith("stuck: no poll has finished for")
+    assert "convoso_up" not in seen["metrics"].text
+
+
+def test_a_reload_says_each_config_warning_once_not_on_every_reload(caplog):
+    warning = "convoso.timeout (5s) is not shorter than poll_interval (1s)"
+    holder: dict = {}
+    seen: list[int] = []
+
+    async def scenario(app: App, web: httpx.AsyncClient, sim: Simulator) -> None:
+        holder["config"] = app.config  # every reload reads the same file
+        for _ in range(3):
+            seen.append((await web.post("/-/reload")).status_code)
+
+    with caplog.at_level(logging.WARNING, logger="convoso_exporter.app"):
+        assert run(scenario, loader=lambda: holder["config"], warnings=(warning,)) == 0
+    assert seen == [200, 200, 200]
+    assert [r.getMessage() for r in caplog.records].count(warning) == 1

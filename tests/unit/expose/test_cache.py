@@ -161,3 +161,12 @@ def test_a_target_whose_values_cannot_be_rendered_keeps_its_health_and_the_rest_
                   "OverflowError: int too large to convert to float"),
         ("INFO", "target broken: its metrics render again"),
     ]
+
+
+def test_an_exposition_made_without_openmetrics_bodies_has_an_empty_one_and_its_real_gzip():
+    # The default gzip body was the plain "# EOF\n": a client told Content-Encoding: gzip got text.
+    from convoso_exporter.expose.cache import Exposition
+
+    exposition = Exposition(b"up 1\n", gzip.compress(b"up 1\n"), 1)
+    assert exposition.om_body == b"# EOF\n"
+    assert gzip.decompress(exposition.om_gzip_body) == exposition.om_body

@@ -164,7 +164,7 @@ def test_random_families_match():
 
 
 def test_sections_of_split_families_join_to_the_merged_family():
-    """What convoso_exporter.expose.metrics relies on: render each target's share of a family alone,
+    """What convoso_exporter.expose.cache relies on: render each target's share of a family alone,
     then put every block's shares under that block's header."""
     spec = ("x_dist", "gaugehistogram", "help", ("target",), (1, INF))
     shares = [Family(*spec) for _ in range(3)]

@@ -649,3 +649,51 @@ def test_duplicate_target_names_are_refused():
         poller.replace([target("a"), target("a", queue_id="q")], object())
     with pytest.raises(ValueError, match="duplicate target name 'b'"):
         Poller([target("b"), target("b")], object(), interval=10, max_backoff=10)
+
+
+# --- progress (what the watchdog reads) -----------------------------------------------------
+
+
+def test_progress_names_the_oldest_poll_running_and_the_last_one_finished():
+    vt = VirtualTime()
+
+    async def respond(name: str, n: int) -> SearchResult:
+        await vt.wait(3.0 if name == "slow" else 1.0)
+        return RESULT
+
+    poller = make_poller(vt, [target("fast"), target("slow")], FakeClient(vt, respond), interval=10.0)
+    seen = {}
+
+    def look() -> None:
+        seen["progress"] = poller.progress()
+
+    run_for(poller, vt, 2.0, look)
+    # Both started at 0; "fast" finished at 1; "slow" is still running.
+    assert seen["progress"].oldest_in_flight == 0.0 and seen["progress"].last_finished == 1.0
+    assert seen["progress"].broken == ()
+
+
+def test_progress_with_nothing_running_has_no_poll_in_flight():
+    vt = VirtualTime()
+    poller = make_poller(vt, [target("a")], FakeClient(vt, always(RESULT)), interval=10.0)
+    seen = {}
+    run_for(poller, vt, 5.0, lambda: seen.setdefault("progress", poller.progress()))
+    assert seen["progress"].oldest_in_flight is None and seen["progress"].last_finished == 0.0
+
+
+def test_a_polling_task_that_ends_on_a_bug_is_named_broken(caplog):
+    vt = VirtualTime()
+    poller = make_poller(vt, [target("a"), target("b")], FakeClient(vt, always(RESULT)), interval=10.0)
+
+    def publish_fails_for_a(previous, state):
+        if state.target.name == "a":
+            raise RuntimeError("bug in publishing")
+        return original(previous, state)
+
+    original = poller._publish
+    poller._publish = publish_fails_for_a  # type: ignore[method-assign]
+    seen = {}
+    with caplog.at_level(logging.ERROR):
+        run_for(poller, vt, 25.0, lambda: seen.setdefault("progress", poller.progress()))
+    assert seen["progress"].broken == ("a",)
+    assert "target a: polling stopped on an error: RuntimeError: bug in publishing" in caplog.text

@@ -130,6 +130,7 @@ class FakeBackend:
         self.is_ready = False
         self.current_view = current or view({})
         self.reload_error: str | None = None
+        self.stuck_reason: str | None = None
         self.reload_started = asyncio.Event()
         self.reload_may_finish: asyncio.Event | None = None
 
@@ -141,6 +142,9 @@ class FakeBackend:
 
     def not_ready_reason(self) -> str:
         return "waiting for the first poll round"
+
+    def stuck(self) -> str | None:
+        return self.stuck_reason
 
     def view(self) -> View:
         return self.current_view

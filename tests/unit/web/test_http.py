@@ -503,3 +503,42 @@ def test_parse_listen_address_rejects(value):
     with pytest.raises(ValueError) as caught:
         parse_listen_address(value)
     assert str(caught.value) == f"invalid listen address {value!r}: expected [host]:port"
+
+
+# --- bodies made of pieces (the exposition) -----------------------------------------------
+
+
+def test_pieces_are_written_in_chunks_of_about_a_write_each_never_joined_whole():
+    from convoso_exporter.web.http import Pieces, chunks
+
+    small = [bytes([65 + i % 26]) * 1000 for i in range(600)]  # 600 kB in 1 kB pieces
+    large = b"L" * (WRITE_CHUNK * 2 + 5)
+    body = Pieces.of([*small[:300], large, *small[300:]])
+    written = [bytes(chunk) for chunk in chunks(body)]
+    assert b"".join(written) == body.joined() and len(body) == sum(map(len, written))
+    # Small pieces gathered up to a chunk (one write, not 300); the large one sliced, not copied.
+    assert all(len(chunk) < WRITE_CHUNK + 1000 for chunk in written)
+    assert len(written) <= 2 * len(body) // WRITE_CHUNK + 3
+    assert any(isinstance(chunk, memoryview) for chunk in chunks(body))
+
+
+def test_a_pieces_body_is_served_whole_with_its_length_and_head_sends_none():
+    from convoso_exporter.web.http import Pieces
+
+    parts = [b"# HELP x\n", b"x 1\n" * 70_000, b"y 2\n"]
+
+    async def pieces(request: Request) -> Response:
+        return Response(body=Pieces.of(parts))
+
+    async def scenario():
+        async with serving(pieces) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n")
+            got = await read_response(reader)
+            head = await read_response(reader, head_only=True)
+            writer.close()
+            return got, head
+
+    (status, headers, body), (_, head_headers, _) = run(scenario())
+    assert status == 200 and body == b"".join(parts) and headers["content-length"] == str(len(body))
+    assert head_headers["content-length"] == str(len(body))

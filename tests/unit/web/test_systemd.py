@@ -142,3 +142,29 @@ def test_a_descriptor_that_is_no_socket_is_named():
         for fd in (read, write, first):
             if _open(fd):
                 os.close(fd)
+
+
+# --- Notifier: sd_notify(3) -----------------------------------------------------------------
+
+
+def test_the_notifier_sends_states_to_notify_socket_and_feeds_the_watchdog_at_half_its_period(tmp_path):
+    from convoso_exporter.web.systemd import Notifier
+
+    path = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(path)
+        notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "42"}, pid=42)
+        assert notifier.notify("READY=1") and notifier.notify("WATCHDOG=1")
+        assert [listener.recv(64), listener.recv(64)] == [b"READY=1", b"WATCHDOG=1"]
+    assert notifier.interval == 10.0
+
+
+def test_without_systemd_the_notifier_does_nothing_and_runs_no_watchdog():
+    from convoso_exporter.web.systemd import Notifier
+
+    assert not Notifier({}).notify("READY=1") and Notifier({}).interval is None
+    # Another process's watchdog, or a value that is not a period: not ours to feed.
+    assert Notifier({"WATCHDOG_USEC": "20000000", "WATCHDOG_PID": "7"}, pid=8).interval is None
+    assert Notifier({"WATCHDOG_USEC": "soon"}).interval is None
+    # A socket that went away: False, never an exception.
+    assert not Notifier({"NOTIFY_SOCKET": "/nonexistent/notify"}).notify("WATCHDOG=1")

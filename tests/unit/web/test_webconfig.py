@@ -41,6 +41,9 @@ class Backend:
     def ready(self) -> bool:
         return True
 
+    def stuck(self) -> str | None:
+        return None
+
     def view(self) -> View:
         return View(states={})
 
