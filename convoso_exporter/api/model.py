@@ -6,8 +6,11 @@ which is different from 0. The exporter never invents zeros (issue #2).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, make_dataclass
-from typing import Annotated
+from operator import attrgetter
+from typing import Annotated, Protocol, TypeVar
 
 import msgspec
 
@@ -119,6 +122,11 @@ class SearchResult:
     # Distinct values of a label beyond the per-answer caps, folded into FOLDED:
     # ((label, how many), ...) for those of status, campaign_id and queue_id that had some.
     folded: tuple[tuple[str, int], ...] = ()
+    # A figures-only answer's agents (a discovered scope's: `agents` is empty) per
+    # status, counted as `status_counts` counts them before they were let go; None when
+    # the agents are kept (count those). Compared with the answer's own agent_* figures
+    # (derive/agreement.py).
+    statuses: tuple[tuple[str, int], ...] | None = None
 
     def scope_names(self, kind: str) -> dict[str, str | None]:
         """id -> name of every campaign (`kind` "campaign") or queue ("queue") this answer
@@ -136,6 +144,48 @@ class SearchResult:
             if scope.name is not None or scope.id not in found:
                 found[scope.id] = scope.name
         return found
+
+
+class _Listed(Protocol):
+    """What counting needs of an agent (an `Agent`, or api/typed.py's labels of one)."""
+
+    @property
+    def user_id(self) -> str | None: ...
+
+    @property
+    def status(self) -> str | None: ...
+
+
+Listed = TypeVar("Listed", bound=_Listed)
+
+
+def distinct_agents(agents: Sequence[Listed]) -> list[Listed]:
+    """The agents, without repeats of a user_id (the first wins). Agents without a
+    user_id cannot be told apart, so they all stay."""
+    seen: set[str] = set()
+    result: list[Listed] = []
+    for agent in agents:
+        if agent.user_id:
+            if agent.user_id in seen:
+                continue
+            seen.add(agent.user_id)
+        result.append(agent)
+    return result
+
+
+_USER_ID, _STATUS = attrgetter("user_id"), attrgetter("status")
+
+
+def status_counts(agents: Sequence[_Listed]) -> tuple[tuple[str, int], ...]:
+    """Agents per status, each user_id once, by status ("" for an agent without one).
+    Counted in C: the repeats are looked for only when there are some."""
+    users = list(filter(None, map(_USER_ID, agents)))
+    if len(set(users)) < len(users):
+        agents = distinct_agents(agents)
+    counts = Counter(map(_STATUS, agents))
+    if None in counts:
+        counts[""] += counts.pop(None)
+    return tuple(sorted(counts.items()))
 
 
 # Agent was a dataclass; `dataclasses.fields`, `replace` and `asdict` still work on it

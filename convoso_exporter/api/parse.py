@@ -39,7 +39,7 @@ from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds
 )
 from convoso_exporter.api.labels import LabelText, fold
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
-from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
+from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult, status_counts
 
 # The reference lists error texts without their codes; these map them to the
 # documented codes so callers can tell "user not found" from "not logged in".
@@ -328,7 +328,8 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None =
 
 
 def without_agents(result: SearchResult) -> SearchResult:
-    return replace(result, agents=())
+    """The snapshot of a figures-only answer: its agents let go, their statuses counted."""
+    return replace(result, agents=(), statuses=status_counts(result.agents))
 
 
 def search_result(levels: list[Level], counts: dict[str, int | None], agents: tuple[Agent, ...],

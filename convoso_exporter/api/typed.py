@@ -76,9 +76,11 @@ class _Level(msgspec.Struct, gc=False):
 
 class _Labels(msgspec.Struct, gc=False):
     """What a discovered scope's answer is read for, of each agent: the labels whose
-    distinct values are counted (api/labels.py `fold`). Their agents are all in the
-    account answer too, and nothing else reads them."""
+    distinct values are counted (api/labels.py `fold`), and who it is, so that its
+    statuses are counted each agent once (`model.status_counts`). Their agents are all
+    in the account answer too, and nothing else reads them."""
 
+    user_id: WireText = None
     campaign_id: WireText = None
     queue_id: WireText = None
     status: WireText = None
@@ -199,11 +201,7 @@ def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText) ->
     new = _converted(columns["skill_options"], lambda value: label.skills(list(value) if type(value) is tuple else value))
     if new is not None:
         _set(agents, "skill_options", new)
-    users = columns["user_id"]
-    if keys is not None and None in users:
-        users = [label.ident(key) if user is None else user for user, key in zip(users, keys)]
-        _set(agents, "user_id", users)
-        columns["user_id"] = users
+    _keyed_users(agents, keys, columns, label)
     seconds = columns["status_time_sec"]
     if None in seconds:
         mmss = columns["status_time_mmss"]
@@ -225,7 +223,17 @@ def _normalise_labels(agents: list[_Labels], keys: list[str] | None, label: Labe
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
+    _keyed_users(agents, keys, columns, label)
     return columns
+
+
+def _keyed_users(agents: list, keys: list[str] | None, columns: dict[str, list], label: LabelText) -> None:
+    """In a collection keyed by user_id, an agent without one is the key's."""
+    users = columns["user_id"]
+    if keys is not None and None in users:
+        users = [label.ident(key) if user is None else user for user, key in zip(users, keys)]
+        _set(agents, "user_id", users)
+        columns["user_id"] = users
 
 
 def _text_column(column: list, kind: str, plain: bool, label: LabelText) -> list | None:

@@ -10,28 +10,16 @@ counted, so the sum always equals the agents in the answer.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from convoso_exporter.api.model import COMMON_STATUSES, Agent
+from convoso_exporter.api.model import COMMON_STATUSES, Agent, distinct_agents
+
+__all__ = ["NONE", "Cell", "breakdown", "distinct_agents"]  # distinct_agents: defined with the model
 
 # The label value for a campaign, queue or status the API did not send.
 NONE = ""
 
 Cell = tuple[str, str, str]  # (campaign_id, queue_id, status)
-
-
-def distinct_agents(agents: Sequence[Agent]) -> list[Agent]:
-    """The agents, without repeats of a user_id (the first wins). Agents without a
-    user_id cannot be told apart, so they all stay."""
-    seen: set[str] = set()
-    result = []
-    for agent in agents:
-        if agent.user_id:
-            if agent.user_id in seen:
-                continue
-            seen.add(agent.user_id)
-        result.append(agent)
-    return result
 
 
 def breakdown(agents: Iterable[Agent]) -> dict[Cell, int]:

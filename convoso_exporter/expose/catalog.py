@@ -164,6 +164,11 @@ SPECS: tuple[Spec, ...] = (
          "Distinct values of a label (status, campaign_id, queue_id) in this target's last answer beyond the "
          "per-answer caps (64 statuses, 1000 campaign ids, 1000 queue ids, the most used kept); their agents are "
          "counted under the value (other)."),
+    Spec("convoso_exporter_count_disagreement", "gauge", DATA, ("target", "figure"),
+         "The API's own agent count minus the exporter's count of the same agents from the agents list"
+         + _SEARCH + ", each user_id once; 0 when they agree. figure: total (agent_total against every agent "
+         "listed, LOGGED_OUT included), ready (agent_ready against READY), incall (agent_incall against INCALL), "
+         "paused (agent_paused against PAUSED). Absent for a figure the answer does not send."),
     Spec("convoso_exporter_agents_truncated", "gauge", AGENT, (),
          "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
     Spec("convoso_exporter_targets", "gauge", EXPORTER, ("kind",),

@@ -25,6 +25,7 @@ from convoso_exporter.api.labels import FOLDED_LABELS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, CUSTOM
+from convoso_exporter.derive.agreement import compare, listed
 from convoso_exporter.derive.breakdown import NONE, distinct_agents
 from convoso_exporter.derive.counters import FIGURES, GLITCH_KINDS
 from convoso_exporter.derive.history import Derived
@@ -159,6 +160,7 @@ def _data_families(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -
         _gauge("convoso_calls_answered_today", name, call_data.answered if call_data else None),
         _gauge("convoso_calls_dropped_today", name, call_data.dropped if call_data else None),
         _folded(name, snapshot),
+        _disagreement(name, snapshot, agents),
     ]
 
 
@@ -167,6 +169,14 @@ def _folded(name: str, snapshot: SearchResult) -> Family:
     folded = dict(snapshot.folded)
     for label in FOLDED_LABELS:
         family.add((name, label), folded.get(label, 0))
+    return family
+
+
+def _disagreement(name: str, snapshot: SearchResult, agents: Sequence[Agent]) -> Family:
+    """The answer's own agent figures minus ours (derive/agreement.py), per figure it sends."""
+    family = new_family("convoso_exporter_count_disagreement")
+    for gap in compare(snapshot, listed(snapshot, agents)):
+        family.add((name, gap.figure), gap.difference)
     return family
 
 

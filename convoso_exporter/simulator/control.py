@@ -6,7 +6,7 @@ an unknown campaign or queue (or control path), 401 without the token.
   POST /_sim/fault     {"fault": "429", "campaign_id": "1001", "retry_after": 5, "times": 3}
                        {"fault": null} clears all faults ({"fault": null, "campaign_id": ...}: that scope's)
   POST /_sim/surge     {"drop_ratio": 0.2} / {"drop_ratio": null}
-  POST /_sim/style     {"style": "live"}
+  POST /_sim/style     {"style": "live"}, {"count_style": "ringing-as-ready"}, or both
   POST /_sim/campaign  {"action": "add", "name": "Winter Promo", "agents": 5}
                          → {"campaign_id": "1004", "queue_id": "2005"}
                        {"action": "remove", "campaign_id": "1004"}
@@ -38,7 +38,7 @@ METHODS = {
 FIELDS = {
     "fault": {"fault", "campaign_id", "queue_id", "retry_after", "delay", "times", "size"},
     "surge": {"drop_ratio"},
-    "style": {"style"},
+    "style": {"style", "count_style"},
     ("campaign", "add"): {"action", "name", "agents"},
     ("campaign", "remove"): {"action", "campaign_id"},
     ("queue", "add"): {"action", "campaign_id", "name", "agents"},
@@ -85,7 +85,15 @@ def _apply(sim, action: str, data: dict) -> None:
         sim.surge(data["drop_ratio"])
     else:
         _check_fields(data, FIELDS["style"])
-        sim.set_style(data.get("style"))
+        counts = sim.count_style
+        if "count_style" in data:
+            sim.set_count_style(data["count_style"])
+        if "style" in data or "count_style" not in data:
+            try:
+                sim.set_style(data.get("style"))
+            except ValueError:
+                sim.set_count_style(counts)  # all or nothing
+                raise
 
 
 def _change_layout(center, kind: str, data: dict) -> dict:

@@ -28,6 +28,15 @@ counter, i.e. `call_data`, `queue_calls_today`/`queue_answered`/`queue_dropped` 
 each agent's `calls_today`, is half the truth, rounded down; the next answer without
 the fault is whole again).
 
+Count styles (`--count-style`): how the answer's own `agent_*` counts are made.
+`documented` (the default) counts as the reference reads: `agent_total` every agent
+listed (LOGGED_OUT included), `agent_ready` READY, `agent_incall` INCALL, `agent_paused`
+PAUSED. The others follow a different rule, as a live account might, so that tests
+can prove the exporter notices (its `convoso_exporter_count_disagreement`):
+`ringing-as-ready` (RINGING agents counted as ready too), `wrap-as-paused` (WRAP
+counted as paused too), `logged-in-total` (LOGGED_OUT left out of the total). The
+agents list is the same in every count style.
+
 Speed: encoding thousands of agents is the main cost of the simulator, and only two
 fields of an agent change as time passes. Each agent's JSON is cached as text around
 `status_time_sec`/`status_time_mmss` (rebuilt when the agent changes), and each whole
@@ -40,10 +49,20 @@ from __future__ import annotations
 
 import json
 
+from collections import Counter
+
 from convoso_exporter.simulator.center import ContactCenter
-from convoso_exporter.simulator.model import AgentState, Selection
+from convoso_exporter.simulator.model import LOGGED_OUT, RINGING, WRAP, AgentState, Selection
 
 STYLES = ("documented", "live")
+# Per count style, how its counts differ from the documented ones: (field, the agents
+# of this status, added (1) or taken out (-1)).
+COUNT_STYLES: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "documented": (),
+    "ringing-as-ready": (("agent_ready", RINGING, 1),),
+    "wrap-as-paused": (("agent_paused", WRAP, 1),),
+    "logged-in-total": (("agent_total", LOGGED_OUT, -1),),
+}
 CONTENT_FAULTS = (
     "agents_null", "keyed_by_id", "strings", "unknown_status", "hostile_names", "scopes_keyed", "glitch",
 )
@@ -74,7 +93,7 @@ Fragment = tuple[str, str, bool, str]
 
 
 class Renderer:
-    """Search answers as bytes, cached by (selection, style, fault) until the center moves."""
+    """Search answers as bytes, cached by (selection, style, fault, count style) until the center moves."""
 
     def __init__(self, center: ContactCenter) -> None:
         self._center = center
@@ -84,21 +103,22 @@ class Renderer:
         self._answers: dict[tuple, bytes] = {}
         self._answers_version = -1
 
-    def search(self, selection: Selection, style: str, fault: str | None = None) -> bytes:
+    def search(self, selection: Selection, style: str, fault: str | None = None, counts: str = "documented") -> bytes:
         now = self._center.now()
         if self._center.version != self._answers_version:
             self._answers.clear()
             self._answers_version = self._center.version
-        key = (selection.key, style, fault)
+        key = (selection.key, style, fault, counts)
         body = self._answers.get(key)
         if body is None:
-            body = self._answers[key] = self._build(selection, style, fault, now)
+            body = self._answers[key] = self._build(selection, style, fault, now, counts)
         return body
 
-    def _build(self, selection: Selection, style: str, fault: str | None, now: int) -> bytes:
+    def _build(self, selection: Selection, style: str, fault: str | None, now: int, counts: str) -> bytes:
         # Pieces joined once: answers run to megabytes, each concatenation is a copy.
         agents = self._agents_json(selection, style, fault, now)
         totals = self._center.totals(selection)
+        _recount(totals, selection, counts)
         if fault == "glitch":
             totals["call_data"] = {name: value // 2 for name, value in totals["call_data"].items()}
             totals.update((name, totals[name] // 2) for name in _DAY_COUNTS)
@@ -182,6 +202,15 @@ class Renderer:
             last_state_change=self._center.wall_text(agent.since),
         )
         return record
+
+
+def _recount(totals: dict, selection: Selection, counts: str) -> None:
+    """The answer's agent_* counts by the count style's rule (module docstring)."""
+    rule = COUNT_STYLES[counts]
+    if rule:
+        statuses = Counter(agent.status for agent in selection.agents)
+        for field, status, sign in rule:
+            totals[field] += sign * statuses[status]
 
 
 def _quoted_time(style: str, fault: str | None, agent: AgentState) -> bool:

@@ -19,6 +19,9 @@ healing after `times` requests:
 A request meets at most one fault: the most specific match wins. Faults apply
 before the token check (a broken server does not read tokens).
 
+Count styles (`--count-style`, `/_sim/style {"count_style": ...}`; render.py): how the
+answers' own agent_* counts are made, documented or by another rule.
+
 Control endpoint (`control.py`): `/_sim/fault`, `/_sim/surge`, `/_sim/style`,
 `/_sim/campaign` and `/_sim/queue` (add and remove at run time), `/_sim/state`,
 `/_sim/truth` (the ground truth). `requests_served` counts API requests (not
@@ -50,7 +53,7 @@ from convoso_exporter.simulator.faults import (
     json_response,
     non_negative,
 )
-from convoso_exporter.simulator.render import STYLES, Renderer
+from convoso_exporter.simulator.render import COUNT_STYLES, STYLES, Renderer
 from convoso_exporter.simulator.transport import SimulatorTransport
 from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
 
@@ -66,7 +69,8 @@ INVALID_TOKEN = control.INVALID_TOKEN
 class Simulator:
     """The simulated API over real loopback HTTP, for tests, benchmarks and the demo."""
 
-    def __init__(self, center: ContactCenter, *, token: str = "demo", style: str = "documented", latency: float = 0.0) -> None:
+    def __init__(self, center: ContactCenter, *, token: str = "demo", style: str = "documented", latency: float = 0.0,
+                 count_style: str = "documented") -> None:
         if not token:
             raise ValueError("the simulator needs a non-empty auth token")
         self.center = center
@@ -76,6 +80,7 @@ class Simulator:
         self._faults = FaultBook()
         self._host = "127.0.0.1"
         self.set_style(style)
+        self.set_count_style(count_style)
         self.set_latency(latency)
         self.requests_served = 0
 
@@ -111,6 +116,12 @@ class Simulator:
             raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
         self.style = style
 
+    def set_count_style(self, count_style: str) -> None:
+        """How the answers' own agent_* counts are made (render.py `COUNT_STYLES`)."""
+        if not isinstance(count_style, str) or count_style not in COUNT_STYLES:
+            raise ValueError(f"count_style must be one of {', '.join(COUNT_STYLES)}, got {count_style!r}")
+        self.count_style = count_style
+
     def set_latency(self, seconds: float) -> None:
         self.latency = non_negative("latency", seconds)
 
@@ -140,6 +151,7 @@ class Simulator:
             "skills": list(center.skills),
             "timezone": center.timezone,
             "style": self.style,
+            "count_style": self.count_style,
             "latency": self.latency,
             "drop_ratio": center.drop_ratio,
             "faults": self.faults(),
@@ -200,7 +212,7 @@ class Simulator:
             )
         except NotFound as missing:
             return dumps(missing.as_dict())
-        return self._renderer.search(selection, self.style, content_fault)
+        return self._renderer.search(selection, self.style, content_fault, self.count_style)
 
 
 # --- `convoso-exporter simulate` -----------------------------------------------------
@@ -225,6 +237,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed: same seed, same contact center (default 1)")
     parser.add_argument("--style", choices=STYLES, default="documented",
                         help="documented (flat, as the reference) or live (wrapped, numbers as strings, '-' empties)")
+    parser.add_argument("--count-style", dest="count_style", choices=list(COUNT_STYLES), default="documented",
+                        help="how the answers' own agent_total/_ready/_incall/_paused are counted: documented "
+                             "(as the reference), or another rule: ringing-as-ready, wrap-as-paused, logged-in-total")
     parser.add_argument("--latency", type=_duration, default=0.0, help="added delay per API request, e.g. 250ms (default 0)")
     parser.add_argument("--drop-ratio", dest="drop_ratio", type=_ratio, default=0.02,
                         help="share of answered calls dropped (default 0.02)")
@@ -253,11 +268,12 @@ async def run(args: argparse.Namespace) -> int:
         start_wall=args.start_time,
         timezone=args.timezone,
     )
-    simulator = Simulator(center, token=args.auth_token, style=args.style, latency=args.latency)
+    simulator = Simulator(center, token=args.auth_token, style=args.style, latency=args.latency,
+                          count_style=args.count_style)
     await simulator.start(host, port)
     log.info(
-        "simulator listening on %s (style %s, timezone %s): %d agents, campaigns %s, queues %s",
-        simulator.base_url, args.style, center.timezone, args.agents, ",".join(center.campaign_ids()),
+        "simulator listening on %s (style %s, count style %s, timezone %s): %d agents, campaigns %s, queues %s",
+        simulator.base_url, args.style, args.count_style, center.timezone, args.agents, ",".join(center.campaign_ids()),
         ",".join(center.queue_ids()),
     )
     try:

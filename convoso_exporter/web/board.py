@@ -20,6 +20,7 @@ from typing import Any
 
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult, id_order
 from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN
+from convoso_exporter.derive.agreement import Gap, compare
 from convoso_exporter.derive.breakdown import distinct_agents
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import status_rank
@@ -172,3 +173,28 @@ def scope_names(answer: SearchResult | None, view: View, kind: str) -> dict[str,
                 names[ident] = name
     return {ident: names[ident] for ident in sorted(names, key=id_order)}
 
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """The API's own agent counts against ours, over every target that has answered."""
+
+    compared: int  # targets with an answer
+    gaps: tuple[tuple[str, tuple[Gap, ...]], ...]  # (target, the figures that differ), for those with any
+
+    @property
+    def agree(self) -> bool:
+        return not self.gaps
+
+
+def count_check(view: View) -> CountCheck:
+    """Each target's last answer (`derive/agreement.py`): which figures Convoso counts otherwise."""
+    compared, gaps = 0, []
+    for name, state in view.states.items():
+        if state.snapshot is None:
+            continue
+        compared += 1
+        differ = tuple(gap for gap in compare(state.snapshot) if gap.difference)
+        if differ:
+            gaps.append((name, differ))
+    return CountCheck(compared, tuple(gaps))

@@ -19,12 +19,24 @@ from importlib import resources
 from string import Template
 
 from convoso_exporter.config.schema import ACCOUNT, Target
+from convoso_exporter.derive.agreement import describe
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import STATUS_LIMITS, legend
-from convoso_exporter.web.board import DROP_NOTE, DROP_RATE_RED, ScopeLine, View, campaign_lines, logged_in
+from convoso_exporter.web.board import (
+    DROP_NOTE,
+    DROP_RATE_RED,
+    CountCheck,
+    ScopeLine,
+    View,
+    campaign_lines,
+    count_check,
+    logged_in,
+)
 
 NAME = "convoso-exporter"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+# Targets whose counts differ listed by name on the landing page; the rest are counted.
+COUNT_LINES = 10
 # The landing page's status columns (VICIdial's header: ready, in call, paused, wrap).
 HEAD_STATUSES = ("READY", "INCALL", "PAUSED", "WRAP")
 
@@ -85,8 +97,34 @@ def landing_page(view: View, *, version: str, telemetry_path: str, series: int, 
         status_heads="".join(f"<th>{status}</th>" for status in HEAD_STATUSES),
         scope_rows="\n".join(scope_row(line, now) for line in campaign_lines(view)),
         drop_note=html.escape(DROP_NOTE),
+        counts=counts_line(count_check(view)),
         rows=rows,
     )
+
+
+def counts_line(check: CountCheck) -> str:
+    """Whether Convoso's own agent counts (agent_total, _ready, _incall, _paused) are ours:
+    one calm line when they are, a line per target that differs when not."""
+    if check.compared == 0:
+        return '<p class="note">Convoso\'s own agent counts: no answer to compare yet.</p>'
+    if check.agree:
+        return f'<p class="note">Convoso\'s own agent counts agree with ours ({_targets(check.compared)} compared).</p>'
+    items = "".join(
+        f"<li>{html.escape(target)}: {html.escape('; '.join(describe(gap) for gap in gaps))}</li>"
+        for target, gaps in check.gaps[:COUNT_LINES]
+    )
+    if len(check.gaps) > COUNT_LINES:
+        more = len(check.gaps) - COUNT_LINES
+        items += f"<li>and {more} more (convoso_exporter_count_disagreement, /api/v1/snapshot)</li>"
+    return (
+        '<p class="counts">Convoso\'s own agent counts differ from ours (it may count statuses otherwise; '
+        "docs/metrics.md, “The API's counts against ours”):</p>\n"
+        f'<ul class="counts">{items}</ul>'
+    )
+
+
+def _targets(n: int) -> str:
+    return "1 target" if n == 1 else f"{n} targets"
 
 
 def scope_row(line: ScopeLine, now: float) -> str:

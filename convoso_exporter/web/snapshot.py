@@ -15,7 +15,8 @@ from typing import Any
 
 from convoso_exporter.api.model import Agent, SearchResult
 from convoso_exporter.config.schema import CAMPAIGN, QUEUE
-from convoso_exporter.derive.breakdown import breakdown, distinct_agents
+from convoso_exporter.derive.agreement import compare, listed
+from convoso_exporter.derive.breakdown import breakdown
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import time_level
 from convoso_exporter.web.board import View, by_status, figures, floor_order, logged_in, scope_names, scoped_agents
@@ -99,6 +100,7 @@ def target_entry(state: TargetState, now: float) -> dict[str, Any]:
 
 def figures_entry(answer: SearchResult) -> dict[str, Any]:
     today = figures(answer)
+    counts = listed(answer)
     call_data = answer.call_data
     return {
         "dialable_leads": today.dialable_leads,
@@ -114,7 +116,12 @@ def figures_entry(answer: SearchResult) -> dict[str, Any]:
         "agent_ready": answer.agent_ready,
         "agent_incall": answer.agent_incall,
         "agent_paused": answer.agent_paused,
-        "agents_listed": len(distinct_agents(answer.agents)),
+        "agents_listed": sum(counts.values()),
+        "count_gaps": [
+            {"figure": gap.figure, "api": gap.api, "counted": gap.counted, "difference": gap.difference,
+             "hint": gap.hint}
+            for gap in compare(answer, counts)
+        ],
     }
 
 

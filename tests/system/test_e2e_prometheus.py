@@ -7,6 +7,8 @@ The whole stack (tests/e2e_stack.py) starts once for the module. Then:
   substituted as Grafana does with "All" selected, parses and returns data; the campaign
   and queue variables list the simulator's campaigns and queues by name. The error
   panels are fed real errors: a fault injected on the custom target alone.
+- A simulator that counts by another rule (RINGING as ready) shows on the exporter-health
+  counts panel and the landing page, and agrees again once switched back.
 - No panel adds up overlapping targets: the overview's total agent count, by the
   dashboard's own query, equals the simulator's agents and the account's own count, and
   each campaign's (and queue's) row equals that campaign's (queue's) own target.
@@ -212,6 +214,36 @@ def test_the_overviews_total_is_the_accounts_agent_count(dashboards_ready: Stack
     assert float(total["value"][1]) == float(account["value"][1]) == len(stack.simulated["agents"])
     by_status = stack.prometheus.query(panel_expr("convoso-agents", "Agents by status now"), at)
     assert sum(float(series["value"][1]) for series in by_status) == len(stack.simulated["agents"])
+
+
+def test_a_changed_count_rule_shows_on_the_counts_panel_and_the_landing_page(dashboards_ready: Stack):
+    """The simulator switched to counting RINGING agents as ready (`--count-style`): the
+    exporter-health panel's own query shows the account's ready figure apart and no other,
+    the landing page names it, and both agree again once the simulator counts as documented."""
+    stack = dashboards_ready
+    expr = panel_expr("convoso-exporter", "Convoso's agent counts minus ours")
+
+    def account_gaps() -> dict[str, float]:
+        rows = stack.prometheus.query(expr)
+        return {row["metric"]["figure"]: float(row["value"][1]) for row in rows if row["metric"]["target"] == "account"}
+
+    def ready_apart() -> dict[str, float] | None:
+        gaps = account_gaps()
+        return gaps if gaps.get("ready", 0) > 0 else None
+
+    def page_names_it() -> str | None:
+        page = httpx.get(f"http://{stack.instance}/").text
+        return page if re.search(r"<li>account: Convoso counts [\d,]+ ready, we count [\d,]+", page) else None
+
+    assert set(account_gaps().values()) == {0}, "the documented count rule already differs"
+    stack.control("style", {"count_style": "ringing-as-ready"})
+    try:
+        gaps = wait_until(ready_apart, "the account's ready figure apart on the panel", timeout=30)
+        assert [gaps[figure] for figure in ("total", "incall", "paused")] == [0, 0, 0], gaps
+        wait_until(page_names_it, "the landing page naming the account's ready figure", timeout=30)
+    finally:
+        stack.control("style", {"count_style": "documented"})
+    wait_until(lambda: set(account_gaps().values()) == {0} or None, "the counts to agree again", timeout=30)
 
 
 DROPPED, ANSWERED = "convoso_queue_dropped_today{{{0}}}", "convoso_queue_answered_today{{{0}}}"

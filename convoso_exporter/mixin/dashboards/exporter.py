@@ -90,6 +90,28 @@ def polls_row(settings: Settings) -> Line:
     ]
 
 
+def counts_row() -> Line:
+    """Whether Convoso counts its agents by our rule: its own agent_* figures minus our count of its agents list."""
+    gaps = targeted("convoso_exporter_count_disagreement")
+    return [
+        (
+            timeseries(
+                "Convoso's agent counts minus ours",
+                "Per target and figure, the answer's own agent count minus the exporter's count of its agents "
+                "list (convoso_exporter_count_disagreement): total (agent_total against every agent listed), "
+                "ready (READY), incall (INCALL), paused (PAUSED). Positive: Convoso counts more, e.g. RINGING "
+                "as ready; negative: fewer, e.g. LOGGED_OUT left out of its total. A flat 0 means they agree; "
+                "a steady gap, that it counts by another rule (docs/metrics.md, \"The API's counts against ours\"; "
+                "the landing page names the figures).",
+                "short",
+                queries((gaps, "{{target}} {{figure}}")),
+            ),
+            24,
+            7,
+        ),
+    ]
+
+
 def api_row() -> Line:
     """The Convoso API as the exporter sees it: traffic, errors, latency."""
     requests = sel("convoso_exporter_api_requests_total")
@@ -317,6 +339,7 @@ def build(settings: Settings) -> dict:
         [
             ("Polls per target", polls_row(settings)),
             ("Targets and API budget", targets_row()),
+            ("Convoso's counts against ours", counts_row()),
             ("Convoso API", api_row()),
             ("Exporter process", process_row()),
         ],

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, CallData, Scope, SearchResult, id_order
+from convoso_exporter.api.model import (
+    COMMON_STATUSES,
+    FOLDED,
+    Agent,
+    CallData,
+    Scope,
+    SearchResult,
+    id_order,
+    status_counts,
+)
 
 AGENT_FIELDS = (
     "user_id", "user_full_name", "campaign_id", "campaign_name", "queue_id", "queue_name", "queue_assignment",
@@ -133,6 +142,15 @@ def test_a_search_result_defaults_to_nothing_sent():
     counts = ("queue_dialable_leads", "queue_calls_today", "queue_dropped", "queue_answered",
               "agent_total", "agent_incall", "agent_ready", "agent_paused")
     assert all(getattr(result, name) is None for name in counts)
+    assert result.statuses is None  # agents kept (none): count those
+
+
+def test_status_counts_count_each_user_once_and_no_status_as_empty():
+    listed = (Agent(user_id="1", status="READY"), Agent(user_id="2", status="READY"), Agent(user_id="1", status="WRAP"),
+              Agent(user_id=None, status="PAUSED"), Agent(user_id=None, status="PAUSED"), Agent(user_id="3"))
+    assert status_counts(listed) == (("", 1), ("PAUSED", 2), ("READY", 2))  # user 1 once, as first listed
+    assert status_counts(listed[:2]) == (("READY", 2),)
+    assert status_counts(()) == ()
 
 
 # ---------------------------------------------------------------- scope_names

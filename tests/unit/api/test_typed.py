@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from convoso_exporter.api.decode import Body, decode_json
 from convoso_exporter.api.errors import ConvosoError
-from convoso_exporter.api.model import Agent
+from convoso_exporter.api.model import Agent, status_counts
 from convoso_exporter.api.parse import parse_search
 from tests.api_strategies import documents, good_documents
 
@@ -24,7 +24,7 @@ READ = {"agents", "data", "entries", "success", "call_data", "campaigns", "queue
         "agent_paused"}
 
 
-LABELS = ("campaign_id", "queue_id", "status")
+LABELS = ("user_id", "campaign_id", "queue_id", "status")
 
 
 def outcome(parse, arg):
@@ -107,3 +107,17 @@ def test_figures_only_reads_the_labels_it_counts_and_keeps_no_agent(doc):
     if got != reference(raw, agents=False):
         assert got == reference(encoded(read_part(doc, LABELS), False), agents=False), raw[:300]
     assert not isinstance(got, tuple) and got.agents == () or isinstance(got, tuple)
+
+
+def test_a_figures_only_answer_counts_its_statuses_as_the_kept_agents_would():
+    """Keyed by user_id (the key standing in for a missing one) and listed, a repeat once."""
+    listed = [{"user_id": "7", "status": "READY"}, {"user_id": "8", "status": "RINGING"},
+              {"user_id": "7", "status": "INCALL"}, {"status": "WRAP"}, {"user_id": "9", "status": "-"}]
+    keyed = {"data": {"entries": {"agents": {"7": {"status": "READY"}, "8": {"user_id": "8", "status": "PAUSED"},
+                                             "9": {"status": "PAUSED"}}}}}
+    for doc, expected in (({"agents": listed}, (("", 1), ("READY", 1), ("RINGING", 1), ("WRAP", 1))),
+                          (keyed, (("PAUSED", 2), ("READY", 1)))):
+        raw = json.dumps(doc).encode()
+        only, whole = typed(raw, agents=False), typed(raw)
+        assert only.agents == () and only.statuses == expected == status_counts(whole.agents)
+        assert whole.statuses is None and reference(raw, agents=False) == only

@@ -174,3 +174,38 @@ def test_target_info_names_the_kind_and_scope():
     body = renderer().render([state("campaign:1001", target=campaign)], ApiStats(), NOW, INFO).body
     assert value(body, "convoso_target_info", target="campaign:1001", kind="campaign", campaign_id="1001",
                  campaign_name="Solar", queue_id="", queue_name="", user_id="", skills="") == 1
+
+
+# (e) the API's counts against ours ----------------------------------------------------------
+
+
+def disagreement(body: bytes, target: str) -> dict[str, float]:
+    return {dict(labels)["figure"]: v for (name, labels), v in samples(body).items()
+            if name == "convoso_exporter_count_disagreement" and dict(labels)["target"] == target}
+
+
+def test_count_disagreement_is_the_apis_figure_minus_ours_per_figure_and_target():
+    agents = (agent("1", "READY"), agent("2", "RINGING"), agent("3", "INCALL"), agent("1", "PAUSED"))
+    agreeing = SearchResult(agents=agents, agent_total=3, agent_ready=1, agent_incall=1, agent_paused=0)
+    ringing_as_ready = SearchResult(agents=agents, agent_total=3, agent_ready=2, agent_incall=1, agent_paused=0)
+    body = renderer().render([state("a", snapshot=agreeing), state("b", snapshot=ringing_as_ready)],
+                             ApiStats(), NOW, INFO).body
+    # User 1 is listed twice: counted once, as READY (the first entry).
+    assert disagreement(body, "a") == {"total": 0, "ready": 0, "incall": 0, "paused": 0}
+    assert disagreement(body, "b") == {"total": 0, "ready": 1, "incall": 0, "paused": 0}
+
+
+def test_count_disagreement_has_no_series_for_a_figure_not_sent_and_goes_when_stale():
+    s = state("t", snapshot=SearchResult(agents=(agent("1", "LOGGED_OUT"),), agent_total=0))
+    body = renderer().render([s], ApiStats(), NOW, INFO).body
+    assert disagreement(body, "t") == {"total": -1}  # absent is not 0: no ready/incall/paused series
+    stale = renderer().render([state("t", age=STALE_AFTER + 1)], ApiStats(), NOW, INFO).body
+    assert disagreement(stale, "t") == {}
+
+
+def test_a_discovered_scope_is_compared_through_the_statuses_counted_as_it_was_read():
+    campaign = Target("campaign:1001", campaign_id="1001", kind="campaign")
+    only = SearchResult(agent_total=4, agent_ready=3, agent_incall=1, agent_paused=0,
+                        statuses=(("INCALL", 1), ("READY", 2), ("RINGING", 1)))
+    body = renderer().render([state("campaign:1001", target=campaign, snapshot=only)], ApiStats(), NOW, INFO).body
+    assert disagreement(body, "campaign:1001") == {"total": 0, "ready": 1, "incall": 0, "paused": 0}

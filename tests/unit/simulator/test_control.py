@@ -213,6 +213,19 @@ def test_the_style_is_switched_and_a_bad_one_refused():
     assert sim.style == "live"
 
 
+def test_the_count_style_is_switched_alone_or_with_the_style_and_a_bad_one_changes_nothing():
+    sim = make_sim()
+    state = answer(ask(sim, "style", {"count_style": "ringing-as-ready"}))
+    assert state["count_style"] == "ringing-as-ready" == sim.count_style and sim.style == "documented"
+    ask(sim, "style", {"style": "live", "count_style": "documented"})
+    assert (sim.style, sim.count_style) == ("live", "documented")
+    for body in ({"count_style": "fancy"}, {"count_style": ["documented"]}, {"count_style": None}):
+        assert "count_style must be one of documented, ringing-as-ready" in error(ask(sim, "style", body), 400)
+    # All or nothing: a good count style with a bad style is refused whole.
+    assert "style must be one of" in error(ask(sim, "style", {"style": "xml", "count_style": "wrap-as-paused"}), 400)
+    assert (sim.style, sim.count_style) == ("live", "documented")
+
+
 # --- campaigns and queues --------------------------------------------------------------------------
 
 

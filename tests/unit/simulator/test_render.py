@@ -9,7 +9,7 @@ import pytest
 
 from convoso_exporter.api.parse import parse_search
 from convoso_exporter.simulator import ContactCenter, FakeClock
-from convoso_exporter.simulator.render import HOSTILE_CAMPAIGN, Renderer
+from convoso_exporter.simulator.render import COUNT_STYLES, HOSTILE_CAMPAIGN, Renderer
 
 NOON = 1_767_268_800  # 2026-01-01 12:00:00 UTC
 DAY_COUNTS = ("queue_calls_today", "queue_answered", "queue_dropped")
@@ -97,6 +97,34 @@ def test_glitch_halves_every_day_counter_and_nothing_else(style):
     # The next answer without the fault is whole again (same tick, same cache).
     assert render(center, renderer, style) == render(center, renderer, style)
     assert parse_search(render(center, renderer, style)).call_data == parse_search(center.search()).call_data
+
+
+# --- count styles -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["documented", "live"])
+def test_count_styles_change_only_their_figure_by_the_agents_of_their_status(style):
+    center, clock, renderer = make(agents=120, campaigns=2, queues=3)
+    clock.advance(600)
+    for filters in ({}, {"campaign_id": "1002"}):
+        selection = center.select(**filters)
+        plain = parse_search(json.loads(renderer.search(selection, style)))
+        listed = [a.status for a in plain.agents]
+        statuses = {status: listed.count(status) for status in ("RINGING", "WRAP", "LOGGED_OUT")}
+        assert all(statuses.values()) or filters, statuses  # the account has agents of each to count otherwise
+        assert (plain.agent_total, plain.agent_ready) == (len(listed), listed.count("READY"))
+        expected = {
+            "documented": {},
+            "ringing-as-ready": {"agent_ready": plain.agent_ready + statuses["RINGING"]},
+            "wrap-as-paused": {"agent_paused": plain.agent_paused + statuses["WRAP"]},
+            "logged-in-total": {"agent_total": plain.agent_total - statuses["LOGGED_OUT"]},
+        }
+        assert set(expected) == set(COUNT_STYLES)
+        for counts, changed in expected.items():
+            other = parse_search(json.loads(renderer.search(selection, style, None, counts)))
+            assert other.agents == plain.agents and other.call_data == plain.call_data
+            figures = ("agent_total", "agent_ready", "agent_incall", "agent_paused")
+            assert {f: getattr(other, f) for f in figures} == {**{f: getattr(plain, f) for f in figures}, **changed}
 
 
 # --- caches follow the center ----------------------------------------------------------------

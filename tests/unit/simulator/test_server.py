@@ -621,7 +621,7 @@ def test_simulate_command_serves_until_cancelled(caplog):
     args = parser.parse_args(
         ["--web.listen-address", f"127.0.0.1:{port}", "--auth-token", TOKEN, "--agents", "12",
          "--campaigns", "2", "--queues", "3", "--skills", "french,golf", "--style", "live", "--latency", "10ms",
-         "--drop-ratio", "0.05", "--seed", "4"]
+         "--drop-ratio", "0.05", "--seed", "4", "--count-style", "wrap-as-paused"]
     )
     assert args.latency == 0.01 and args.skills == ("french", "golf")
 
@@ -635,6 +635,7 @@ def test_simulate_command_serves_until_cancelled(caplog):
                 except httpx.ConnectError:
                     await asyncio.sleep(0.05)
             assert len(state["agents"]) == 12 and state["skills"] == ["french", "golf"] and state["drop_ratio"] == 0.05
+            assert state["count_style"] == "wrap-as-paused"
             cid = state["campaigns"][0]["campaign_id"]
             response = await client.post(f"{SEARCH}?auth_token={TOKEN}", data={"campaign_id": cid})
             assert response.json()["data"]["entries"]["success"] is True
@@ -651,7 +652,7 @@ def test_simulate_command_serves_until_cancelled(caplog):
 @pytest.mark.parametrize(
     "argv",
     [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"],
-     ["--timezone", "Mars/Olympus"]],
+     ["--timezone", "Mars/Olympus"], ["--count-style", "loose"]],
 )
 def test_simulate_flags_are_checked(argv, capsys):
     parser = argparse.ArgumentParser()

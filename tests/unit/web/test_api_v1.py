@@ -39,7 +39,7 @@ TARGET_FIELDS = {
 }
 FIGURE_FIELDS = {
     "dialable_leads", "calls_today", "answered_today", "dropped_today", "drop_rate", "drop_red", "call_data",
-    "agent_total", "agent_ready", "agent_incall", "agent_paused", "agents_listed",
+    "agent_total", "agent_ready", "agent_incall", "agent_paused", "agents_listed", "count_gaps",
 }
 AGENT_FIELDS = {
     "user_id", "name", "status", "status_label", "status_seconds", "time_level", "calls_today", "session_calls",

@@ -22,6 +22,7 @@ from convoso_exporter.web.board import (
     View,
     by_status,
     campaign_lines,
+    count_check,
     drop_rate,
     figures,
     floor_order,
@@ -275,3 +276,25 @@ def test_an_id_of_digits_int_cannot_read_is_listed_with_the_other_ids():
     view_ = account_view(result)
     assert [line.ident for line in campaign_lines(view_)] == [None, "7", "²"]
     assert list(scope_names(result, view_, QUEUE)) == ["12", "٣"]
+
+
+# --- the API's counts against ours ------------------------------------------------------
+
+
+def test_count_check_lists_the_targets_whose_figures_differ_and_only_those():
+    states = floor_states()
+    check = count_check(view(states))
+    assert check.compared == 4 and not check.agree  # the custom target has not answered
+    # The floor's account lists user 100002 twice (READY, then INCALL): its own figures count both
+    # entries, we count the user once. Its campaign 1001 answer does too; 1002 and queue 2002 agree.
+    assert [(target, [(gap.figure, gap.difference) for gap in gaps]) for target, gaps in check.gaps] == [
+        ("account", [("total", 1), ("incall", 1)]),
+        ("campaign:1001", [("total", 1), ("incall", 1)]),
+    ]
+
+
+def test_count_check_agrees_when_every_answer_counts_as_we_do():
+    distinct = tuple({a.user_id: a for a in reversed(ACCOUNT_AGENTS)}.values())  # first entries win
+    check = count_check(account_view(answer(distinct, 0, 0, 0, 0)))
+    assert check.compared == 1 and check.agree and check.gaps == ()
+    assert count_check(view({})).compared == 0

@@ -16,7 +16,9 @@ from convoso_exporter.mixin import panels
 from convoso_exporter.mixin.settings import Settings
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.web.board import DROP_RATE_RED
-from convoso_exporter.web.pages import format_age, landing_page, wallboard_page
+from convoso_exporter.derive.agreement import Gap
+from convoso_exporter.web.board import CountCheck
+from convoso_exporter.web.pages import counts_line, format_age, landing_page, wallboard_page
 from tests.support import ROOT
 from tests.unit.web.floor import NOW, floor_states, view
 
@@ -100,6 +102,27 @@ def test_landing_page_targets_say_when_they_were_last_polled():
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in page
     assert "<script>" not in page
     assert '<td>everything</td><td>whole account</td><td class="pending">pending</td><td>never</td><td>not yet</td>' in page
+
+
+def test_landing_page_names_each_target_whose_counts_differ():
+    page = landing()
+    assert "Convoso's own agent counts differ from ours" in page
+    assert ("<li>account: Convoso counts 9 agents, we count 8; Convoso counts 3 in call, we count 2</li>") in page
+    items = re.findall(r"<li>(.*?)</li>", page)
+    assert [item.split(": Convoso", 1)[0] for item in items] == ["account", "campaign:1001"]
+
+
+def test_counts_line_is_calm_when_the_counts_agree_and_escapes_target_names():
+    assert counts_line(CountCheck(0, ())) == '<p class="note">Convoso\'s own agent counts: no answer to compare yet.</p>'
+    assert counts_line(CountCheck(3, ())) == (
+        '<p class="note">Convoso\'s own agent counts agree with ours (3 targets compared).</p>')
+    assert "(1 target compared)" in counts_line(CountCheck(1, ()))
+    line = counts_line(CountCheck(2, (("<b>x</b>", (Gap("ready", 19, 17, "RINGING"),)),)))
+    assert "<li>&lt;b&gt;x&lt;/b&gt;: Convoso counts 19 ready, we count 17 (counting RINGING?)</li>" in line
+    assert "agree" not in line
+    many = counts_line(CountCheck(12, tuple((f"campaign:{i}", (Gap("total", 2, 1),)) for i in range(12))))
+    assert many.count("<li>") == 11 and "<li>campaign:9: " in many and "campaign:10" not in many
+    assert "<li>and 2 more (convoso_exporter_count_disagreement, /api/v1/snapshot)</li>" in many
 
 
 def test_landing_page_escapes_names_from_the_api():

@@ -81,14 +81,32 @@ def test_figures_entry_of_a_full_answer():
         "drop_rate": 0.02, "drop_red": False, "call_data": {"total_calls": 3000, "answered": 1500, "dropped": 30},
         "agent_total": 9, "agent_ready": 2, "agent_incall": 3, "agent_paused": 1,
         "agents_listed": 8,  # nine entries, one user listed twice
+        # Its figures count the repeat (INCALL the second time) where we count the user once, as READY.
+        "count_gaps": [
+            {"figure": "total", "api": 9, "counted": 8, "difference": 1, "hint": None},
+            {"figure": "ready", "api": 2, "counted": 2, "difference": 0, "hint": None},
+            {"figure": "incall", "api": 3, "counted": 2, "difference": 1, "hint": None},  # four statuses have 1
+            {"figure": "paused", "api": 1, "counted": 1, "difference": 0, "hint": None},
+        ],
     }
+
+
+def test_figures_entry_of_a_figures_only_answer_counts_the_statuses_read_with_it():
+    """A discovered target's agents are not kept: what was counted as it was read stands in."""
+    only = SearchResult(agent_total=5, agent_ready=3, statuses=(("READY", 2), ("RINGING", 1), ("WRAP", 2)))
+    entry = figures_entry(only)
+    assert entry["agents_listed"] == 5  # it said 0: the agents it no longer holds
+    assert entry["count_gaps"] == [
+        {"figure": "total", "api": 5, "counted": 5, "difference": 0, "hint": None},
+        {"figure": "ready", "api": 3, "counted": 2, "difference": 1, "hint": "RINGING"},
+    ]
 
 
 def test_figures_entry_keeps_what_was_not_sent_null_and_never_divides_by_zero():
     entry = figures_entry(SearchResult(queue_answered=0, queue_dropped=4))
     assert entry["drop_rate"] is None and entry["drop_red"] is False
     assert entry["call_data"] is None and entry["dialable_leads"] is None and entry["agent_total"] is None
-    assert entry["agents_listed"] == 0
+    assert entry["agents_listed"] == 0 and entry["count_gaps"] == []  # no agent figure sent: nothing compared
     partial = figures_entry(SearchResult(call_data=CallData(total_calls=5)))
     assert partial["call_data"] == {"total_calls": 5, "answered": None, "dropped": None}
 

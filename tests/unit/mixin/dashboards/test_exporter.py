@@ -35,3 +35,13 @@ def test_the_budget_targets_and_discovery_panels_exist():
     assert kinds["expr"].startswith("convoso_exporter_targets{") and "{{kind}}" in kinds["legendFormat"]
     (scopes,) = panel_named(board, "Discovered scopes by outcome")["targets"]
     assert scopes["expr"].startswith("convoso_exporter_discovered_scopes{") and "{{outcome}}" in scopes["legendFormat"]
+
+
+def test_the_counts_panel_draws_each_targets_disagreement_per_figure():
+    panel = panel_named(exporter.build(Settings()), "Convoso's agent counts minus ours")
+    (query,) = panel["targets"]
+    assert query["expr"] == (
+        'convoso_exporter_count_disagreement{job=~"$job",instance=~"$instance",target=~"$target"}'
+    )
+    assert query["legendFormat"] == "{{target}} {{figure}}"
+    assert panel["fieldConfig"]["defaults"]["unit"] == "short" and "RINGING" in panel["description"]
