@@ -5,10 +5,11 @@ The vendor publishes no rate limit, so the exporter keeps its own, in two parts:
 - **The stretch** (`stretch`): when the targets' intervals imply more calls a minute than
   the ceiling (`plan.calls_per_minute`), intervals are lengthened until they fit, kind by
   kind in `plan.stretch_priority` order: discovered campaigns and queues first, the
-  config's own slices next, the account (the backbone) last. Each more important tier
-  keeps its interval as long as every less important one can keep at least FLOOR_SHARE
-  of the ceiling (or what it asks for, if less); the least important takes what is left.
-  A new kind of target is counted and stretched by its kind and interval alone.
+  config's own slices next, the account (the backbone) last. A more important tier keeps
+  its interval as long as every less important one can keep at least FLOOR_SHARE of the
+  ceiling (or what it asks for, if less), and is never stretched more than they are; the
+  stretched plan fits the ceiling exactly. A new kind of target is counted and stretched
+  by its kind and interval alone.
 - **The limiter** (`RateLimiter`): every request waits its turn so that no 60 seconds
   ever hold more than the ceiling, whatever the schedule does: the first round at
   start-up, a reload or a discovery round that adds targets (each polled at once),
@@ -100,7 +101,7 @@ def stretch(planned: Mapping[str, float], ceiling: float | None) -> Stretch:
         tiers[stretch_priority(kind)] += calls
     order = sorted(tiers, reverse=True)  # most important first
     allowed = allot([tiers[priority] for priority in order], ceiling)
-    by_priority = {priority: tiers[priority] / share for priority, share in zip(order, allowed)}
+    by_priority = {priority: tiers[priority] / share if share else 1.0 for priority, share in zip(order, allowed)}
     return Stretch(ceiling, dict(planned), {kind: by_priority[stretch_priority(kind)] for kind in planned})
 
 

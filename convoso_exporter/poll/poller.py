@@ -222,9 +222,9 @@ class Poller:
         """One poll of target `name`; returns when (self._clock) the next one is due:
         `interval` after this one started (fixed rate; at once if it overran), or after
         a failure, its backoff from now."""
-        state = self._states[name]
+        await self._ceiling.acquire(self._states[name].target)
+        state = self._states[name]  # as it is once the request may go
         target = state.target
-        await self._ceiling.acquire(target)
         started = self._clock()
         try:
             result = await self._search(target)

@@ -95,6 +95,11 @@ def test_every_plan_fits_and_more_important_kinds_stretch_no_more(planned, ceili
                 assert plan.ratio(kind) <= plan.ratio(other) * (1 + 1e-9)
 
 
+def test_a_kind_that_plans_no_calls_is_left_as_configured():
+    plan = stretch({"account": 0.0, "campaign": 400.0}, 100)
+    assert plan.ratio("account") == 1 and plan.ratio("campaign") == pytest.approx(4)
+
+
 def test_the_reserve_is_what_more_important_kinds_plan():
     plan = stretch({"account": 4.0, "custom": 8.0, "campaign": 600.0}, 300)
     assert reserve(plan) == {2: 0, 1: 4, 0: 12}
