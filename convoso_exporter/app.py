@@ -96,6 +96,7 @@ class App:
             max_backoff=config.convoso.max_backoff,
             on_change=self._on_change,
             derive=lambda *args: self.deriver.advance(*args),
+            max_requests_per_minute=config.convoso.max_requests_per_minute,
         )
         self.publisher = Publisher(self._frame)
         self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
@@ -273,7 +274,8 @@ class App:
             # New rules for what to poll: the next account answer rediscovers at once.
             self.discovery = Discovery(new.discovery) if new.discovery.enabled else None
         self.poller.replace(self._targets(new), client, interval=new.poll_interval,
-                            max_backoff=new.convoso.max_backoff)
+                            max_backoff=new.convoso.max_backoff,
+                            max_requests_per_minute=new.convoso.max_requests_per_minute)
         self.watchdog = Watchdog(bound(new.poll_interval, new.convoso.timeout))
         # A warning is said once per config that causes it, not again on every reload.
         for warning in sorted(set(new.warnings) - set(old.warnings)):
@@ -314,4 +316,6 @@ class App:
             reload_timestamp=self._reload_time,
             budget_per_minute=self._budget(states.values()),
             discovered=self.discovery.found.counts if self.discovery is not None else {},
+            stretch=self.poller.stretch,
+            ceiling_wait_seconds=self.poller.ceiling_wait_seconds,
         )

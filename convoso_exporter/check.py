@@ -5,7 +5,9 @@ host or an unknown campaign id show only against the API. This command validates
 config, then makes one real search per target (the account first, then one discovery
 round, then every discovered and explicit target) and prints a table: the target, OK or
 the error in plain words with what to do, the agents it saw and how long it took; and the
-API calls per minute the config implies. Exit 0 only when every target works.
+API calls per minute the config implies, against `convoso.max_requests_per_minute`, with
+the intervals the exporter would stretch to stay within it. Its own searches wait their
+turn under that ceiling too. Exit 0 only when every target works.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from convoso_exporter.api.errors import ApiError, ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.config.schema import Config, Target
 from convoso_exporter.poll.discovery import Discovery
-from convoso_exporter.poll.plan import budget_per_minute, plan
+from convoso_exporter.poll.budget import ADVICE as STRETCH_ADVICE, RateLimiter, Stretch, stretch
+from convoso_exporter.poll.plan import calls_per_minute, plan
 
 # What to do about each kind of failure, in words an operator acts on (a connection
 # failure or a timeout whose cause is known says what to check in its own message).
@@ -66,20 +69,23 @@ class Outcome:
         return f"FAILED: {self.error} -> {advice}"
 
 
-async def check(config: Config) -> tuple[list[Outcome], float]:
-    """Every target's outcome (account first) and the API calls per minute."""
+async def check(config: Config) -> tuple[list[Outcome], Stretch]:
+    """Every target's outcome (account first) and the API calls per minute against the ceiling."""
+    ceiling = config.convoso.max_requests_per_minute
+    limiter = RateLimiter(ceiling, clock=time.monotonic, sleep=asyncio.sleep)
     async with ConvosoClient.from_settings(config.convoso) as client:
         targets = plan(config, (), None)
-        account = await _search(client, targets[0])
+        account = await _search(client, limiter, targets[0])
         found = ()
         if account.ok and config.discovery.enabled and account.result is not None:
             found = Discovery(config.discovery).update(account.result, time.time()).targets
         targets = plan(config, found, None)
-        rest = await asyncio.gather(*(_search(client, target) for target in targets[1:]))
-    return [account, *rest], budget_per_minute(targets, config.poll_interval)
+        rest = await asyncio.gather(*(_search(client, limiter, target) for target in targets[1:]))
+    return [account, *rest], stretch(calls_per_minute(targets, config.poll_interval), ceiling)
 
 
-async def _search(client: ConvosoClient, target: Target) -> Outcome:
+async def _search(client: ConvosoClient, limiter: RateLimiter, target: Target) -> Outcome:
+    await limiter.acquire()
     started = time.perf_counter()
     try:
         result = await client.search(**target.filters())
@@ -88,7 +94,7 @@ async def _search(client: ConvosoClient, target: Target) -> Outcome:
     return Outcome(target, time.perf_counter() - started, result=result)
 
 
-def report(outcomes: Sequence[Outcome], budget: float, out: TextIO) -> int:
+def report(outcomes: Sequence[Outcome], budget: Stretch, out: TextIO) -> int:
     """The table, the budget and the exit code: 0 when every target works, 1 otherwise."""
     rows = [("target", "kind", "agents", "latency", "result")]
     for outcome in outcomes:
@@ -99,7 +105,9 @@ def report(outcomes: Sequence[Outcome], budget: float, out: TextIO) -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4], file=out)
     failed = sum(not outcome.ok for outcome in outcomes)
-    print(f"\nAPI calls per minute this config implies: {budget:.1f}", file=out)
+    advice = f"; {STRETCH_ADVICE}" if budget.stretched else ""
+    print(f"\nAPI calls per minute this config implies: {budget.planned_total:.1f}, {budget.verdict()}{advice}",
+          file=out)
     if failed:
         print(f"{failed} of {len(outcomes)} targets failed.", file=out)
         return 1

@@ -44,6 +44,9 @@ MIN_POLL_INTERVAL = 1.0
 MAX_CONCURRENCY = 256
 MIN_RESPONSE_BYTES = 1024
 MAX_TOKEN_FILE_BYTES = 64 * 1024  # a token is short; do not slurp a wrong (huge) file
+# The ceiling on API calls a minute: a 2,000-agent account at the default intervals makes
+# 64, and the default max_targets at the default intervals at most 204 (poll/budget.py).
+MAX_REQUESTS_PER_MINUTE = 300
 
 
 # What a target can be: the whole account (the backbone every agent count comes from),
@@ -98,6 +101,7 @@ class ConvosoSettings:
     concurrency: int = 8
     max_response_bytes: int = 32 * 1024 * 1024
     max_backoff: float = 120.0
+    max_requests_per_minute: int = MAX_REQUESTS_PER_MINUTE
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ CONVOSO_KEYS = (
     "concurrency",
     "max_response_bytes",
     "max_backoff",
+    "max_requests_per_minute",
 )
 TARGET_KEYS = ("name", "campaign_id", "queue_id", "user_id", "skills")
 
@@ -261,6 +266,8 @@ def _build_convoso(
         concurrency=section.integer("concurrency", 8, minimum=1, maximum=MAX_CONCURRENCY),
         max_response_bytes=max_bytes,
         max_backoff=max_backoff,
+        max_requests_per_minute=section.integer("max_requests_per_minute", MAX_REQUESTS_PER_MINUTE, minimum=1,
+                                                maximum=1_000_000),
     )
 
 

@@ -154,7 +154,17 @@ SPECS: tuple[Spec, ...] = (
          "Latency of requests to the Convoso API, by endpoint (exporter clock).", ApiStats.BUCKETS + (INF,)),
     Spec("convoso_exporter_api_budget_calls_per_minute", "gauge", EXPORTER, (),
          "API calls per minute the current targets and intervals imply for this exporter "
-         "(sum over polled targets of 60 / interval; retries and backoff not included)."),
+         "(sum over polled targets of 60 / interval, as configured; retries and backoff not included). Over "
+         "convoso_exporter_api_ceiling_calls_per_minute the intervals are stretched to fit it."),
+    Spec("convoso_exporter_api_ceiling_calls_per_minute", "gauge", EXPORTER, (),
+         "The most API calls this exporter makes in any 60 seconds (convoso.max_requests_per_minute)."),
+    Spec("convoso_exporter_poll_interval_stretch_ratio", "gauge", EXPORTER, ("kind",),
+         "Factor the intervals of this kind of target are stretched by to keep the API calls within the "
+         "ceiling (1: as configured). Discovered campaigns and queues are stretched first, custom targets "
+         "next, the account last."),
+    Spec("convoso_exporter_api_ceiling_wait_seconds_total", "counter", EXPORTER, (),
+         "Seconds API requests waited for their turn under the ceiling (bursts: the first round, a reload, "
+         "a discovery round that adds targets)."),
     Spec("convoso_exporter_poll_errors_total", "counter", HEALTH, ("target", "kind"),
          "Failed polls of this target, by error kind."),
     Spec("convoso_exporter_day_figure_glitches_total", "counter", HEALTH, ("target", "kind"),

@@ -1,5 +1,5 @@
 """The exporter's own families: build, API requests and latency, targets, discovery,
-the API budget and the config's reload state."""
+the API budget and its ceiling (the stretch, the waits) and the config's reload state."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from convoso_exporter.buildinfo import revision
 from convoso_exporter.config.schema import TARGET_KINDS
 from convoso_exporter.expose.catalog import new_family
 from convoso_exporter.expose.exposition import Family
+from convoso_exporter.poll.budget import Stretch
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class ExporterInfo:
     budget_per_minute: float = 0.0  # API calls per minute the targets imply
     discovered: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (kind, outcome) -> scopes
     revision: str = field(default_factory=revision)  # the git commit built from (buildinfo.py)
+    stretch: Stretch = field(default_factory=Stretch)  # the request-rate ceiling's (Poller.stretch)
+    ceiling_wait_seconds: float = 0.0  # requests' waits under the ceiling (Poller.ceiling_wait_seconds)
 
 
 def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
@@ -34,6 +37,15 @@ def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
     build.add((info.version, info.revision, platform.python_version()), 1)
     budget = new_family("convoso_exporter_api_budget_calls_per_minute")
     budget.add((), info.budget_per_minute)
+    ceiling = new_family("convoso_exporter_api_ceiling_calls_per_minute")
+    if info.stretch.ceiling is not None:
+        ceiling.add((), info.stretch.ceiling)
+    stretch = new_family("convoso_exporter_poll_interval_stretch_ratio")
+    # Every kind from 1; a kind outside the catalogue's list still shows (kinds are few).
+    for kind in (*TARGET_KINDS, *sorted(set(info.stretch.planned) - set(TARGET_KINDS))):
+        stretch.add((kind,), info.stretch.ratio(kind))
+    waits = new_family("convoso_exporter_api_ceiling_wait_seconds_total")
+    waits.add((), info.ceiling_wait_seconds)
     targets = new_family("convoso_exporter_targets")
     for kind in TARGET_KINDS:
         targets.add((kind,), info.targets.get(kind, 0))
@@ -45,7 +57,8 @@ def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
     reload_time = new_family("convoso_exporter_config_last_reload_success_timestamp_seconds")
     if info.reload_timestamp is not None:
         reload_time.add((), info.reload_timestamp)
-    return [build, _requests_family(stats), _latency_family(stats), budget, targets, discovered, reload_ok, reload_time]
+    return [build, _requests_family(stats), _latency_family(stats), budget, ceiling, stretch, waits, targets,
+            discovered, reload_ok, reload_time]
 
 
 def _requests_family(stats: ApiStats) -> Family:

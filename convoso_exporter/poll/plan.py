@@ -12,19 +12,31 @@ other shards still poll it (every `discovery.interval`, unpublished) because dis
 needs it, and with discovery off they do not poll it at all. So replicas never publish
 the same series twice, the account's breakdown included.
 
-The API budget is the calls per minute these targets imply: 60 / interval per target.
+The API budget is the calls per minute these targets imply: 60 / interval per target,
+counted by target kind. A kind is also how readily its targets give up their interval
+when the budget is over `convoso.max_requests_per_minute` (`stretch_priority`; the
+stretch itself is `poll/budget.py`'s): a new kind of target (another endpoint polled
+beside search) is counted and stretched by its kind and interval alone.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from convoso_exporter.config.schema import ACCOUNT, ACCOUNT_TARGET, Config, Target
+from convoso_exporter.config.schema import ACCOUNT, ACCOUNT_TARGET, CUSTOM, Config, Target
 from convoso_exporter.shard import select_targets, shard_of
 
 ACCOUNT_NAME = ACCOUNT_TARGET
 
 Shard = tuple[int, int]  # (index, count)
+
+# The order in which kinds of target are stretched when the plan is over the ceiling:
+# lowest first. The account is the backbone (every agent series, the breakdown and
+# discovery come from its answer) and keeps its interval longest; the config's own
+# slices come before it; every other kind (discovered campaigns and queues, and any
+# kind added later) is stretched first.
+STRETCH_PRIORITY = {ACCOUNT: 2, CUSTOM: 1}
 
 
 def account_target(config: Config, shard: Shard | None) -> Target | None:
@@ -45,9 +57,27 @@ def plan(config: Config, discovered: Sequence[Target], shard: Shard | None) -> t
     return tuple([account, *others] if account is not None else others)
 
 
+def interval_of(target: Target, poll_interval: float) -> float:
+    """Seconds between polls of `target` as configured (before any stretch)."""
+    return target.interval or poll_interval
+
+
+def stretch_priority(kind: str) -> int:
+    """How late targets of `kind` are stretched (higher: later; see STRETCH_PRIORITY)."""
+    return STRETCH_PRIORITY.get(kind, 0)
+
+
+def calls_per_minute(targets: Iterable[Target], poll_interval: float) -> dict[str, float]:
+    """API calls per minute by target kind when every poll succeeds, as configured."""
+    calls: dict[str, float] = defaultdict(float)
+    for target in targets:
+        calls[target.kind] += 60.0 / interval_of(target, poll_interval)
+    return dict(calls)
+
+
 def budget_per_minute(targets: Iterable[Target], poll_interval: float) -> float:
     """API calls per minute these targets make when every poll succeeds."""
-    return sum(60.0 / (target.interval or poll_interval) for target in targets)
+    return sum(calls_per_minute(targets, poll_interval).values())
 
 
 def same_plan(a: Sequence[Target], b: Sequence[Target]) -> bool:

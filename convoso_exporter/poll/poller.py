@@ -10,6 +10,9 @@ immediate retry, and the wait a log line announces is the wait that follows. Eve
 new, immutable `TargetState` (see state.py) and publishes it by replacing the whole
 mapping of states, then calls `on_change`, which the app uses to re-render /metrics.
 
+With a ceiling (`max_requests_per_minute`, poll/budget.py) the intervals are stretched
+to fit it (re-planned with every target list) and every request waits its turn under it.
+
 Logs say when a target's health changes, not on every poll: a warning when it starts
 failing or fails differently, an info when it recovers; each poll is logged at debug.
 """
@@ -30,6 +33,7 @@ from convoso_exporter.api.errors import INTERNAL, ConvosoError
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import one_line
 from convoso_exporter.config.schema import Target
+from convoso_exporter.poll.budget import Ceiling, Stretch
 from convoso_exporter.poll.state import TargetState, stale_after
 
 # INTERNAL (api.errors): the kind recorded when the client raises something outside the
@@ -74,6 +78,7 @@ class Poller:
         rng: random.Random | None = None,
         jitter: float = 0.1,
         logger: logging.Logger | None = None,
+        max_requests_per_minute: int | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"poll interval must be positive, got {interval!r}")
@@ -92,6 +97,8 @@ class Poller:
         self._rng = rng if rng is not None else random.Random()
         self._jitter = jitter
         self._log = logger if logger is not None else logging.getLogger(__name__)
+        self._ceiling = Ceiling(max_requests_per_minute, clock=clock, sleep=sleep, logger=self._log)
+        self._ceiling.plan(targets, interval)
         self._states: Mapping[str, TargetState] = MappingProxyType(
             {t.name: self._new_state(t) for t in _check_unique_names(targets)}
         )
@@ -108,6 +115,16 @@ class Poller:
         """The latest published state per target name. The mapping is replaced whole on
         every change and never edited: take it once and read it as long as you like."""
         return self._states
+
+    @property
+    def stretch(self) -> Stretch:
+        """How the request-rate ceiling stretches the current targets' intervals."""
+        return self._ceiling.stretch
+
+    @property
+    def ceiling_wait_seconds(self) -> float:
+        """Seconds requests have waited for their turn under the ceiling, in total."""
+        return self._ceiling.limiter.waited
 
     def ready(self) -> bool:
         """True once every current target has finished at least one poll, ok or not."""
@@ -135,13 +152,14 @@ class Poller:
         self._stopped.set()
         await self._cancel_all()
 
-    def replace(self, targets: Sequence[Target], client: Any = None, *,
-                interval: float | None = None, max_backoff: float | None = None) -> None:
+    def replace(self, targets: Sequence[Target], client: Any = None, *, interval: float | None = None,
+                max_backoff: float | None = None, max_requests_per_minute: int | None = None) -> None:
         """Apply a new target list (a reload, or a discovery round). Targets whose
         definition is unchanged keep their state and their schedule; changed and new ones
         start afresh (first poll at once); removed ones stop. A new `client` is used by
         every poll from now on, and a new `interval` / `max_backoff` apply from each
-        target's next scheduling on."""
+        target's next scheduling on, as do the intervals stretched for the new list (and
+        a new `max_requests_per_minute`); the requests of the last minute still count."""
         wanted = _check_unique_names(targets)
         if client is not None:
             self._client = client
@@ -149,6 +167,7 @@ class Poller:
             self._interval = interval
         if max_backoff is not None:
             self._max_backoff = max_backoff
+        self._ceiling.plan(wanted, self._interval, max_requests_per_minute)
         old = self._states
         new: dict[str, TargetState] = {}
         for target in wanted:
@@ -175,7 +194,7 @@ class Poller:
         await self._poll(name)
 
     def _interval_of(self, target: Target) -> float:
-        return target.interval or self._interval
+        return self._ceiling.interval(target, self._interval)
 
     def _new_state(self, target: Target) -> TargetState:
         return TargetState(target, stale_after=stale_after(self._interval_of(target)))
@@ -233,11 +252,12 @@ class Poller:
         """One poll of target `name`; returns when (self._clock) the next one is due:
         `interval` after this one started (fixed rate; at once if it overran), or after
         a failure, its backoff from now."""
+        await self._ceiling.acquire(self._states[name].target)
         started = self._clock()
         token = object()  # this poll's own key: a redefined target's next poll may overlap its end
         self._in_flight[token] = started
         try:
-            due = await self._attempt(self._states[name], started)
+            due = await self._attempt(self._states[name], started)  # the state as it is once the request may go
         finally:
             del self._in_flight[token]
         self._last_finished = self._clock()
@@ -284,7 +304,8 @@ class Poller:
                     raise
                 # The client was replaced while this request was in flight (a reload, which
                 # closes the old client): that failure says nothing about the target, so
-                # ask again with the new client.
+                # ask again with the new client, in turn like any request.
+            await self._ceiling.acquire(target)
 
     def _succeeded(self, previous: TargetState, result: SearchResult, started: float, wall: float,
                    derived: Any) -> float:

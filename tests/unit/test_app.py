@@ -115,6 +115,8 @@ def test_the_exposition_is_served_from_its_pieces_in_both_formats_and_gzip():
     # httpx inflates it; the header says it came gzipped.
     assert encoding == "gzip" and agents_in(body.decode()) == AGENTS
     assert agents_in(seen["plain"].decode()) == AGENTS
+    # The request-rate ceiling reaches the poller and the exporter's own figures.
+    assert "convoso_exporter_api_ceiling_calls_per_minute 300.0" in seen["plain"].decode()
     assert seen["om"].endswith("# EOF\n")
     assert sum(s.value for f in om_families(seen["om"]) if f.name == "convoso_agents" for s in f.samples) == AGENTS
 

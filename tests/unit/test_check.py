@@ -20,12 +20,14 @@ BROKEN = (
 )
 
 
-async def run_check(targets, *, token: str = TOKEN, discovery: bool = True) -> tuple[int, str]:
+async def run_check(targets, *, token: str = TOKEN, discovery: bool = True,
+                    max_requests_per_minute: int = 300) -> tuple[int, str]:
     sim = Simulator(ContactCenter(agents=20, campaigns=2, queues=3, seed=4), token=TOKEN)
     await sim.start("127.0.0.1", 0)
     try:
         config = Config(
-            convoso=ConvosoSettings(base_url=sim.base_url, auth_token=token, timeout=5.0),
+            convoso=ConvosoSettings(base_url=sim.base_url, auth_token=token, timeout=5.0,
+                                    max_requests_per_minute=max_requests_per_minute),
             discovery=DiscoverySettings(enabled=discovery),
             targets=tuple(targets),
         )
@@ -47,8 +49,19 @@ def test_every_target_working_exits_0_with_the_account_and_what_discovery_found(
     assert names == ["account", "campaign:1001", "campaign:1002", "queue:2001", "queue:2002", "queue:2003", "spanish"]
     assert lines_of(text)["account"].split()[1:3] == ["account", "20"]
     # 60/15 for the account and the slice, 60/60 for each of the 5 discovered targets.
-    assert "API calls per minute this config implies: 13.0" in text
+    assert ("API calls per minute this config implies: 13.0, within the ceiling of 300 "
+            "(convoso.max_requests_per_minute)") in text
     assert "All 7 targets work." in text
+
+
+def test_a_config_over_the_ceiling_is_told_what_would_be_stretched_and_what_to_do():
+    # 4 + 4 + 5 × 1 a minute against 10: the 5 discovered scopes give up 3 of their 5 calls.
+    code, text = asyncio.run(run_check([Target("spanish", skills=("spanish",))], max_requests_per_minute=10))
+    assert code == 0, text
+    assert ("API calls per minute this config implies: 13.0, over the ceiling of 10 "
+            "(convoso.max_requests_per_minute): campaign and queue intervals stretched x2.5; custom and account "
+            "as configured; raise convoso.max_requests_per_minute, or lengthen discovery.interval / poll_interval"
+            ) in text
 
 
 def test_broken_targets_are_named_with_what_to_do_and_exit_1():

@@ -207,6 +207,7 @@ def test_full_config():
             concurrency=3,
             max_response_bytes=512 * 1024,
             max_backoff=5400.0,
+            max_requests_per_minute=1200,
         ),
         poll_interval=60.0,
         timezone="America/New_York",
@@ -296,7 +297,7 @@ def test_example_file_documents_every_key():
     text = EXAMPLE.read_text()
     for key in (
         "base_url:", "auth_token_file:", "auth_token:", "timeout:", "concurrency:",
-        "max_response_bytes:", "max_backoff:", "poll_interval:", "agent_metrics:",
+        "max_response_bytes:", "max_backoff:", "max_requests_per_minute:", "poll_interval:", "agent_metrics:",
         "max_agents_per_target:", "targets:", "campaign_id", "queue_id", "user_id", "skills",
         "timezone:", "discovery:", "include:", "exclude:", "interval:", "max_targets:", "agent_names:",
         "CONVOSO_AUTH_TOKEN",

@@ -9,6 +9,7 @@ import pytest
 
 from convoso_exporter.api.errors import ERROR_KINDS
 from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.poll.budget import Stretch
 from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, names, renderer, state, value
 
 
@@ -24,6 +25,22 @@ def test_build_targets_budget_discovery_and_reload():
     assert value(body, "convoso_exporter_discovered_scopes", kind="queue", outcome="over_limit") == 1
     assert value(body, "convoso_exporter_config_last_reload_successful") == 1
     assert value(body, "convoso_exporter_config_last_reload_success_timestamp_seconds") == NOW - 600
+
+
+def test_the_ceiling_its_stretch_by_kind_and_the_waits():
+    stretch = Stretch(300, {"account": 4.0, "campaign": 3000.0, "queue": 3000.0, "agent_performance": 10.0},
+                      {"account": 1.0, "campaign": 20.0, "queue": 20.0, "agent_performance": 20.0})
+    info = dataclasses.replace(INFO, stretch=stretch, ceiling_wait_seconds=12.5)
+    body = renderer().render([state("t")], ApiStats(), NOW, info).body
+    assert value(body, "convoso_exporter_api_ceiling_calls_per_minute") == 300
+    ratios = {kind: value(body, "convoso_exporter_poll_interval_stretch_ratio", kind=kind)
+              for kind in ("account", "campaign", "queue", "custom", "agent_performance")}
+    assert ratios == {"account": 1, "campaign": 20, "queue": 20, "custom": 1, "agent_performance": 20}
+    assert value(body, "convoso_exporter_api_ceiling_wait_seconds_total") == 12.5
+    # No ceiling (a poller made without one): no ceiling series, every kind as configured.
+    body = renderer().render([state("t")], ApiStats(), NOW, INFO).body
+    assert "convoso_exporter_api_ceiling_calls_per_minute" not in names(body)
+    assert value(body, "convoso_exporter_poll_interval_stretch_ratio", kind="campaign") == 1
 
 
 def test_self_metrics_are_pre_initialised():

@@ -70,7 +70,8 @@ async def render_simulated(style: str, openmetrics: bool = False) -> str:
     try:
         async with ConvosoClient(sim.base_url, TOKEN) as client:
             poller = Poller(plan(CONFIG, (), None), client, interval=15.0, max_backoff=60.0,
-                            clock=lambda: 0.0, wall=lambda: WALL)
+                            clock=lambda: 0.0, wall=lambda: WALL,
+                            max_requests_per_minute=CONFIG.convoso.max_requests_per_minute)
             await poller.poll_once(ACCOUNT_NAME)
             discovery = Discovery(CONFIG.discovery)
             found = discovery.update(poller.states[ACCOUNT_NAME].snapshot, WALL)
@@ -81,7 +82,8 @@ async def render_simulated(style: str, openmetrics: bool = False) -> str:
             renderer = MetricsRenderer(agent_metrics=True, max_agents_per_target=5000, process_metrics=False)
             info = ExporterInfo(version="golden", targets=Counter(t.kind for t in targets), reload_ok=True,
                                 reload_timestamp=WALL, budget_per_minute=budget_per_minute(targets, 15.0),
-                                discovered=found.counts)
+                                discovered=found.counts, stretch=poller.stretch,
+                                ceiling_wait_seconds=poller.ceiling_wait_seconds)
             exposition = renderer.render(poller.states.values(), ApiStats(), WALL, info)
             body = exposition.om_body if openmetrics else exposition.body
     finally:

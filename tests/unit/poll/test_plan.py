@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from convoso_exporter.config.schema import Config, DiscoverySettings, Target
-from convoso_exporter.poll.plan import ACCOUNT_NAME, budget_per_minute, plan, same_plan
+from convoso_exporter.poll.plan import (
+    ACCOUNT_NAME,
+    budget_per_minute,
+    calls_per_minute,
+    plan,
+    same_plan,
+    stretch_priority,
+)
 from convoso_exporter.shard import shard_of
 
 DISCOVERED = tuple(
@@ -24,6 +31,14 @@ def test_the_budget_of_a_2000_agent_20_campaign_40_queue_account():
     targets = plan(Config(), DISCOVERED, None)
     assert budget_per_minute(targets, 15.0) == 4 + 60
     assert budget_per_minute(plan(Config(targets=EXPLICIT), DISCOVERED, None), 15.0) == 4 + 60 + 8
+
+
+def test_calls_per_minute_by_kind_and_the_order_kinds_give_up_their_interval():
+    targets = plan(Config(targets=EXPLICIT), DISCOVERED, None)
+    assert calls_per_minute(targets, 15.0) == {"account": 4, "campaign": 20, "queue": 40, "custom": 8}
+    # Discovered scopes (and any kind not listed, such as a future endpoint's) first, the account last.
+    assert [stretch_priority(k) for k in ("campaign", "queue", "agent_performance", "custom", "account")] == [
+        0, 0, 0, 1, 2]
 
 
 def test_shards_split_everything_and_publish_each_series_once():

@@ -9,6 +9,7 @@ deterministically and a test of minutes of polling runs in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import heapq
 import logging
@@ -697,3 +698,75 @@ def test_a_polling_task_that_ends_on_a_bug_is_named_broken(caplog):
         run_for(poller, vt, 25.0, lambda: seen.setdefault("progress", poller.progress()))
     assert seen["progress"].broken == ("a",)
     assert "target a: polling stopped on an error: RuntimeError: bug in publishing" in caplog.text
+
+
+# --- the request-rate ceiling (poll/budget.py) ---------------------------------------------
+
+
+class ScopeClient(FakeClient):
+    """Takes the `agents=False` a discovered target asks with."""
+
+    async def search(self, campaign_id=None, queue_id=None, user_id=None, skills=None, agents=True):
+        return await super().search(campaign_id, queue_id, user_id, skills)
+
+
+def account_and_scopes(scopes: int, every: float) -> list[Target]:
+    return [Target("account", kind="account"),
+            *(Target(f"campaign:{i}", campaign_id=f"campaign:{i}", kind="campaign", interval=every)
+              for i in range(scopes))]
+
+
+def most_in_a_minute(times: list[float], since: float = 0.0) -> int:
+    """The most of `times` (from `since` on) in any 60 seconds [t, t + 60): the windows
+    that matter start at one of the times."""
+    times = sorted(t for t in times if t >= since)
+    return max((bisect.bisect_left(times, t + 60) - i for i, t in enumerate(times)), default=0)
+
+
+@pytest.mark.parametrize("respond", [always(RESULT), failing(ServerError("boom"))], ids=["ok", "failing"])
+def test_200_discovered_targets_every_10s_stay_within_the_ceiling_and_the_account_keeps_its_interval(respond):
+    vt = VirtualTime()
+    client = ScopeClient(vt, respond)
+    poller = make_poller(vt, account_and_scopes(200, 10.0), client, interval=15.0, jitter=0.1,
+                         max_requests_per_minute=300)
+    run_for(poller, vt, 300)
+    assert most_in_a_minute([at for _, at in client.calls]) <= 300  # retries and backoff included
+    assert poller.stretch.ratio("campaign") == pytest.approx(1200 / 296) and poller.stretch.ratio("account") == 1
+    assert poller._ceiling.limiter._timer is None  # nothing left waiting after stop
+    if poller.states["account"].consecutive_failures:
+        return
+    assert len(client.calls) >= 300 * 4  # the ceiling is used, not left idle
+    account = client.starts(None)
+    # The scopes never hold the account up: it keeps its jittered 15 s (a poll that comes
+    # early into a full minute may wait a moment for a grant to leave it).
+    assert len(account) >= 300 // 16.5 and max(gaps(account)) <= 15 * 1.1 + 1
+    assert poller.states["campaign:0"].stale_after == pytest.approx(3 * 10 * 1200 / 296)
+
+
+def test_without_a_ceiling_the_same_targets_make_1200_calls_a_minute():
+    # What the ceiling prevents: the rate the intervals imply, unbounded.
+    vt = VirtualTime()
+    client = ScopeClient(vt, always(RESULT))
+    run_for(make_poller(vt, account_and_scopes(200, 10.0), client, interval=15.0), vt, 59)
+    assert most_in_a_minute([at for _, at in client.calls]) == 1204
+
+
+def test_a_reload_that_lowers_the_ceiling_applies_at_once_and_counts_the_last_minute():
+    vt = VirtualTime()
+    client = ScopeClient(vt, always(RESULT))
+    targets = account_and_scopes(20, 60.0)
+    poller = make_poller(vt, targets, client, interval=15.0, max_requests_per_minute=300)
+    assert not poller.stretch.stretched
+
+    async def reload() -> None:
+        await vt.run_until(310)
+        poller.replace(targets, max_requests_per_minute=10)
+        assert poller.stretch.stretched and poller.stretch.ratio("account") == 1
+        assert poller.states["campaign:0"].stale_after == pytest.approx(3 * 60 * 20 / 6)
+        await vt.run_until(900)
+
+    run_for(poller, vt, 0, then=reload)
+    before = [at for _, at in client.calls if at <= 310]
+    assert most_in_a_minute(before) == 24  # 4 of the account's, 20 scopes'
+    assert most_in_a_minute([at for _, at in client.calls], since=310) <= 10
+    assert len(client.calls) - len(before) >= 10 * 9
