@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import httpx
+
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.errors import ApiError, ConvosoError
 from convoso_exporter.api.model import SearchResult
@@ -66,9 +68,10 @@ class Outcome:
         return f"FAILED: {self.error} -> {advice}"
 
 
-async def check(config: Config) -> tuple[list[Outcome], float]:
-    """Every target's outcome (account first) and the API calls per minute."""
-    async with ConvosoClient.from_settings(config.convoso) as client:
+async def check(config: Config, *, transport: httpx.AsyncBaseTransport | None = None) -> tuple[list[Outcome], float]:
+    """Every target's outcome (account first) and the API calls per minute; over
+    `transport` when given (a recording's, record/session.py)."""
+    async with ConvosoClient.from_settings(config.convoso, transport=transport) as client:
         targets = plan(config, (), None)
         account = await _search(client, targets[0])
         found = ()
