@@ -44,30 +44,28 @@ async def record_check(config: Config, folder: Path, *, redact: bool = True,
     if transport is None:
         transport = client_transport(settings.base_url, pool_limits(settings.concurrency))
     outcomes, budget = await check(config, transport=recorder.transport(transport))
-    exchanges, replaced = list(recorder.exchanges), Counter[str]()
-    if redact:
-        exchanges, replaced = redacted(exchanges, settings.auth_token)
+    exchanges = recorder.exchanges
+    replaced = redact_in_place(exchanges, settings.auth_token) if redact else Counter[str]()
     recording = write(folder, exchanges, config, redacted=redact, replaced=replaced)
     recording, expected = await write_expected(recording)
     return Recorded(outcomes, budget, recording, expected)
 
 
-def redacted(exchanges: list[Exchange], token: str) -> tuple[list[Exchange], Counter[str]]:
-    """The exchanges with every body redacted (record/redact.py), and what was replaced."""
+def redact_in_place(exchanges: list[Exchange], token: str) -> Counter[str]:
+    """Every body redacted (record/redact.py), each replacing its original as it is done
+    (a large account's answers are not held twice); what was replaced."""
     redactor = Redactor(token)
     for exchange in exchanges:
         if exchange.decoded:
             redactor.learn(exchange.body)
-    out = []
     for exchange in exchanges:
         if exchange.decoded:
-            body = redactor.redact(exchange.body)
+            exchange.body = redactor.redact(exchange.body)
         else:  # still compressed: nothing in it can be checked, so none of it is kept
-            body = b""
+            exchange.body = b""
             redactor.replaced["bodies_left_out"] += 1
-        headers = {name: redactor.text(value) for name, value in exchange.headers.items()}
-        out.append(dataclasses.replace(exchange, body=body, headers=headers))
-    return out, redactor.replaced
+        exchange.headers = {name: redactor.text(value) for name, value in exchange.headers.items()}
+    return redactor.replaced
 
 
 def summary(recorded: Recorded) -> str:
@@ -76,11 +74,12 @@ def summary(recorded: Recorded) -> str:
     folder = recording.folder
     replaced = recording.manifest.get("replaced", {})
     if recording.redacted:
-        what = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in replaced.items()) or "nothing found"
-        how = f"redacted ({what} replaced)"
+        what = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in replaced.items())
+        how = f"redacted ({what} replaced)" if what else "redacted (nothing needed replacing)"
     else:
         how = "NOT redacted: it holds names, phone numbers and lead ids as the API sent them"
-    return (f"\nRecorded {len(recording.exchanges)} requests and answers in {folder}, {how}.\n"
+    count = len(recording.exchanges)
+    return (f"\nRecorded {count} request{'s' if count != 1 else ''} and what came back in {folder}, {how}.\n"
             f"What the exporter made of them: {folder / 'expected.prom'} ({len(recorded.expected)} series).\n"
             f"Replay: convoso-exporter simulate --replay {folder}, "
             f"then convoso-exporter --config.file {folder / 'config.yaml'}")
