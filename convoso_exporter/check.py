@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import httpx
+
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.errors import ApiError, ConvosoError
 from convoso_exporter.api.model import SearchResult
@@ -69,11 +71,12 @@ class Outcome:
         return f"FAILED: {self.error} -> {advice}"
 
 
-async def check(config: Config) -> tuple[list[Outcome], Stretch]:
-    """Every target's outcome (account first) and the API calls per minute against the ceiling."""
+async def check(config: Config, *, transport: httpx.AsyncBaseTransport | None = None) -> tuple[list[Outcome], Stretch]:
+    """Every target's outcome (account first) and the API calls per minute against the
+    ceiling; over `transport` when given (a recording's, record/session.py)."""
     ceiling = config.convoso.max_requests_per_minute
     limiter = RateLimiter(ceiling, clock=time.monotonic, sleep=asyncio.sleep)
-    async with ConvosoClient.from_settings(config.convoso) as client:
+    async with ConvosoClient.from_settings(config.convoso, transport=transport) as client:
         targets = plan(config, (), None)
         account = await _search(client, limiter, targets[0])
         found = ()

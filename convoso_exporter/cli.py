@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from convoso_exporter import __version__
@@ -199,6 +200,16 @@ def _check(argv: Sequence[str]) -> int:
         "and print what works and what to do about what does not. Exit 0 only when every target works.",
     )
     parser.add_argument("--config.file", dest="config_file", required=True, help="YAML configuration file")
+    parser.add_argument(
+        "--record", metavar="DIR",
+        help="save every request made (never the token) and every answer to DIR (new or empty), with a manifest "
+        f"and what the exporter made of them (expected.prom); '{PROG} simulate --replay DIR' serves them",
+    )
+    parser.add_argument(
+        "--redact", action=argparse.BooleanOptionalAction, default=True,
+        help="with --record: replace agents' names with pseudonyms, mask phone numbers, lead ids, e-mails and "
+        "anything like a token, keeping shape, types and counts (default: on; --no-redact keeps them)",
+    )
     args = _parse(parser, argv)
     from convoso_exporter.check import check, report
 
@@ -206,8 +217,19 @@ def _check(argv: Sequence[str]) -> int:
     print(f"{args.config_file}: the file is valid", file=sys.stdout)
     for warning in config.warnings:
         print(f"{args.config_file}: warning: {warning}", file=sys.stdout)
-    outcomes, budget = asyncio.run(check(config))
-    return report(outcomes, budget, sys.stdout)
+    if not args.record:
+        outcomes, budget = asyncio.run(check(config))
+        return report(outcomes, budget, sys.stdout)
+    from convoso_exporter.record.folder import RecordingError
+    from convoso_exporter.record.session import record_check, summary
+
+    try:
+        recorded = asyncio.run(record_check(config, Path(args.record), redact=args.redact))
+    except RecordingError as exc:
+        raise UsageError(str(exc)) from None
+    code = report(recorded.outcomes, recorded.budget, sys.stdout)
+    print(summary(recorded), file=sys.stdout)
+    return code
 
 
 # --- mixin --------------------------------------------------------------------------
@@ -230,10 +252,23 @@ def _simulate(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(prog=f"{PROG} simulate", description="Serve a simulated Convoso Agent Monitor API.")
     simulator_server.add_arguments(parser)
+    parser.add_argument(
+        "--replay", metavar="DIR",
+        help=f"serve the answers recorded by '{PROG} check --record DIR' instead of a simulated center "
+        "(matched by endpoint and parameters; the center's flags are not used)",
+    )
     _add_log_flags(parser)
     args = _parse(parser, argv)
     setup_logging(args.log_level, args.log_format)
     try:
+        if args.replay:
+            from convoso_exporter.record.folder import RecordingError
+            from convoso_exporter.record.replay import serve
+
+            try:
+                return asyncio.run(serve(args.replay, args.listen, args.auth_token))
+            except RecordingError as exc:
+                raise UsageError(str(exc)) from None
         return asyncio.run(simulator_server.run(args))
     except OSError as exc:
         raise UsageError(f"--web.listen-address: {exc.strerror or exc}") from None

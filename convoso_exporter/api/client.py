@@ -93,6 +93,11 @@ def _retry_after_date(text: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def pool_limits(concurrency: int) -> httpx.Limits:
+    """The connection pool for `concurrency` requests in flight: as many connections, all kept alive."""
+    return httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+
 async def _already_read(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
@@ -132,7 +137,7 @@ class ConvosoClient:
         self._slots = asyncio.Semaphore(concurrency)
         # Answers are decoded and parsed off the event loop, one at a time (api/worker.py).
         self._parser = ParseWorker()
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        limits = pool_limits(concurrency)
         self._http = httpx.AsyncClient(
             # A connection whose response left bytes over is never reused (api/transport.py);
             # a proxy the environment names (HTTPS_PROXY, NO_PROXY) is used as httpx would.
@@ -146,9 +151,11 @@ class ConvosoClient:
 
     @classmethod
     def from_settings(
-        cls, settings: ConvosoSettings, *, stats: ApiStats | None = None, concurrency: int | None = None
+        cls, settings: ConvosoSettings, *, stats: ApiStats | None = None, concurrency: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> ConvosoClient:
-        """A client for the config's `convoso` section; `concurrency` overrides the configured one."""
+        """A client for the config's `convoso` section; `concurrency` overrides the configured one,
+        `transport` the HTTP transport (a recording's, record/capture.py; a replay's)."""
         return cls(
             settings.base_url,
             settings.auth_token,
@@ -156,6 +163,7 @@ class ConvosoClient:
             concurrency=settings.concurrency if concurrency is None else concurrency,
             max_response_bytes=settings.max_response_bytes,
             stats=stats,
+            transport=transport,
         )
 
     def __repr__(self) -> str:

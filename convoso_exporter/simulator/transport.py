@@ -9,7 +9,8 @@ differs is only what a socket adds: no TCP connection is opened (`connections_op
 does not move, the server need not be started), `reset` raises `httpx.ReadError` after
 half the body instead of resetting a connection, and the request limits of the HTTP
 server (header and body size, send time) do not apply. `slow` and `latency` still
-sleep in real time.
+sleep in real time. The transport is `web/inprocess.py`'s, shared with the replay of a
+recording (`record/replay.py`).
 
 Why: a 45-day backtest through the exporter's `ConvosoClient` (30 agents, account +
 3 campaigns every 5 simulated minutes: 51,840 requests, live style) took 122 s over
@@ -20,49 +21,11 @@ simulator's share is about 7 s; rendering and `parse_search` alone take about 20
 
 from __future__ import annotations
 
-import logging
-from urllib.parse import parse_qsl, unquote
-
-import httpx
-
-from convoso_exporter.web.http import Request, Response, text_response
-
-log = logging.getLogger(__name__)
+from convoso_exporter.web.inprocess import InProcessTransport
 
 
-class SimulatorTransport(httpx.AsyncBaseTransport):
+class SimulatorTransport(InProcessTransport):
     """Serve an httpx client from `simulator` (a `Simulator`) in the same event loop."""
 
     def __init__(self, simulator) -> None:
-        self._simulator = simulator
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        forwarded = Request(
-            method=request.method,
-            path=unquote(url.path),
-            query=dict(parse_qsl(url.query.decode("ascii"), keep_blank_values=True)),
-            headers={name.lower(): value for name, value in request.headers.items()},
-            body=await request.aread(),
-        )
-        try:
-            answer = await self._simulator.handle(forwarded)
-        except Exception as exc:  # as the HTTP server does: a handler bug is a 500
-            log.error("handler failed for %s %s: %s: %s", request.method, forwarded.path, type(exc).__name__, exc)
-            answer = text_response(500)
-        headers = [("Content-Type", answer.content_type), *answer.headers]
-        if answer.abort_after is None:
-            return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
-        headers.append(("Content-Length", str(len(answer.body))))
-        return httpx.Response(answer.status, headers=headers, stream=_CutShort(answer), request=request)
-
-
-class _CutShort(httpx.AsyncByteStream):
-    """The first `abort_after` bytes of a body, then the connection 'resets'."""
-
-    def __init__(self, answer: Response) -> None:
-        self._part = answer.body[: answer.abort_after]
-
-    async def __aiter__(self):
-        yield self._part
-        raise httpx.ReadError("connection reset by peer (simulated)")
+        super().__init__(simulator.handle)

@@ -1,0 +1,58 @@
+"""An httpx transport that hands each request straight to a `web.http` handler, in the
+same event loop, without sockets: the simulator's (`simulator/transport.py`) and a
+recording's replay (`record/replay.py`) serve the real client this way.
+
+Everything past the socket is the handler's own code. What differs from loopback is only
+what a socket adds: no TCP connection is opened, a response with `abort_after` raises
+`httpx.ReadError` after that many body bytes instead of resetting a connection, and the
+request limits of the HTTP server (header and body size, send time) do not apply.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl, unquote
+
+import httpx
+
+from convoso_exporter.web.http import Handler, Request, Response, text_response
+
+log = logging.getLogger(__name__)
+
+
+class InProcessTransport(httpx.AsyncBaseTransport):
+    """Serve an httpx client from `handler` (what `HttpServer` would call) in-process."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        forwarded = Request(
+            method=request.method,
+            path=unquote(url.path),
+            query=dict(parse_qsl(url.query.decode("ascii"), keep_blank_values=True)),
+            headers={name.lower(): value for name, value in request.headers.items()},
+            body=await request.aread(),
+        )
+        try:
+            answer = await self._handler(forwarded)
+        except Exception as exc:  # as the HTTP server does: a handler bug is a 500
+            log.error("handler failed for %s %s: %s: %s", request.method, forwarded.path, type(exc).__name__, exc)
+            answer = text_response(500)
+        headers = [("Content-Type", answer.content_type), *answer.headers, ("Content-Length", str(len(answer.body)))]
+        # A stream, as a network transport gives it: httpx neither reads nor decodes it
+        # ahead (`content=` would, undoing a Content-Encoding the client decodes itself).
+        stream = httpx.ByteStream(answer.body) if answer.abort_after is None else _CutShort(answer)
+        return httpx.Response(answer.status, headers=headers, stream=stream, request=request)
+
+
+class _CutShort(httpx.AsyncByteStream):
+    """The first `abort_after` bytes of a body, then the connection 'resets'."""
+
+    def __init__(self, answer: Response) -> None:
+        self._part = answer.body[: answer.abort_after]
+
+    async def __aiter__(self):
+        yield self._part
+        raise httpx.ReadError("connection reset by peer (simulated)")
