@@ -88,7 +88,7 @@ class App:
         self.client = self._make_client(config)
         self.renderer = self._make_renderer(config)
         self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
-        self.deriver = Deriver(config.timezone)
+        self.deriver = self._make_deriver(config)
         self.poller = Poller(
             self._targets(config),
             self.client,
@@ -255,6 +255,10 @@ class App:
             max_agents_per_target=config.max_agents_per_target,
         )
 
+    def _make_deriver(self, config: Config) -> Deriver:
+        # A scope's agent-time cells linger three discovery intervals after it goes (expiry.py).
+        return Deriver(config.timezone, discovery_interval=config.discovery.interval)
+
     def _apply(self, new: Config) -> None:
         old = self.config
         client = self.client
@@ -268,8 +272,8 @@ class App:
             old.agent_metrics, old.agent_names, old.max_agents_per_target
         ):
             self.renderer = self._make_renderer(new)
-        if new.timezone != old.timezone:
-            self.deriver = Deriver(new.timezone)
+        if (new.timezone, new.discovery.interval) != (old.timezone, old.discovery.interval):
+            self.deriver = self._make_deriver(new)
         if new.discovery != old.discovery:
             # New rules for what to poll: the next account answer rediscovers at once.
             self.discovery = Discovery(new.discovery) if new.discovery.enabled else None

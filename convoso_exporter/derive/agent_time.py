@@ -14,6 +14,12 @@ shrinks with the poll interval (docs/metrics.md states measured bounds). Without
 `status_time_sec` a change is placed at the poll. Agents that leave the answer stop
 counting; agents that join count from when their status began, or from the last poll.
 The first poll after a start only sets the baseline.
+
+A cell is present at a poll when an agent is in it or was at the poll before (its last
+increase comes then), and so is every common status of such a cell's (campaign, queue).
+A cell absent for three discovery intervals is forgotten (`expiry.py`): campaigns,
+queues and statuses come and go, and a cell kept forever was a series kept forever. A
+cell that comes back counts from 0 again (Prometheus sees a counter reset).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from types import MappingProxyType
 
 from convoso_exporter.api.model import COMMON_STATUSES, Agent
 from convoso_exporter.derive.breakdown import NONE, Cell
+from convoso_exporter.expiry import refresh
 
 # Two estimates of when a status began (poll time minus status_time_sec) within this many
 # seconds are the same stint: the API rounds to whole seconds and polls take time.
@@ -50,10 +57,12 @@ class AgentTime:
     agents: Mapping[str, Seen] = field(default_factory=lambda: _EMPTY)
     seconds: Mapping[Cell, float] = field(default_factory=lambda: _EMPTY)
     entries: Mapping[Cell, int] = field(default_factory=lambda: _EMPTY)
+    last_seen: Mapping[Cell, float] = field(default_factory=lambda: _EMPTY)  # every cell of `seconds`
 
 
-def account_time(previous: AgentTime, agents: Iterable[Agent], wall: float) -> AgentTime:
-    """The agent time after a poll at wall-clock `wall` that listed `agents` (distinct)."""
+def account_time(previous: AgentTime, agents: Iterable[Agent], wall: float, keep_for: float) -> AgentTime:
+    """The agent time after a poll at wall-clock `wall` that listed `agents` (distinct);
+    cells absent for longer than `keep_for` seconds are forgotten."""
     t0 = previous.polled_at
     seconds = dict(previous.seconds)
     entries = dict(previous.entries)
@@ -82,9 +91,16 @@ def account_time(previous: AgentTime, agents: Iterable[Agent], wall: float) -> A
             seen[user] = _joined(cell, began, t0, wall, seconds, entries)
         else:
             seen[user] = _followed(before, cell, began, t0, wall, seconds, entries)
-    _initialise(seen.values(), seconds, entries)
+    # Where agents are, and were at the last poll (a cell an agent left had its last
+    # increase now): these cells, and every common status of their pairs, are present.
+    live = _initialise({*map(_CELL, seen.values()), *map(_CELL, known.values())}, seconds, entries)
+    last_seen, gone = refresh(previous.last_seen, live, wall, keep_for)
+    for cell in gone:
+        seconds.pop(cell, None)
+        entries.pop(cell, None)
     created = previous.created if previous.created is not None else wall
-    return AgentTime(wall, created, MappingProxyType(seen), MappingProxyType(seconds), MappingProxyType(entries))
+    return AgentTime(wall, created, MappingProxyType(seen), MappingProxyType(seconds), MappingProxyType(entries),
+                     MappingProxyType(last_seen))
 
 
 _FIELDS = attrgetter("user_id", "campaign_id", "queue_id", "status", "status_time_sec")
@@ -116,13 +132,17 @@ def _followed(before: Seen, cell: Cell, began: float | None, t0: float, t1: floa
     return Seen(cell, change if began is None else began)
 
 
-def _initialise(seen: Iterable[Seen], seconds: dict[Cell, float], entries: dict[Cell, int]) -> None:
+def _initialise(present: set[Cell], seconds: dict[Cell, float], entries: dict[Cell, int]) -> set[Cell]:
     """Every common status of every (campaign, queue) with an agent starts at 0, so a
-    counter exists before its first increase (rate() cannot see a series' first value)."""
-    for campaign, queue in {cell[:2] for cell in set(map(_CELL, seen))}:
+    counter exists before its first increase (rate() cannot see a series' first value).
+    Returns `present` with these cells added."""
+    for campaign, queue in {cell[:2] for cell in present}:
         for status in COMMON_STATUSES:
-            seconds.setdefault((campaign, queue, status), 0.0)
-            entries.setdefault((campaign, queue, status), 0)
+            cell = (campaign, queue, status)
+            present.add(cell)
+            seconds.setdefault(cell, 0.0)
+            entries.setdefault(cell, 0)
+    return present
 
 
 def _add(seconds: dict[Cell, float], cell: Cell, amount: float) -> None:

@@ -1,6 +1,11 @@
 """What the exporter derives from a target's successive answers: its day counters and,
 for the account, agent time. Advanced once per successful poll, from the previous
-state's `Derived` (immutable, like the state that carries it)."""
+state's `Derived` (immutable, like the state that carries it).
+
+Day counters are kept per target: a discovered campaign's or queue's go with its target
+when discovery drops it (three discovery intervals after its scope left the account's
+answer). Agent time is kept per campaign, queue and status, and follows the same rule
+(`expiry.py`): `discovery_interval` is the config's `discovery.interval`."""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ import logging
 from dataclasses import dataclass, field
 
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.config.schema import ACCOUNT, Target
+from convoso_exporter.config.schema import ACCOUNT, DiscoverySettings, Target
 from convoso_exporter.derive.agent_time import AgentTime, account_time
 from convoso_exporter.derive.breakdown import distinct_agents
 from convoso_exporter.derive.counters import Calendar, DayCounters, count_day
+from convoso_exporter.expiry import linger
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +32,9 @@ class Deriver:
     """Advances a target's `Derived` by one answer. Pure but for logging the start of
     each glitch episode (once per episode, not once per poll)."""
 
-    def __init__(self, timezone: str = "UTC") -> None:
+    def __init__(self, timezone: str = "UTC", discovery_interval: float = DiscoverySettings.interval) -> None:
         self.calendar = Calendar(timezone)
+        self.keep_for = linger(discovery_interval)  # agent-time cells absent this long are forgotten
 
     def advance(self, target: Target, previous: Derived | None, result: SearchResult, wall: float) -> Derived:
         previous = previous if previous is not None else Derived()
@@ -37,5 +44,6 @@ class Deriver:
                         counter, kind, extra={"target": target.name})
         agent_time = previous.agent_time
         if target.kind == ACCOUNT:
-            agent_time = account_time(agent_time or AgentTime(), distinct_agents(result.agents), wall)
+            agent_time = account_time(agent_time or AgentTime(), distinct_agents(result.agents), wall,
+                                      self.keep_for)
         return Derived(counters, agent_time)

@@ -7,8 +7,9 @@ The account target's answer lists the account's scopes: the live service under
 its own figures (dialable leads, calls, answered, dropped) have a series of their own.
 
 A scope missing from an answer is not dropped at once (one partial answer must not make
-campaigns flap): its target stays while it was seen within the last STALE_INTERVALS
-discovery intervals, the same window after which a failing target's data goes stale.
+campaigns flap): its target, and what discovery remembers of it (its name), stay while
+it was seen within the last three discovery intervals (`expiry.py`, the rule for
+everything kept per scope), then go.
 Scopes cut by `max_targets` are counted, never dropped silently; the cut is stable:
 campaigns before queues, then by id.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from convoso_exporter.api.model import SearchResult, id_order
 from convoso_exporter.config.schema import CAMPAIGN, QUEUE, DiscoverySettings, Target
-from convoso_exporter.poll.state import stale_after
+from convoso_exporter.expiry import linger, refresh
 
 KINDS = (CAMPAIGN, QUEUE)
 # Why a scope seen in the account is or is not polled (the `outcome` label).
@@ -45,18 +46,23 @@ class Discovery:
 
     def __init__(self, settings: DiscoverySettings) -> None:
         self.settings = settings
-        self._linger = stale_after(settings.interval)
-        self._seen: dict[tuple[str, str], tuple[float, str | None]] = {}  # (kind, id) -> (wall, name)
+        self._linger = linger(settings.interval)
+        self._seen: dict[tuple[str, str], float] = {}  # (kind, id) -> wall time last seen
+        self._names: dict[tuple[str, str], str | None] = {}  # (kind, id) -> its last name
         self.found = Found((), dict.fromkeys(((k, o) for k in KINDS for o in OUTCOMES), 0))
 
     def update(self, result: SearchResult, wall: float) -> Found:
         """One discovery round from a successful account answer at wall-clock `wall`."""
         settings = self.settings
+        present = []
         for kind, enabled in ((CAMPAIGN, settings.campaigns), (QUEUE, settings.queues)):
             if enabled:
                 for ident, name in result.scope_names(kind).items():
-                    self._seen[(kind, ident)] = (wall, name)
-        self._seen = {key: seen for key, seen in self._seen.items() if wall - seen[0] <= self._linger}
+                    self._names[(kind, ident)] = name
+                    present.append((kind, ident))
+        self._seen, gone = refresh(self._seen, present, wall, self._linger)
+        for key in gone:
+            del self._names[key]
         self.found = self._decide(sorted(self._seen, key=_order))
         return self.found
 
@@ -64,7 +70,7 @@ class Discovery:
         counts = dict.fromkeys(((k, o) for k in KINDS for o in OUTCOMES), 0)
         targets: list[Target] = []
         for kind, ident in keys:
-            name = self._seen[(kind, ident)][1]
+            name = self._names[(kind, ident)]
             if not self._wanted(ident, name):
                 outcome = FILTERED
             elif len(targets) >= self.settings.max_targets:

@@ -61,7 +61,7 @@ async def exposition(config: Config, transport: httpx.AsyncBaseTransport, wall: 
     discovered what its answer lists and polled every other target once, at `wall`."""
     stats = ApiStats()
     async with ConvosoClient.from_settings(config.convoso, stats=stats, transport=transport) as client:
-        deriver = Deriver(config.timezone)
+        deriver = Deriver(config.timezone, discovery_interval=config.discovery.interval)
         targets = plan(config, (), None)
         poller = Poller(targets, client, interval=config.poll_interval, max_backoff=config.convoso.max_backoff,
                         derive=deriver.advance, wall=lambda: wall, logger=_QUIET)

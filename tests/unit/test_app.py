@@ -84,7 +84,7 @@ def test_not_ready_until_the_served_metrics_hold_the_first_round_then_every_agen
         await until(app.ready)
         seen["ready"] = (await web.get("/-/ready")).status_code
         seen["metrics"] = (await web.get("/metrics")).text
-        seen["agents"] = sim.center.truth()
+        seen["keep_for"] = app.deriver.keep_for
 
     assert run(scenario) == 0
     status, text = seen["first"]
@@ -92,6 +92,8 @@ def test_not_ready_until_the_served_metrics_hold_the_first_round_then_every_agen
     assert status == 503 and text.startswith("not ready: waiting for the first poll of 1 of 1 targets (account)")
     assert seen["ready"] == 200
     assert agents_in(seen["metrics"]) == AGENTS
+    # Agent-time cells of a scope gone linger three of the config's discovery intervals (2 s).
+    assert seen["keep_for"] == 6.0
 
 
 def test_the_exposition_is_served_from_its_pieces_in_both_formats_and_gzip():

@@ -12,10 +12,13 @@ def agent(status: str, seconds: int | None, user: str = "1", campaign: str = "c"
     return Agent(user_id=user, status=status, status_time_sec=seconds, campaign_id=campaign, queue_id=queue)
 
 
+KEEP_FOR = 180.0  # three discovery intervals of 60 s
+
+
 def polls(*answers: tuple[float, list[Agent]]) -> AgentTime:
     time = AgentTime()
     for wall, agents in answers:
-        time = account_time(time, agents, wall)
+        time = account_time(time, agents, wall, KEEP_FOR)
     return time
 
 
@@ -76,3 +79,39 @@ def test_every_second_between_two_polls_goes_somewhere_exactly_once():
                  (1015.0, [agent("INCALL", 7), agent("READY", 14, "2")]),
                  (1030.0, [agent("INCALL", 22), agent("RINGING", 3, "2")]))
     assert sum(time.seconds.values()) == pytest.approx(2 * 30.0)
+
+
+# --- forgetting cells whose campaign, queue or status has gone (expiry.py) -------------------
+
+
+def test_a_gone_campaigns_cells_are_kept_and_counted_for_three_intervals_then_forgotten():
+    first = [agent("READY", 10, campaign="old", queue="q1"), agent("READY", 10, "2", campaign="stays")]
+    moved = [agent("INCALL", 5, campaign="new", queue="q9"), agent("READY", 25, "2", campaign="stays")]
+    time = polls((1000.0, first), (1015.0, moved))
+    # The agent left "old" between the polls: its READY cell had its last increase at 1015.
+    assert time.seconds[("old", "q1", "READY")] == pytest.approx(10.0)
+    for wall in (1030.0, 1195.0):  # absent up to 180 s after its last increase: kept, unchanged
+        time = account_time(time, moved, wall, KEEP_FOR)
+        assert time.seconds[("old", "q1", "READY")] == pytest.approx(10.0)
+        assert ("old", "q1", "WRAP") in time.entries
+    time = account_time(time, moved, 1195.5, KEEP_FOR)
+    assert not any(cell[0] == "old" for cell in (*time.seconds, *time.entries, *time.last_seen))
+    # The campaigns with agents keep every cell, common statuses at 0 included.
+    assert time.seconds[("stays", "q", "PAUSED")] == 0.0 and ("new", "q9", "WRAP") in time.seconds
+    assert set(time.seconds) == set(time.last_seen) >= set(time.entries)
+
+
+def test_a_status_no_agent_is_in_any_more_is_forgotten_but_common_ones_stay():
+    time = polls((1000.0, [agent("LUNCH", 10)]), (1015.0, [agent("READY", 3)]))
+    assert time.seconds[("c", "q", "LUNCH")] == pytest.approx(12.0)
+    time = account_time(time, [agent("READY", 18)], 1195.0, KEEP_FOR)
+    assert ("c", "q", "LUNCH") in time.seconds
+    time = account_time(time, [agent("READY", 200)], 1200.0, KEEP_FOR)
+    assert ("c", "q", "LUNCH") not in time.seconds and ("c", "q", "LUNCH") not in time.entries
+    assert ("c", "q", "TRANSFER") in time.seconds  # common: kept at 0 while the pair has an agent
+
+
+def test_cells_present_after_a_long_gap_between_polls_keep_their_totals():
+    time = polls((1000.0, [agent("READY", 0)]), (1015.0, [agent("READY", 15)]),
+                 (2000.0, [agent("READY", 1000)]))  # the account failed for 16 minutes
+    assert time.seconds[("c", "q", "READY")] == pytest.approx(1000.0)

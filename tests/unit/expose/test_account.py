@@ -6,6 +6,7 @@ from __future__ import annotations
 from convoso_exporter.api.model import COMMON_STATUSES, Scope, SearchResult
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import Target
+from convoso_exporter.derive.history import Deriver
 from tests.unit.expose.support import (
     ACCOUNT_FAMILIES,
     INFO,
@@ -161,3 +162,18 @@ def test_the_account_target_is_a_target_like_the_others():
                  queue_id="", queue_name="", user_id="", skills="") == 1
     assert value(body, "convoso_agent_count", target="account") == 1
     assert Target("account", kind="account").filters() == {}
+
+
+def test_a_gone_campaigns_agent_time_is_published_for_three_discovery_intervals_then_not():
+    deriver, derived = Deriver(discovery_interval=10.0), None  # kept 30 s after its last increase
+    moved = (agent("1", "READY", campaign_id="222", queue_id="9", status_time_sec=4),)
+    answers = [(NOW - 45, (agent("1", "READY", campaign_id="111", queue_id="8", status_time_sec=1),)),
+               (NOW - 30, moved), (NOW, moved), (NOW + 0.5, moved)]
+    published = []
+    for wall, agents in answers:
+        derived = deriver.advance(Target("account", kind="account"), derived, SearchResult(agents=agents), wall)
+        body = renderer().render([account(agents, derived=derived, age=0)], ApiStats(), wall, INFO).body
+        published.append(value(body, "convoso_agents_status_seconds_total", campaign_id="111", queue_id="8",
+                               status="READY"))
+    # 11 s in 111 before the move; the same 11 until 30 s after it, then the series is gone.
+    assert published == [0.0, 11.0, 11.0, None]

@@ -81,3 +81,15 @@ def test_a_renamed_campaign_is_the_same_target_with_a_new_name():
 def test_the_documented_shape_discovers_from_the_agents_alone():
     documented = SearchResult(agents=(Agent(user_id="1", campaign_id="111", queue_id="222"), Agent(user_id="2")))
     assert names(Discovery(DiscoverySettings()).update(documented, 0.0)) == ["campaign:111", "queue:222"]
+
+
+def test_scopes_that_come_and_go_are_remembered_for_three_intervals_names_included():
+    discovery = Discovery(DiscoverySettings(interval=10, include=re.compile("^10")))  # window: 30 s
+    for poll in range(100):  # a new campaign every 5 s, each in one answer only
+        ident = f"{1000 + poll}" if poll % 2 else f"9{poll}"  # every other one filtered out
+        found = discovery.update(SearchResult(campaigns=(Scope(ident, f"Promo {poll}"),)), 5.0 * poll)
+    # Seen at 495 s, and the six answers before it within 30 s: the rest is forgotten.
+    assert names(found) == ["campaign:1093", "campaign:1095", "campaign:1097", "campaign:1099"]
+    assert found.counts[("campaign", POLLED)] == 4 and found.counts[("campaign", FILTERED)] == 3
+    assert len(discovery._names) == len(discovery._seen) == 7
+    assert [t.campaign_name for t in found.targets] == ["Promo 93", "Promo 95", "Promo 97", "Promo 99"]
