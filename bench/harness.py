@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from bench import costs, figures, scrapes
+from bench import costs, crowd, figures, scrapes
 from bench.procs import ProcessFailed, Processes
 from bench.report import Row, Table, markdown
 from bench.services import Bench, BenchError
@@ -33,6 +33,7 @@ FIGURES = (
     ("render", costs.render),
     ("naive", figures.naive),
     ("scrape", scrapes.scrape_latency),
+    ("crowd", crowd.crowd_latency),
 )
 FIGURE_KEYS = [key for key, _ in FIGURES]
 

@@ -8,13 +8,14 @@ removed goes with it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 
 from convoso_exporter.simulator.render import CONTENT_FAULTS
-from convoso_exporter.web.http import Response
+from convoso_exporter.web.http import HttpServer, Response, head_bytes
 
 HTTP_FAULTS = ("401", "403", "429", "500", "502_html", "slow", "truncated", "reset", "too_large", "not_json", "wrong_shape")
 FAULTS = HTTP_FAULTS + CONTENT_FAULTS
@@ -41,6 +42,27 @@ WRONG_SHAPE_BODY = b'[{"agents": []}]'
 _SAMPLE_AGENT = json.dumps(
     {"user_id": "12345", "user_full_name": "Jane Smith", "campaign_id": "111", "status": "READY", "status_time_sec": 300}
 ).encode()
+
+
+@dataclass
+class CutShort(Response):
+    """The `reset` fault's answer: the head promises the whole body, `sent` bytes of it
+    go out, then the connection is reset. The exporter's `Response` knows nothing of
+    this: the simulator's server (`FaultyHttpServer`) and transport do."""
+
+    sent: int = 0
+
+
+class FaultyHttpServer(HttpServer):
+    """The HTTP server with the simulator's connection faults: a `CutShort` answer."""
+
+    async def respond(self, writer: asyncio.StreamWriter, response: Response, method: str, keep_alive: bool) -> bool:
+        if not isinstance(response, CutShort):
+            return await super().respond(writer, response, method, keep_alive)
+        writer.write(head_bytes(response, len(response.body), True) + response.body[: response.sent])
+        await asyncio.wait_for(writer.drain(), self.write_timeout)
+        writer.transport.abort()
+        return False
 
 
 @dataclass(frozen=True)

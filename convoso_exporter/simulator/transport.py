@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 
-from convoso_exporter.web.http import Request, Response, text_response
+from convoso_exporter.simulator.faults import CutShort
+from convoso_exporter.web.http import Request, text_response
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +52,17 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
             log.error("handler failed for %s %s: %s: %s", request.method, forwarded.path, type(exc).__name__, exc)
             answer = text_response(500)
         headers = [("Content-Type", answer.content_type), *answer.headers]
-        if answer.abort_after is None:
+        if not isinstance(answer, CutShort):
             return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
         headers.append(("Content-Length", str(len(answer.body))))
-        return httpx.Response(answer.status, headers=headers, stream=_CutShort(answer), request=request)
+        return httpx.Response(answer.status, headers=headers, stream=_CutShortStream(answer), request=request)
 
 
-class _CutShort(httpx.AsyncByteStream):
-    """The first `abort_after` bytes of a body, then the connection 'resets'."""
+class _CutShortStream(httpx.AsyncByteStream):
+    """The first `sent` bytes of a body, then the connection 'resets'."""
 
-    def __init__(self, answer: Response) -> None:
-        self._part = answer.body[: answer.abort_after]
+    def __init__(self, answer: CutShort) -> None:
+        self._part = answer.body[: answer.sent]
 
     async def __aiter__(self):
         yield self._part

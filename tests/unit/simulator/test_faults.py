@@ -1,9 +1,10 @@
 """convoso_exporter.simulator.faults: the fault book (scopes, the most specific match,
-healing after `times`, forgetting removed scopes), its checks, and what a broken server
-sends instead of an answer."""
+healing after `times`, forgetting removed scopes), its checks, what a broken server
+sends instead of an answer, and the server that cuts an answer short."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
@@ -20,8 +21,10 @@ from convoso_exporter.simulator.faults import (
     HTTP_FAULTS,
     JSON,
     NOT_JSON_BODY,
+    CutShort,
     Fault,
     FaultBook,
+    FaultyHttpServer,
     dumps,
     json_response,
     non_negative,
@@ -296,3 +299,37 @@ def test_json_answers_keep_non_ascii_text_and_own_their_headers():
     first, second = json_response(200, {}), json_response(200, [])
     first.headers.append(("X-Test", "1"))
     assert second.headers == [] and (second.status, second.content_type, second.body) == (200, JSON, b"[]")
+
+
+# --- an answer cut short -----------------------------------------------------------------------
+
+
+def test_a_cut_short_answer_sends_part_of_the_body_then_resets_and_others_are_served_as_usual():
+    async def handler(request):
+        return CutShort(body=b"0123456789", sent=4) if request.path == "/cut" else json_response(200, {"ok": 1})
+
+    async def get(port: int, path: str) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        try:
+            while chunk := await reader.read(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        writer.close()
+        return received
+
+    async def scenario():
+        server = FaultyHttpServer(handler)
+        await server.start("127.0.0.1", 0)
+        try:
+            return await get(server.port, "/cut"), await get(server.port, "/whole")
+        finally:
+            await server.close()
+
+    cut, whole = asyncio.run(asyncio.wait_for(scenario(), timeout=20))
+    head, _, body = cut.partition(b"\r\n\r\n")
+    assert b"\r\nContent-Length: 10\r\n" in head + b"\r\n"  # the full length is promised...
+    assert body == b"0123"  # ...and only `sent` bytes arrive
+    assert whole.startswith(b"HTTP/1.1 200 OK\r\n") and whole.endswith(b'{"ok": 1}')
