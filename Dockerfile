@@ -1,7 +1,7 @@
-# syntax=docker/dockerfile:1
 # convoso-exporter container image.
 #
 #   docker build --build-arg REVISION="$(git rev-parse HEAD)" -t convoso-exporter .
+#   podman build --format docker --build-arg REVISION="$(git rev-parse HEAD)" -t convoso-exporter .
 #   docker run -p 127.0.0.1:10717:10717 \
 #     -v "$PWD/config.yaml:/etc/convoso-exporter/config.yaml:ro" \
 #     -v "$PWD/convoso-token:/etc/convoso-exporter/convoso-token:ro" convoso-exporter
@@ -13,6 +13,9 @@
 # The install steps here are the ones tests/system/test_packaging.py runs in a fresh venv:
 # build the wheel, install only the wheel with the pinned runtime dependencies
 # (constraints.txt), run the installed `convoso-exporter`.
+# No `# syntax=` line: the build needs no registry but the base image's (BuildKit's
+# built-in frontend reads this file). podman/buildah need `--format docker`: the default
+# OCI format has no HEALTHCHECK and drops it.
 
 # ---- builder: turns the source tree into a wheel --------------------------------------
 FROM python:3.11-slim AS builder

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from bench import busy, costs, figures, scrapes
+from bench import busy, costs, crowd, figures, scrapes
 from bench.procs import ProcessFailed, Processes
 from bench.report import Row, Table, markdown
 from bench.services import Bench, BenchError
@@ -34,6 +34,7 @@ FIGURES = (
     ("naive", figures.naive),
     ("scrape", scrapes.scrape_latency),
     ("busy", busy.busy_scrapes),
+    ("crowd", crowd.crowd_latency),
 )
 FIGURE_KEYS = [key for key, _ in FIGURES]
 

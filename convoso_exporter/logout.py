@@ -11,7 +11,7 @@ from typing import Mapping
 
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError
-from convoso_exporter.config.schema import ConfigError, ConvosoSettings, load_config
+from convoso_exporter.config.schema import TOKEN_ENV, ConfigError, ConvosoSettings, environment_token, load_config
 
 DEFAULT_BASE_URL = ConvosoSettings().base_url
 
@@ -26,9 +26,9 @@ def settings_for_logout(config_file: str | None, environ: Mapping[str, str]) -> 
     """The config file's convoso section, or the environment when there is no file."""
     if config_file:
         return load_config(config_file, environ).convoso
-    token = environ.get("CONVOSO_AUTH_TOKEN", "")
+    token = environment_token(environ)
     if not token:
-        raise ConfigError("no auth token: pass --config.file or set CONVOSO_AUTH_TOKEN")
+        raise ConfigError(f"no auth token: pass --config.file or set {TOKEN_ENV}")
     return ConvosoSettings(base_url=environ.get("CONVOSO_BASE_URL", DEFAULT_BASE_URL), auth_token=token)
 
 

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import zoneinfo
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +24,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
+
+
+@contextmanager
+def without_system_time_zones() -> Iterator[None]:
+    """zoneinfo with no system time zone database, as in a minimal image (and as
+    Debian trixie's slim one is for legacy names such as US/Eastern): only the tzdata
+    package can answer. In-process: `zoneinfo.reset_tzpath`, its cache cleared."""
+    saved = zoneinfo.TZPATH
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        assert zoneinfo.TZPATH == ()
+        yield
+    finally:
+        zoneinfo.reset_tzpath(to=saved)
+        zoneinfo.ZoneInfo.clear_cache()
 
 
 def free_port() -> int:

@@ -200,7 +200,7 @@ def parse_config(
 def _tokens_in(data: Any, environ: Mapping[str, str]) -> list[str]:
     """Every token this config could be using, valid or not, so that no message echoes
     one even when it was pasted under another key (a value is quoted in messages)."""
-    tokens = [environ.get(TOKEN_ENV, "").strip()]
+    tokens = [clean_token(environ.get(TOKEN_ENV, ""))]
     convoso = data.get("convoso") if isinstance(data, Mapping) else None
     if isinstance(convoso, Mapping) and isinstance(convoso.get("auth_token"), str):
         tokens.append(convoso["auth_token"].strip())
@@ -331,10 +331,8 @@ def _resolve_token(
     token_file = None
     if file_name is not None:
         token_file = os.path.normpath(os.path.join(base_dir, os.path.expanduser(file_name)))
-    env_token = environ.get(TOKEN_ENV, "").strip()
+    env_token = environment_token(environ)
     if env_token:
-        if problem := _token_problem(env_token):
-            raise ConfigError(f"{TOKEN_ENV}: {problem}")  # not in the file: no line to name
         return env_token, token_file
     if inline is not None:
         return inline, None
@@ -353,7 +351,7 @@ def _read_token_file(path: str, where: KeyPath, warnings: list[str]) -> str:
     if len(raw) > MAX_TOKEN_FILE_BYTES:
         fail(where, f"token file {path} is larger than {MAX_TOKEN_FILE_BYTES} bytes; expected the token alone")
     try:
-        token = raw.decode("utf-8").strip()
+        token = clean_token(raw.decode("utf-8"))
     except UnicodeDecodeError:
         fail(where, f"token file {path} is not UTF-8 text; expected the token alone")
     if not token:
@@ -366,6 +364,22 @@ def _read_token_file(path: str, where: KeyPath, warnings: list[str]) -> str:
             f"{format_path(where)}: {path} is readable by other users (mode {mode & 0o777:04o}); "
             "restrict it with chmod 600"
         )
+    return token
+
+
+def clean_token(text: str) -> str:
+    """A token as editors and shells hand it over, without what they add around it: a
+    UTF-8 byte-order mark (Windows editors write one) and surrounding whitespace (a CRLF
+    line end included). Anything else stays, for `_token_problem` to refuse."""
+    return text.strip().removeprefix("\ufeff").strip()
+
+
+def environment_token(environ: Mapping[str, str]) -> str:
+    """CONVOSO_AUTH_TOKEN, cleaned; "" when unset or blank. A ConfigError when it is set
+    but is not a token (no line to name: it is not in a file)."""
+    token = clean_token(environ.get(TOKEN_ENV, ""))
+    if token and (problem := _token_problem(token)):
+        raise ConfigError(f"{TOKEN_ENV}: {problem}")
     return token
 
 

@@ -20,7 +20,7 @@ import yaml
 _BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # what PyYAML counts as a line break
 _FOUND = re.compile(r"but (?:found|got) '(.*)'$")
 _NAME = re.compile(r"'(.*)'")
-_CLOSERS = {"[": "]", "{": "}"}
+_CLOSERS = {"[": yaml.FlowSequenceEndToken.id, "{": yaml.FlowMappingEndToken.id}  # "]", "}"
 
 NO_COLON = "this line has no ':' after its key; write 'key: value'"
 NO_SPACE = "a ':' must be followed by a space; write 'key: value', not 'key:value'"
@@ -56,6 +56,38 @@ OUTDENTED_TOP = (
 TWO_DOCUMENTS = "a second YAML document starts here; the file must hold one document (remove the '---')"
 
 
+# PyYAML's own words that `explain` recognises, each matched as its comment says. Every
+# one is produced by real YAML in tests/unit/config/test_syntax.py (`PYYAML_SAYS`), so a
+# PyYAML release that words one differently fails a test there instead of quietly
+# turning a user's plain message back into PyYAML's. Token names are PyYAML's own
+# `Token.id` attributes.
+NO_EXPECTED_COLON = "could not find expected ':'"  # problem ==
+MAPPING_NOT_ALLOWED = "mapping values are not allowed here"  # problem ==
+SEQUENCE_NOT_ALLOWED = "sequence entries are not allowed here"  # problem ==
+CANNOT_START_TOKEN = "that cannot start any token"  # in problem
+SCANNING_QUOTED = "while scanning a quoted scalar"  # context ==
+SCANNING_DOUBLE_QUOTED = "while scanning a double-quoted scalar"  # context ==, and ESCAPE in problem
+ESCAPE = "escape"
+PARSING_FLOW = "while parsing a flow "  # context starts (a flow sequence, mapping or node)
+PARSING_FLOW_NODE = "while parsing a flow node"  # context ==
+PARSING_BLOCK_NODE = "while parsing a block node"  # context ==
+EXPECTED_BLOCK_END = "expected <block end>"  # problem starts
+SCANNING_ALIAS = "while scanning an alias"  # context ==
+SCANNING_ANCHOR = "while scanning an anchor"  # context ==
+UNDEFINED_ALIAS = "found undefined alias"  # problem starts
+DUPLICATE_ANCHOR = "found duplicate anchor"  # context starts
+EXPECTED_DOCUMENT_START = "expected '<document start>'"  # problem starts
+SINGLE_DOCUMENT = "expected a single document in the stream"  # context ==
+FOR_MERGING = "for merging"  # in problem
+PYYAML_WORDS = (
+    NO_EXPECTED_COLON, MAPPING_NOT_ALLOWED, SEQUENCE_NOT_ALLOWED, CANNOT_START_TOKEN, SCANNING_QUOTED,
+    SCANNING_DOUBLE_QUOTED, ESCAPE, PARSING_FLOW, PARSING_FLOW_NODE, PARSING_BLOCK_NODE, EXPECTED_BLOCK_END,
+    SCANNING_ALIAS, SCANNING_ANCHOR, UNDEFINED_ALIAS, DUPLICATE_ANCHOR, EXPECTED_DOCUMENT_START, SINGLE_DOCUMENT,
+    FOR_MERGING,
+)
+_COMMA = yaml.FlowEntryToken.id
+
+
 def explain(err: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
     """(line where the problem starts, plain message) for a PyYAML error."""
     problem = " ".join((err.problem or "").split())
@@ -64,43 +96,43 @@ def explain(err: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
     at = mark.line + 1 if mark else None
     found = _FOUND.search(problem)
     got = found.group(1) if found else ""
-    if problem == "could not find expected ':'" and start is not None:
+    if problem == NO_EXPECTED_COLON and start is not None:
         return start.line + 1, _key_without_colon(text, start)
-    if problem == "mapping values are not allowed here":
+    if problem == MAPPING_NOT_ALLOWED:
         return _colon_where_not_allowed(text, mark)
-    if problem == "sequence entries are not allowed here":
+    if problem == SEQUENCE_NOT_ALLOWED:
         return at, LIST_ON_KEY_LINE
-    if problem.startswith("found character") and "cannot start any token" in problem:
+    if CANNOT_START_TOKEN in problem:
         return at, _bad_character(text, mark)
-    if context == "while scanning a quoted scalar" and start is not None:
+    if context == SCANNING_QUOTED and start is not None:
         quote = text[start.index]
         return start.line + 1, f"the quote {quote} opened here is never closed; end the value with {quote}"
-    if context == "while scanning a double-quoted scalar" and "escape" in problem:
+    if context == SCANNING_DOUBLE_QUOTED and ESCAPE in problem:
         return at, BAD_ESCAPE
-    if context == "while parsing a flow node" and got == ",":
+    if context == PARSING_FLOW_NODE and got == _COMMA:
         return at, "two ',' with nothing between them; remove one, or put a value between them"
-    if context.startswith("while parsing a flow") and found:
-        opener = start if context != "while parsing a flow node" else _unclosed_bracket(text, mark.index)
+    if context.startswith(PARSING_FLOW) and found:
+        opener = start if context != PARSING_FLOW_NODE else _unclosed_bracket(text, mark.index)
         if opener is not None:
             return _open_bracket(text, opener, mark, got)
-    if problem.startswith("expected <block end>") and found:
+    if problem.startswith(EXPECTED_BLOCK_END) and found:
         return _block_end(text, mark, got, context)
-    if context in ("while scanning an alias", "while scanning an anchor"):
-        sign = "*" if "alias" in context else "&"
+    if context in (SCANNING_ALIAS, SCANNING_ANCHOR):
+        sign = "*" if context == SCANNING_ALIAS else "&"
         return at, f"'{sign}' must be followed by a name; put the value in quotes if it is text"
-    if problem.startswith("found undefined alias"):
+    if problem.startswith(UNDEFINED_ALIAS):
         name = _NAME.search(problem).group(1)
         return at, f"'*{name}' refers to an anchor '&{name}' that is not defined above it"
-    if context.startswith("found duplicate anchor") and start is not None:
+    if context.startswith(DUPLICATE_ANCHOR) and start is not None:
         name = _NAME.search(context).group(1)
         return at, f"the anchor '&{name}' is already defined on line {start.line + 1}; anchor names must be unique"
-    if problem.startswith("expected '<document start>'"):
+    if problem.startswith(EXPECTED_DOCUMENT_START):
         return at, OUTDENTED_TOP
-    if context in ("while parsing a block node", "while parsing a flow node") and len(got) == 1:
+    if context == PARSING_BLOCK_NODE and len(got) == 1:
         return at, f"a value cannot start with {got!r}; put the value in quotes"
-    if context == "expected a single document in the stream":
+    if context == SINGLE_DOCUMENT:
         return at, TWO_DOCUMENTS
-    if "for merging" in problem:
+    if FOR_MERGING in problem:
         return at, "'<<' (a merge) takes an alias of a mapping, e.g. '<<: *defaults', or a list of them"
     return at or (start.line + 1 if start else None), _pyyaml_words(problem, context, start, mark)
 
@@ -177,7 +209,7 @@ def _bad_character(text: str, mark: yaml.Mark) -> str:
 def _open_bracket(text: str, start: yaml.Mark, mark: yaml.Mark, got: str) -> tuple[int, str]:
     opener = text[start.index]
     closer = _CLOSERS.get(opener, "]")
-    if got == "<stream end>":
+    if got == yaml.StreamEndToken.id:
         return start.line + 1, f"the '{opener}' opened here is never closed; add '{closer}' after the last item"
     if got in _CLOSERS.values() and got != closer:
         return mark.line + 1, f"'{got}' does not match the '{opener}' opened on line {start.line + 1}; close it with '{closer}'"
@@ -192,20 +224,21 @@ def _open_bracket(text: str, start: yaml.Mark, mark: yaml.Mark, got: str) -> tup
 def _block_end(text: str, mark: yaml.Mark, got: str, context: str) -> tuple[int, str]:
     """The parser expected the end of a block (a mapping or list) and found more."""
     line = mark.line + 1
-    if got == "-":
+    if got == yaml.BlockEntryToken.id:  # "-"
         return line, STRAY_DASH
-    if got == "?":
+    if got == yaml.KeyToken.id:  # "?"
         return line, KEY_AMONG_ITEMS
-    if got == "<block sequence start>":
+    if got == yaml.BlockSequenceStartToken.id:
         return line, MISALIGNED_ITEM
-    if got in ("]", "}"):
+    if got in _CLOSERS.values():
         opener = "[" if got == "]" else "{"
         return line, f"'{got}' without a matching '{opener}' before it"
-    if got == ":":
+    if got == yaml.ValueToken.id:  # ":"
         return line, "':' without a key before it"
-    if got == "<scalar>" and line_text(text, line)[: mark.column].rstrip()[-1:] in ("'", '"'):
+    scalar = got == yaml.ScalarToken.id
+    if scalar and line_text(text, line)[: mark.column].rstrip()[-1:] in ("'", '"'):
         return line, TEXT_AFTER_QUOTE
-    if got in ("<block mapping start>", "<scalar>"):
+    if scalar or got == yaml.BlockMappingStartToken.id:
         above = _previous_content_line(text, line)
         deeper = above is None or indentation(line_text(text, line)) > indentation(line_text(text, above))
         return line, DEEPER if deeper else LESS
@@ -266,5 +299,4 @@ def _pyyaml_words(problem: str, context: str, start: yaml.Mark | None, mark: yam
         return problem or context or "syntax error"
     if start is not None and start is not mark:
         context += f" at line {start.line + 1}, column {start.column + 1}"
-    # PyYAML splits "expected X, but found Y" across context and problem.
-    return f"{context}, {problem}" if problem.startswith("but ") else f"{problem} ({context})"
+    return f"{problem} ({context})"

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 
 from convoso_exporter.record.capture import TOKEN_PARAM, Exchange
 from convoso_exporter.record.folder import CONFIG, REPLAY_TOKEN, Recording, load
-from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
+from convoso_exporter.web.cutshort import CutShort, CutShortServer
+from convoso_exporter.web.http import Request, Response, parse_listen_address
 from convoso_exporter.web.inprocess import InProcessTransport
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class Replay:
 
     def _answer(self, exchange: Exchange) -> Response:
         if exchange.status is None:  # no answer came: the connection broke first
-            return Response(200, b" ", JSON, abort_after=0)
+            return CutShort(200, b" ", JSON, sent=0)
         headers = [(name.title(), exchange.headers[name]) for name in _SERVED_HEADERS if name in exchange.headers]
         if not exchange.decoded and "content-encoding" in exchange.headers:
             headers.append(("Content-Encoding", exchange.headers["content-encoding"]))
@@ -107,7 +108,7 @@ class Replay:
         body = exchange.body
         if exchange.failure is not None:
             # One byte more than is sent, so the framing says the answer was cut.
-            return Response(exchange.status, body + b" ", kind, headers, abort_after=len(body))
+            return CutShort(exchange.status, body + b" ", kind, headers, sent=len(body))
         if 200 <= exchange.status < 300 and not exchange.complete and exchange.decoded:
             # The client stopped reading it for its size (declared or read): so it will again,
             # at the size it was declared with where that is not absurd.
@@ -143,7 +144,7 @@ async def serve(folder: str, listen: str, token: str) -> int:
     recording = load(folder)
     host, port = parse_listen_address(listen)
     replay = Replay(recording, token)
-    server = HttpServer(replay.handle)
+    server = CutShortServer(replay.handle)
     await server.start(host, port)
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     log.info("replaying %s on http://%s:%d%s: %d answers recorded %s (%s); the exporter: --config.file %s",

@@ -55,7 +55,8 @@ from convoso_exporter.simulator.faults import (
 )
 from convoso_exporter.simulator.render import COUNT_STYLES, STYLES, Renderer
 from convoso_exporter.simulator.transport import SimulatorTransport
-from convoso_exporter.web.http import HttpServer, Request, Response, parse_listen_address
+from convoso_exporter.web.cutshort import CutShort, CutShortServer
+from convoso_exporter.web.http import Request, Response, parse_listen_address
 
 __all__ = ["FAULTS", "Simulator", "add_arguments", "run"]
 
@@ -76,7 +77,7 @@ class Simulator:
         self.center = center
         self._token = token
         self._renderer = Renderer(center)
-        self._http = HttpServer(self.handle)
+        self._http = CutShortServer(self.handle)
         self._faults = FaultBook()
         self._host = "127.0.0.1"
         self.set_style(style)
@@ -199,7 +200,7 @@ class Simulator:
         if fault is not None and fault.name == "truncated":
             return Response(200, body[: len(body) // 2], JSON)
         if fault is not None and fault.name == "reset":
-            return Response(200, body, JSON, abort_after=len(body) // 2)
+            return CutShort(200, body, JSON, sent=len(body) // 2)
         return Response(200, body, JSON)
 
     def _search(self, params: dict[str, str], content_fault: str | None) -> bytes:

@@ -15,8 +15,10 @@ client that does not read can make it hold:
 - running out of file descriptors is logged once per episode (web/listen.py);
 - at most `max_connections` connections are served at once (256: far more than the
   scrapers of an exporter, enough for the simulator's load tests; about 80 MB at most
-  in bodies held for clients that do not read); one more is answered 503 with
-  `Retry-After` and closed.
+  in bodies held for clients that do not read). When all are taken, a new connection
+  takes the slot of the one that has waited longest for a request (idle, slowloris,
+  keep-alive between requests), which is closed; only when every slot is working on a
+  request is one more answered 503 with `Retry-After` and closed (web/slots.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Awaitable, Callable, Iterator, Sequence
 from urllib.parse import parse_qsl, unquote
 
 from convoso_exporter.web.listen import Listener, shown
+from convoso_exporter.web.slots import Slots
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +90,6 @@ class Response:
     body: Body = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
-    # Fault injection for the simulator: send only this many body bytes, then reset.
-    abort_after: int | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -150,6 +151,7 @@ class HttpServer:
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
         self.max_connections = max_connections
+        self._slots = Slots(max_connections)
         # Our own accept loop (web/listen.py): asyncio's floods the log when descriptors run out.
         self._listener = Listener(self._accepted)
         self._handshakes: set[asyncio.Task[None]] = set()
@@ -175,6 +177,16 @@ class HttpServer:
     def adopt(self, sockets: list[socket.socket]) -> None:
         """Serve on sockets already listening (systemd's, web/systemd.py)."""
         self._listener.serve(sockets)
+
+    @property
+    def connections_evicted(self) -> int:
+        """Connections closed, waiting for a request, to serve a new one (all slots taken)."""
+        return self._slots.evicted
+
+    @property
+    def connections_refused(self) -> int:
+        """Connections answered 503: every slot was working on a request."""
+        return self._slots.refused
 
     @property
     def addresses(self) -> list[str]:
@@ -219,23 +231,24 @@ class HttpServer:
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        over_limit = len(self._connections) >= self.max_connections
         self._connections[task] = writer
         self.connections_opened += 1
+        served = self._slots.take(task, lambda: _drop(task, writer))
         try:
-            if over_limit:
-                await self._refuse(reader, writer)
+            if served:
+                await self._serve_requests(task, reader, writer)
             else:
-                await self._serve_requests(reader, writer)
+                await self._refuse(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass  # the client went away or stalled; nothing to answer
         except asyncio.CancelledError:
             pass
         finally:
+            self._slots.release(task)
             self._connections.pop(task, None)
             writer.close()
 
-    async def _serve_requests(self, reader, writer) -> None:
+    async def _serve_requests(self, task, reader, writer) -> None:
         timeout = self.header_timeout
         while True:
             try:
@@ -243,16 +256,20 @@ class HttpServer:
             except BadRequest as bad:
                 await self._write(writer, text_response(bad.status, str(bad)), "GET", keep_alive=False)
                 return
-            if request is None:
+            # Not answered when it was closed to make room just as its request completed.
+            if request is None or not self._slots.working(task):
                 return
             response = await self._call_handler(request)
-            if response.abort_after is not None:
-                await self._write_truncated(writer, response)
+            if not await self.respond(writer, response, request.method, keep_alive):
                 return
-            await self._write(writer, response, request.method, keep_alive)
-            if not keep_alive:
-                return
+            self._slots.wait(task)
             timeout = self.idle_timeout
+
+    async def respond(self, writer: asyncio.StreamWriter, response: Response, method: str, keep_alive: bool) -> bool:
+        """Write one answer; whether the connection may serve another request. A subclass
+        may write some answers its own way (the simulator's faults)."""
+        await self._write(writer, response, method, keep_alive)
+        return keep_alive
 
     async def _read_request(self, reader, timeout: float) -> tuple[Request | None, bool]:
         try:
@@ -309,7 +326,7 @@ class HttpServer:
             pass
         message = f"too many connections (at most {self.max_connections}); retry later"
         response = text_response(503, message, headers=[("Retry-After", "1")])
-        writer.write(_head_bytes(response, len(response.body), False) + response.body)
+        writer.write(head_bytes(response, len(response.body), False) + response.body)
         async with asyncio.timeout(REFUSE_TIMEOUT):
             await writer.drain()
 
@@ -326,16 +343,11 @@ class HttpServer:
                 async with asyncio.timeout_at(deadline):
                     await writer.drain()
 
-        writer.write(_head_bytes(response, len(response.body), keep_alive))
+        writer.write(head_bytes(response, len(response.body), keep_alive))
         for chunk in chunks(response.body if method != "HEAD" else b""):
             await drained()
             writer.write(chunk)
         await drained()
-
-    async def _write_truncated(self, writer, response: Response) -> None:
-        writer.write(_head_bytes(response, len(response.body), True) + response.body[: response.abort_after])
-        await asyncio.wait_for(writer.drain(), self.write_timeout)
-        writer.transport.abort()
 
 
 def chunks(body: Body) -> Iterator[bytes | memoryview]:
@@ -392,7 +404,14 @@ def _wants_keep_alive(version: str, headers: dict[str, str]) -> bool:
     return "close" not in connection
 
 
-def _head_bytes(response: Response, length: int, keep_alive: bool) -> bytes:
+def _drop(task: asyncio.Task, writer: asyncio.StreamWriter) -> None:
+    """Close a connection waiting for a request, to make room for a new one."""
+    task.cancel()
+    writer.close()  # a cancel can be lost on 3.11 (see `close`); the socket is closed anyway
+
+
+def head_bytes(response: Response, length: int, keep_alive: bool) -> bytes:
+    """The status line and headers of `response`, its body `length` bytes long."""
     status = response.status
     try:
         phrase = HTTPStatus(status).phrase

@@ -3,8 +3,8 @@ same event loop, without sockets: the simulator's (`simulator/transport.py`) and
 recording's replay (`record/replay.py`) serve the real client this way.
 
 Everything past the socket is the handler's own code. What differs from loopback is only
-what a socket adds: no TCP connection is opened, a response with `abort_after` raises
-`httpx.ReadError` after that many body bytes instead of resetting a connection, and the
+what a socket adds: no TCP connection is opened, a `CutShort` answer raises
+`httpx.ReadError` after its `sent` body bytes instead of resetting a connection, and the
 request limits of the HTTP server (header and body size, send time) do not apply.
 """
 
@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 
-from convoso_exporter.web.http import Handler, Request, Response, text_response
+from convoso_exporter.web.cutshort import CutShort
+from convoso_exporter.web.http import Handler, Request, text_response
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,15 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         headers = [("Content-Type", answer.content_type), *answer.headers, ("Content-Length", str(len(answer.body)))]
         # A stream, as a network transport gives it: httpx neither reads nor decodes it
         # ahead (`content=` would, undoing a Content-Encoding the client decodes itself).
-        stream = httpx.ByteStream(answer.body) if answer.abort_after is None else _CutShort(answer)
+        stream = _CutShort(answer) if isinstance(answer, CutShort) else httpx.ByteStream(answer.body)
         return httpx.Response(answer.status, headers=headers, stream=stream, request=request)
 
 
 class _CutShort(httpx.AsyncByteStream):
-    """The first `abort_after` bytes of a body, then the connection 'resets'."""
+    """The first `sent` bytes of a body, then the connection 'resets'."""
 
-    def __init__(self, answer: Response) -> None:
-        self._part = answer.body[: answer.abort_after]
+    def __init__(self, answer: CutShort) -> None:
+        self._part = answer.body[: answer.sent]
 
     async def __aiter__(self):
         yield self._part

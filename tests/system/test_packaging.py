@@ -230,6 +230,22 @@ def test_image_shape():
         assert f"org.opencontainers.image.{key}=" in labels
 
 
+def test_the_build_needs_only_the_base_images_registry():
+    """No `# syntax=` parser directive (BuildKit would first pull that frontend image from
+    Docker Hub), and nothing taken from an image other than the base: every FROM is the
+    base image and every `from=` (COPY --from, RUN --mount) names a stage."""
+    directives = [line for line in DOCKERFILE.read_text().splitlines()
+                  if re.match(r"#\s*syntax\s*=", line.strip(), re.IGNORECASE)]
+    assert directives == []
+    stages = read_dockerfile()
+    assert {stage.image for stage in stages} == {"python:3.11-slim"}
+    names = {stage.name for stage in stages if stage.name}
+    for stage in stages:
+        for instruction in stage.instructions:
+            taken = re.findall(r"(?:^|[\s,])-{0,2}from=([^\s,]+)", instruction.args)
+            assert set(taken) <= names, instruction
+
+
 def test_image_carries_no_token():
     for stage in read_dockerfile():
         for instruction in stage.instructions:
@@ -392,6 +408,13 @@ def test_wheel_built_and_installed_as_the_image_does_runs(tmp_path):
     expected = f"convoso-exporter, version {convoso_exporter.__version__} (revision: {IMAGE_REVISION})"
     assert _run([program, "--version"], tmp_path, env).splitlines()[0] == expected
     assert _run([python, "-m", "convoso_exporter", "--version"], tmp_path, env).splitlines()[0] == expected
+
+    # Every IANA name resolves with no system time zone database (a minimal image; trixie's
+    # slim one lacks US/Eastern): the pinned tzdata package answers.
+    no_tz = {**env, "PYTHONTZPATH": ""}
+    names = "from convoso_exporter.config.fields import timezone_name as z; print(z('US/Eastern', ()), z('UTC', ()))"
+    assert _run([python, "-c", "import zoneinfo; assert zoneinfo.TZPATH == (); " + names], tmp_path, no_tz) == (
+        "US/Eastern UTC")
 
     # The mixin ships too: the installed package regenerates exactly the committed files,
     # and writes them for a pip user who has no checkout.

@@ -166,11 +166,23 @@ def test_another_convoso_code_is_reported_as_a_refusal(capsys):
 # --- where the settings come from ----------------------------------------------------------
 
 
+ENV_TOKEN = "logout-T0KEN/+=%s3cret"  # the environment's token is one word, as in the config
+
+
 def test_without_a_config_file_the_environment_gives_token_and_base_url():
-    environ = {"CONVOSO_AUTH_TOKEN": TOKEN, "CONVOSO_BASE_URL": "http://127.0.0.1:1/v1"}
-    assert settings_for_logout(None, environ) == ConvosoSettings(base_url="http://127.0.0.1:1/v1", auth_token=TOKEN)
-    only_token = settings_for_logout(None, {"CONVOSO_AUTH_TOKEN": TOKEN})
+    environ = {"CONVOSO_AUTH_TOKEN": ENV_TOKEN, "CONVOSO_BASE_URL": "http://127.0.0.1:1/v1"}
+    assert settings_for_logout(None, environ) == ConvosoSettings(base_url="http://127.0.0.1:1/v1", auth_token=ENV_TOKEN)
+    only_token = settings_for_logout(None, {"CONVOSO_AUTH_TOKEN": ENV_TOKEN})
     assert only_token.base_url == DEFAULT_BASE_URL == "https://api.convoso.com/v1"
+
+
+def test_the_environment_token_is_cleaned_and_checked_as_the_config_does():
+    bom = settings_for_logout(None, {"CONVOSO_AUTH_TOKEN": f"\ufeff{ENV_TOKEN}\r\n"})
+    assert bom.auth_token == ENV_TOKEN
+    with pytest.raises(ConfigError) as caught:
+        settings_for_logout(None, {"CONVOSO_AUTH_TOKEN": TOKEN})  # a space inside
+    assert str(caught.value) == ("CONVOSO_AUTH_TOKEN: the token contains whitespace or control characters; "
+                                 "expected the token alone")
 
 
 @pytest.mark.parametrize("environ", [{}, {"CONVOSO_AUTH_TOKEN": ""}])

@@ -24,6 +24,7 @@ from convoso_exporter.config.fields import (
 )
 from convoso_exporter.config.load import PathError, SourceInt, parse
 from convoso_exporter.config.units import hiding
+from tests.support import without_system_time_zones
 
 WHERE = ("targets", 0, "name")
 URL_EXPECTED = "expected an http:// or https:// URL like https://api.convoso.com/v1"
@@ -379,6 +380,18 @@ def test_name_list_refusals_name_the_item(value, path, message):
 @pytest.mark.parametrize("value", ["UTC", "America/New_York", "Europe/Paris"])
 def test_timezone_name_accepts_iana_names(value):
     assert timezone_name(value, ("timezone",)) == value
+
+
+@pytest.mark.parametrize("value", ["US/Eastern", "America/New_York", "UTC"])
+def test_timezone_name_resolves_without_the_system_database(value):
+    with without_system_time_zones():
+        assert timezone_name(value, ("timezone",)) == value
+
+
+def test_timezone_name_refuses_a_bogus_name_without_the_system_database_in_the_same_words():
+    with without_system_time_zones():
+        assert problem(timezone_name, "US/Bogus", ("timezone",)) == (
+            ("timezone",), "unknown time zone 'US/Bogus'; expected an IANA name like UTC or America/New_York")
 
 
 @pytest.mark.parametrize(("value", "message"), [

@@ -351,6 +351,54 @@ def test_env_token_with_whitespace_inside_is_rejected():
     )
 
 
+# As Windows editors save it: a UTF-8 byte-order mark, CRLF line ends.
+@pytest.mark.parametrize("raw", [
+    b"\xef\xbb\xbffile-token-7f3a9c\r\n",
+    b"\xef\xbb\xbffile-token-7f3a9c",
+    b"file-token-7f3a9c\r\n\r\n",
+    b"\xef\xbb\xbf  file-token-7f3a9c \t\r\n",
+], ids=["bom-crlf", "bom", "crlf", "bom-spaces"])
+def test_a_token_file_saved_by_a_windows_editor_is_read(tmp_path: Path, raw: bytes):
+    (tmp_path / "secrets").mkdir()
+    token = tmp_path / "secrets" / "token"
+    token.write_bytes(raw)
+    token.chmod(0o600)
+    config = load_config(str(write(tmp_path, TOKEN_FILE_CONFIG)), environ={})
+    assert config.convoso.auth_token == "file-token-7f3a9c" and config.warnings == ()
+
+
+# Whatever else is not part of a printable token is still refused, in the same words.
+NOT_A_TOKEN = [
+    "file-token 7f3a9c", "file-token\r\n7f3a9c", "file-token\t7f3a9c", "\ufeff\ufefffile-token-7f3a9c",
+    "file-token\ufeff7f3a9c", "file-token\u200b7f3a9c", "file-token\x007f3a9c", "file-token\x1b7f3a9c",
+]
+
+
+@pytest.mark.parametrize("text", NOT_A_TOKEN)
+def test_a_token_file_with_anything_else_is_refused_in_one_line(tmp_path: Path, text: str):
+    (tmp_path / "secrets").mkdir()
+    token = tmp_path / "secrets" / "token"
+    token.write_bytes(text.encode() + b"\r\n")
+    token.chmod(0o600)
+    path = write(tmp_path, TOKEN_FILE_CONFIG)
+    message = load_error(path)
+    assert message == (f"{path}:2: convoso.auth_token_file: the token in {token} contains whitespace or "
+                       "control characters; expected the token alone")
+
+
+def test_an_environment_token_with_a_byte_order_mark_is_read():
+    environ = {"CONVOSO_AUTH_TOKEN": f"\ufeff{ENV_TOKEN}\r\n"}
+    assert parse_config("targets: [{name: a}]\n", environ=environ).convoso.auth_token == ENV_TOKEN
+
+
+@pytest.mark.parametrize("text", NOT_A_TOKEN)
+def test_an_environment_token_with_anything_else_is_refused_in_one_line(text: str):
+    with pytest.raises(ConfigError) as info:
+        parse_config("targets: [{name: a}]\n", environ={"CONVOSO_AUTH_TOKEN": text})
+    assert str(info.value) == ("CONVOSO_AUTH_TOKEN: the token contains whitespace or control characters; "
+                               "expected the token alone")
+
+
 def test_token_file_relative_to_the_config_folder(tmp_path: Path, monkeypatch):
     conf_dir = tmp_path / "etc"
     (conf_dir / "secrets").mkdir(parents=True)

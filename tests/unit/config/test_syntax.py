@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convoso_exporter.config import syntax
 from convoso_exporter.config.syntax import (
     explain,
     explain_character,
@@ -118,6 +119,44 @@ def test_each_common_mistake_is_told_plainly_at_the_line_where_it_starts(text, l
     assert explained(text) == (line, message)
 
 
+# PyYAML's words `explain` matches, each produced by real YAML and matched the way
+# `explain` matches it: a PyYAML that words one differently fails here, by name, as well
+# as in MISTAKES (whose message would fall back to PyYAML's words).
+PYYAML_SAYS = [
+    (syntax.NO_EXPECTED_COLON, "problem", "==", "a:\n  b: 1\n  c\n  d: 2\n"),
+    (syntax.MAPPING_NOT_ALLOWED, "problem", "==", "base_url: http://x: y\n"),
+    (syntax.SEQUENCE_NOT_ALLOWED, "problem", "==", "skills: - english\n"),
+    (syntax.CANNOT_START_TOKEN, "problem", "in", "name: @home\n"),
+    (syntax.SCANNING_QUOTED, "context", "==", "a: 'x\n"),
+    (syntax.SCANNING_DOUBLE_QUOTED, "context", "==", 'a: "C:\\Users"\n'),
+    (syntax.ESCAPE, "problem", "in", 'a: "C:\\Users"\n'),
+    (syntax.PARSING_FLOW, "context", "starts", "skills: [english, spanish\n"),
+    (syntax.PARSING_FLOW, "context", "starts", "a: {b: c\n"),
+    (syntax.PARSING_FLOW_NODE, "context", "==", "a: [1, , 2]\n"),
+    (syntax.PARSING_BLOCK_NODE, "context", "==", "a:\n  b: ,x\n"),
+    (syntax.EXPECTED_BLOCK_END, "problem", "starts", "a:\n  b: 1\n  - c: 1\n"),
+    (syntax.EXPECTED_BLOCK_END, "problem", "starts", "- a\nb: 1\n"),
+    (syntax.SCANNING_ALIAS, "context", "==", "a: *\n"),
+    (syntax.SCANNING_ANCHOR, "context", "==", "a: & x\n"),
+    (syntax.UNDEFINED_ALIAS, "problem", "starts", "a: *nope\n"),
+    (syntax.DUPLICATE_ANCHOR, "context", "starts", "a: &x 1\nc: &x 3\n"),
+    (syntax.EXPECTED_DOCUMENT_START, "problem", "starts", "  a: 1\nb: 2\n"),
+    (syntax.SINGLE_DOCUMENT, "context", "==", "a: 1\n---\nb: 2\n"),
+    (syntax.FOR_MERGING, "problem", "in", "a: {<<: 1}\n"),
+]
+
+
+@pytest.mark.parametrize(("words", "part", "how", "text"), PYYAML_SAYS, ids=[f"{w} ({t!r})" for w, _, _, t in PYYAML_SAYS])
+def test_pyyaml_still_says_what_explain_matches(words, part, how, text):
+    said = " ".join((getattr(yaml_error(text), part) or "").split())
+    matches = {"==": said == words, "starts": said.startswith(words), "in": words in said}
+    assert matches[how], f"PyYAML's {part} is now {said!r}; syntax.py matches {words!r} ({how})"
+
+
+def test_every_matched_phrase_is_proven_above():
+    assert {words for words, _, _, _ in PYYAML_SAYS} == set(syntax.PYYAML_WORDS)
+
+
 @pytest.mark.parametrize(("text", "line", "message"), [
     ("a: |x\n", 1,
      "expected chomping or indentation indicators, but found 'x' (while scanning a block scalar at line 1, column 4)"),
@@ -133,10 +172,10 @@ def test_the_fallback_names_where_pyyaml_started_when_it_is_not_where_it_stopped
     err = yaml.MarkedYAMLError(
         context="while scanning something",
         context_mark=yaml.Mark("f", 3, 1, 2, None, None),
-        problem="but found\n  a thing",
+        problem="found\n  a thing",
         problem_mark=yaml.Mark("f", 20, 4, 0, None, None),
     )
-    assert explain(err, "") == (5, "while scanning something at line 2, column 3, but found a thing")
+    assert explain(err, "") == (5, "found a thing (while scanning something at line 2, column 3)")
 
 
 def test_an_error_with_no_words_and_no_mark_is_a_syntax_error_at_no_line():

@@ -21,6 +21,7 @@ from convoso_exporter.derive.counters import (
     advance,
     count_day,
 )
+from tests.support import without_system_time_zones
 
 UTC = Calendar("UTC")
 MIDNIGHT = datetime.datetime(2026, 11, 25, tzinfo=datetime.timezone.utc).timestamp()
@@ -106,6 +107,14 @@ def test_the_day_boundary_is_local_midnight_in_the_accounts_zone(day, utc_hour):
     for offset, value in [(-30, 500), (5, 2)]:
         tally = advance(tally, value, start - utc_hour * 3600 + offset, new_york).tally
     assert tally.total == 0
+
+
+@pytest.mark.parametrize("zone", ["US/Eastern", "America/New_York", "UTC"])
+def test_the_calendar_resolves_every_iana_name_without_the_system_database(zone):
+    with without_system_time_zones():
+        calendar = Calendar(zone)
+    winter = datetime.datetime(2026, 1, 15, 0 if zone == "UTC" else 5, tzinfo=datetime.timezone.utc).timestamp()
+    assert calendar.midnight_before(winter + 60) == winter
 
 
 def test_count_day_advances_every_figure_and_counts_glitches_by_counter():

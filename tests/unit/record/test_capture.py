@@ -13,6 +13,7 @@ import pytest
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.errors import ConnectionFailed, ConvosoError, RateLimited, ResponseTooLarge, secret_forms
 from convoso_exporter.record.capture import Recorder
+from convoso_exporter.web.cutshort import CutShort
 from convoso_exporter.web.http import Request, Response
 from convoso_exporter.web.inprocess import InProcessTransport
 
@@ -150,7 +151,7 @@ class _Stream(httpx.AsyncByteStream):
 
 def test_a_connection_reset_mid_answer_is_recorded_with_what_came():
     async def reset(request: Request) -> Response:
-        return Response(200, ANSWER, JSON, abort_after=10)
+        return CutShort(200, ANSWER, JSON, sent=10)
 
     error, [exchange] = run(reset, search)
     assert isinstance(error, ConnectionFailed)

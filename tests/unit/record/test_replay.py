@@ -17,6 +17,7 @@ from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError
 from convoso_exporter.record.capture import Exchange, Recorder
 from convoso_exporter.record.folder import Recording
 from convoso_exporter.record.replay import Replay
+from convoso_exporter.web.cutshort import CutShort
 from convoso_exporter.web.http import Request, Response
 from convoso_exporter.web.inprocess import InProcessTransport
 
@@ -106,7 +107,9 @@ async def capture_then_replay(handler, call):
 
 def served(status: int, body: bytes, headers=(), **extra):
     async def handler(request: Request) -> Response:
-        return Response(status, body, JSON, list(headers), **extra)
+        if "cut" in extra:
+            return CutShort(status, body, JSON, list(headers), sent=extra["cut"])
+        return Response(status, body, JSON, list(headers))
 
     return handler
 
@@ -120,7 +123,7 @@ ANSWERS = {
     "401": served(401, b"no"),
     "500": served(500, b"oops"),
     "html 404": served(404, b"<html>not found</html>"),
-    "reset": served(200, answer(7), abort_after=12),
+    "reset": served(200, answer(7), cut=12),
     "declared too large": served(200, b" " * (MAX + 10) + answer(8)),
     "not json": served(200, b"Warning: mysqli_connect(): Too many connections"),
 }

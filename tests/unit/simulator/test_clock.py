@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from convoso_exporter.simulator.clock import Calendar, time_zone
+from tests.support import without_system_time_zones
 
 UTC = datetime.timezone.utc
 
@@ -28,6 +29,15 @@ def test_utc_days_start_at_midnight_utc_without_a_zone_database():
 def test_new_york_days_start_at_05_utc_in_winter_04_in_summer():
     winter, summer = starts("America/New_York", "2026-01-15", "2026-07-15")
     assert (winter, summer) == (utc("2026-01-15T05:00"), utc("2026-07-15T04:00"))
+
+
+def test_every_iana_name_resolves_without_the_system_database():
+    with without_system_time_zones():
+        legacy, modern = starts("US/Eastern", "2026-01-15"), starts("America/New_York", "2026-07-15")
+        assert (legacy, modern) == ([utc("2026-01-15T05:00")], [utc("2026-07-15T04:00")])
+        with pytest.raises(ValueError) as caught:
+            time_zone("US/Bogus")
+    assert str(caught.value) == "unknown time zone 'US/Bogus': expected an IANA name like America/New_York or UTC"
 
 
 def test_dst_days_last_23_and_25_hours():

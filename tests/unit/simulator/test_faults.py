@@ -1,9 +1,10 @@
 """convoso_exporter.simulator.faults: the fault book (scopes, the most specific match,
-healing after `times`, forgetting removed scopes), its checks, and what a broken server
-sends instead of an answer."""
+healing after `times`, forgetting removed scopes), its checks, what a broken server
+sends instead of an answer, and the server that cuts an answer short."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 

@@ -1,5 +1,5 @@
 """convoso_exporter.web.http over raw loopback sockets: request parsing, keep-alive,
-the limits (431, 413, 400, 501), the header timeout, HEAD, truncated answers, listening
+the limits (431, 413, 400, 501), the header timeout, HEAD, the connection slots, listening
 on several addresses (all or none), and `parse_listen_address`."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import AsyncIterator
 
 import pytest
@@ -309,7 +310,7 @@ def test_close_drops_idle_keep_alive_connections():
     assert run(scenario()) == b""
 
 
-# --- HEAD and truncated answers ---------------------------------------------------------------
+# --- HEAD -------------------------------------------------------------------------------------------
 
 
 def test_head_gets_the_headers_of_get_and_no_body():
@@ -331,28 +332,6 @@ def test_head_gets_the_headers_of_get_and_no_body():
     assert head_headers["content-length"] == get_headers["content-length"] == "10"
     # Had HEAD carried a body, read_response would have met its bytes instead of a status line.
     assert get_body == b"0123456789" and rest == b""
-
-
-def test_abort_after_sends_part_of_the_body_then_resets():
-    async def handler(request: Request) -> Response:
-        return Response(body=b"0123456789", abort_after=4)
-
-    async def scenario():
-        async with serving(handler) as server:
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            writer.write(b"GET / HTTP/1.1\r\n\r\n")
-            received = b""
-            try:
-                while chunk := await reader.read(65536):
-                    received += chunk
-            except ConnectionResetError:
-                pass
-            writer.close()
-            return received
-
-    head, _, body = run(scenario()).partition(b"\r\n\r\n")
-    assert b"\r\nContent-Length: 10\r\n" in head + b"\r\n"  # the full length is promised...
-    assert body == b"0123"  # ...and only abort_after bytes arrive
 
 
 # --- clients that do not read, and too many clients -----------------------------------------------
@@ -408,25 +387,191 @@ def test_a_client_that_does_not_read_holds_a_chunk_and_is_dropped_after_the_writ
     assert still_open == 0
 
 
-def test_one_connection_too_many_is_answered_503_and_closed():
-    async def scenario():
-        async with serving(echo, max_connections=2) as server:
-            kept = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(2)]
-            for reader, writer in kept:  # both served, and kept alive
-                writer.write(b"GET / HTTP/1.1\r\n\r\n")
-                await read_response(reader)
-            refused = await exchange(server.port, b"GET / HTTP/1.1\r\n\r\n")
-            kept[0][1].close()
-            await asyncio.sleep(0.05)
-            again = await exchange(server.port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
-            kept[1][1].close()
-            return refused, again
+# --- connection slots: who gives way when every slot is taken ------------------------------------
+# A small `max_connections` (SLOTS); idle sockets, slowloris senders (part of a request, a
+# byte now and then) and clients that ask for a big body and never read, each alone and
+# mixed, at the bound and past it; a normal scrape must be answered throughout.
 
-    refused, again = run(scenario())
+SLOTS = 8
+
+
+async def scrapeable(request: Request) -> Response:
+    return Response(body=BIG) if request.path == "/big" else text_response(200, "metrics")
+
+
+async def until(condition) -> None:
+    """Wait for the server to catch up (the scenario's own timeout bounds it)."""
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
+@dataclass
+class Client:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    rest: bytes = b"GET /metrics HTTP/1.1\r\n\r\n"  # what completes its request
+
+
+async def idle(server: HttpServer) -> Client:
+    """A connection that sends nothing, registered by the server before it returns."""
+    opened = server.connections_opened
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    await until(lambda: server.connections_opened > opened)
+    return Client(reader, writer)
+
+
+async def slowloris(server: HttpServer) -> Client:
+    """A connection that sends part of a request head, to be dripped a byte at a time."""
+    client = await idle(server)
+    client.writer.write(b"GET /metrics HTTP/1.1\r\nX-Slow: a")
+    await client.writer.drain()
+    client.rest = b"\r\n\r\n"
+    return client
+
+
+async def non_reader(server: HttpServer) -> Client:
+    """Asks for the big body and never reads; returns once the server is writing to it."""
+    working = len(server._slots) - server._slots.waiting
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(b"GET /big HTTP/1.1\r\n\r\n")
+    await until(lambda: len(server._slots) - server._slots.waiting > working)
+    return Client(reader, writer)
+
+
+async def scrape(server: HttpServer) -> tuple[int, dict[str, str], bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
+    answer = await read_response(reader)
+    writer.close()
+    return answer
+
+
+async def closed_by_server(client: Client) -> bool:
+    """Whether the server closed it without a word (it was given way)."""
+    return await client.reader.read() == b""
+
+
+async def still_served(client: Client) -> int:
+    """Complete the request a waiting client began; the answer's status."""
+    client.writer.write(client.rest)
+    return (await read_response(client.reader))[0]
+
+
+def close_all(clients: list[Client]) -> None:
+    for client in clients:
+        client.writer.close()
+
+
+@pytest.mark.parametrize("opener", [idle, slowloris], ids=["idle", "slowloris"])
+def test_waiting_connections_give_way_oldest_first_at_the_bound_and_past_it(opener):
+    async def scenario():
+        async with serving(scrapeable, max_connections=SLOTS) as server:
+            waiting = [await opener(server) for _ in range(SLOTS - 1)]
+            at_bound = await scrape(server)  # the last free slot
+            evicted_at_bound = server.connections_evicted
+            waiting += [await opener(server) for _ in range(SLOTS + 2)]  # 17 opened for 8 slots
+            for client in waiting[-3:]:  # a slowloris drips another byte: still no request
+                client.writer.write(b"a")
+            past_bound = [await scrape(server) for _ in range(3)]
+            evicted = server.connections_evicted
+            stayed = [await still_served(c) for c in waiting[evicted:]]
+            gone = [await closed_by_server(c) for c in waiting[:evicted]]
+            close_all(waiting)
+            return at_bound, evicted_at_bound, past_bound, evicted, stayed, gone, server.connections_refused
+
+    at_bound, evicted_at_bound, past_bound, evicted, stayed, gone, refused = run(scenario())
+    assert at_bound[0] == 200 and evicted_at_bound == 0
+    assert [status for status, _, _ in past_bound] == [200, 200, 200]
+    # 17 waiting for 8 slots: 9 gave way; the first scrape took one more slot (and gave it
+    # back), the next two found it free. The 10 that waited longest went, the 7 newest stay.
+    assert evicted == 10 and gone == [True] * 10 and stayed == [200] * 7 and refused == 0
+
+
+def test_an_idle_keep_alive_connection_waits_its_turn_from_its_last_answer():
+    async def scenario():
+        async with serving(scrapeable, max_connections=2) as server:
+            keep_alive = await idle(server)
+            first_idle = await idle(server)
+            answered_before = await still_served(keep_alive)  # answered after first_idle came
+            answered = await scrape(server)
+            return answered_before, answered[0], await closed_by_server(first_idle), await still_served(keep_alive)
+
+    assert run(scenario()) == (200, 200, True, 200)
+
+
+def test_clients_that_do_not_read_keep_their_slots_and_only_then_is_one_more_refused():
+    async def scenario():
+        async with serving(scrapeable, max_connections=SLOTS) as server:
+            stalled = [await non_reader(server) for _ in range(SLOTS - 1)]
+            at_bound = await scrape(server)
+            stalled.append(await non_reader(server))
+            past_bound = await scrape(server)  # every slot is working: refused
+            close_all(stalled[:1])
+            await until(lambda: len(server._slots) < SLOTS)  # its write fails: a slot is free
+            freed = await scrape(server)
+            close_all(stalled)
+            return at_bound, past_bound, freed, server.connections_evicted
+
+    at_bound, (status, headers, body), freed, evicted = run(scenario())
+    assert at_bound[0] == 200 and evicted == 0
+    assert status == 503 and headers["retry-after"] == "1" and headers["connection"] == "close"
+    assert body == b"too many connections (at most 8); retry later\n"
+    assert freed[0] == 200
+
+
+def test_mixed_clients_past_the_bound_the_waiting_give_way_and_the_non_readers_keep_their_slots():
+    async def scenario():
+        async with serving(scrapeable, max_connections=SLOTS) as server:
+            stalled = [await non_reader(server) for _ in range(3)]
+            waiting = []
+            for opener in (idle, slowloris, idle, slowloris, idle, slowloris, idle):
+                waiting.append(await opener(server))
+            answers = [await scrape(server) for _ in range(3)]
+            working = len(server._slots) - server._slots.waiting
+            stayed = [await still_served(c) for c in waiting[3:]]
+            gone = [await closed_by_server(c) for c in waiting[:3]]
+            close_all(stalled + waiting)
+            return answers, working, stayed, gone, server.connections_evicted
+
+    answers, working, stayed, gone, evicted = run(scenario())
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    # 3 non-readers and 7 waiting for 8 slots, then a scrape: the 3 that waited longest
+    # went, the 4 newest stay, and no non-reader (all three still working).
+    assert working == 3 and evicted == 3 and gone == [True] * 3 and stayed == [200] * 4
+
+
+def test_one_connection_too_many_while_every_slot_is_working_is_answered_503_and_closed():
+    release = asyncio.Event()
+
+    async def held(request: Request) -> Response:
+        if request.path == "/hold":
+            await release.wait()
+        return text_response(200)
+
+    async def scenario():
+        async with serving(held, max_connections=2) as server:
+            kept = [await idle(server) for _ in range(2)]
+            for client in kept:  # both working on a request
+                client.writer.write(b"GET /hold HTTP/1.1\r\n\r\n")
+            await until(lambda: len(server._slots) == 2 and server._slots.waiting == 0)
+            refused = await exchange(server.port, b"GET / HTTP/1.1\r\n\r\n")
+            release.set()
+            for client in kept:  # answered, now idle: they give way
+                await read_response(client.reader)
+            again = await exchange(server.port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+            close_all(kept)
+            return refused, again, server.connections_refused
+
+    refused, again, count = run(scenario())
     assert refused.startswith(b"HTTP/1.1 503 ")
     assert b"\r\nRetry-After: 1\r\n" in refused and b"\r\nConnection: close\r\n" in refused
     assert refused.endswith(b"too many connections (at most 2); retry later\n")
-    assert again.startswith(b"HTTP/1.1 200 ")  # a slot freed is a slot
+    assert count == 1
+    assert again.startswith(b"HTTP/1.1 200 ")
 
 
 # --- listening on several addresses ------------------------------------------------------------

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from convoso_exporter.web.cutshort import CutShort
 from convoso_exporter.web.http import Request, Response
 from convoso_exporter.web.inprocess import InProcessTransport
 
@@ -33,14 +34,14 @@ def test_the_handler_gets_the_request_and_its_answer_is_the_response():
     assert (response.status_code, response.text, response.headers["retry-after"]) == (201, "made", "3")
 
 
-def test_a_handler_bug_is_a_500_and_abort_after_is_a_reset():
+def test_a_handler_bug_is_a_500_and_a_cut_short_answer_is_a_reset():
     async def broken(request: Request) -> Response:
         raise RuntimeError("bug")
 
     assert exchange(broken).status_code == 500
 
     async def cut(request: Request) -> Response:
-        return Response(200, b"0123456789", abort_after=4)
+        return CutShort(200, b"0123456789", sent=4)
 
     with pytest.raises(httpx.ReadError):
         exchange(cut)
