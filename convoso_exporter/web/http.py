@@ -27,87 +27,35 @@ import asyncio
 import logging
 import socket
 import ssl
-from dataclasses import dataclass, field
-from http import HTTPStatus
-from typing import Awaitable, Callable, Iterator, Sequence
+from typing import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, unquote
 
 from convoso_exporter.web.listen import Listener, shown
+from convoso_exporter.web.messages import (  # the server's vocabulary, re-exported for its users
+    SERVER_NAME,
+    WRITE_CHUNK,
+    BadRequest,
+    Body,
+    Pieces,
+    Request,
+    Response,
+    chunks,
+    head_bytes,
+    parse_head,
+    text_response,
+    wants_keep_alive,
+)
 from convoso_exporter.web.slots import Slots
 
 log = logging.getLogger(__name__)
 
-SERVER_NAME = "convoso-exporter"
-
-# Bytes of a body handed to the transport at a time (after what it held has drained):
-# a connection that does not read holds at most this and the transport's high-water mark
-# (64 KiB) of its body. Smaller chunks cost a syscall each on fast clients (64 KiB made
-# the median plain scrape of 2.3 MB 1.9x slower than one write).
-WRITE_CHUNK = 256 * 1024
-# How long a connection refused for being one too many may take to send its request.
-REFUSE_TIMEOUT = 1.0
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes = b""
-
-    def form(self) -> dict[str, str]:
-        """The body as application/x-www-form-urlencoded; the last value of a key wins."""
-        text = self.body.decode("utf-8", errors="replace")
-        return dict(parse_qsl(text, keep_blank_values=True))
-
-
-@dataclass(frozen=True, slots=True)
-class Pieces:
-    """A body made of pieces written one after another, never joined into one copy:
-    the exposition is served from the renderer's cached pieces (expose/cache.py)."""
-
-    parts: tuple[bytes, ...]
-    size: int
-
-    @classmethod
-    def of(cls, parts: Sequence[bytes]) -> Pieces:
-        return cls(tuple(parts), sum(map(len, parts)))
-
-    def __len__(self) -> int:
-        return self.size
-
-    def joined(self) -> bytes:
-        return b"".join(self.parts)
-
-
-Body = bytes | Pieces
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: Body = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
+__all__ = ["SERVER_NAME", "WRITE_CHUNK", "BadRequest", "Body", "Handler", "HttpServer", "ListenError", "Pieces",
+           "Request", "Response", "chunks", "head_bytes", "parse_listen_address", "text_response"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-
-class BadRequest(Exception):
-    """The client sent something that is not HTTP/1.x; answered with `status`."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
-def text_response(status: int, message: str | None = None, **kwargs) -> Response:
-    """A plain-text answer; the default message is the status phrase."""
-    if message is None:
-        message = HTTPStatus(status).phrase
-    return Response(status=status, body=(message + "\n").encode(), **kwargs)
+# How long a connection refused for being one too many may take to send its request.
+REFUSE_TIMEOUT = 1.0
 
 
 class ListenError(Exception):
@@ -282,7 +230,7 @@ class HttpServer:
             raise BadRequest(431, "request headers too large") from None
         except (TimeoutError, asyncio.TimeoutError):
             return None, False
-        method, target, version, headers = _parse_head(head)
+        method, target, version, headers = parse_head(head)
         body = await self._read_body(reader, headers)
         path, _, query_text = target.partition("?")
         request = Request(
@@ -292,7 +240,7 @@ class HttpServer:
             headers=headers,
             body=body,
         )
-        return request, _wants_keep_alive(version, headers)
+        return request, wants_keep_alive(version, headers)
 
     async def _read_body(self, reader, headers: dict[str, str]) -> bytes:
         if "transfer-encoding" in headers:
@@ -350,80 +298,9 @@ class HttpServer:
         await drained()
 
 
-def chunks(body: Body) -> Iterator[bytes | memoryview]:
-    """A body in writes of about WRITE_CHUNK bytes: slices of a large piece (views of the
-    shared bytes, not copies), small pieces gathered into one write (a copy of at most a
-    chunk): a write per small piece would be a syscall per piece on a fast client."""
-    parts = body.parts if isinstance(body, Pieces) else (body,)
-    gathered: list[bytes] = []
-    size = 0
-    for part in parts:
-        if len(part) >= WRITE_CHUNK:
-            if gathered:
-                yield b"".join(gathered)
-                gathered, size = [], 0
-            view = memoryview(part)
-            for start in range(0, len(view), WRITE_CHUNK):
-                yield view[start : start + WRITE_CHUNK]
-            continue
-        gathered.append(part)
-        size += len(part)
-        if size >= WRITE_CHUNK:
-            yield b"".join(gathered)
-            gathered, size = [], 0
-    if size:
-        yield b"".join(gathered)
-
-
-def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    # latin-1 maps every byte to a character: decoding cannot fail.
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest(400, "malformed request line")
-    method, target, version = parts
-    if not method.isalpha() or not target.startswith("/"):
-        raise BadRequest(400, "malformed request line")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise BadRequest(400, "malformed header line")
-        key = name.lower()
-        value = value.strip()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return method.upper(), target, version, headers
-
-
-def _wants_keep_alive(version: str, headers: dict[str, str]) -> bool:
-    connection = headers.get("connection", "").lower()
-    if version == "HTTP/1.0":
-        return "keep-alive" in connection
-    return "close" not in connection
-
-
 def _drop(task: asyncio.Task, writer: asyncio.StreamWriter) -> None:
     """Close a connection waiting for a request, to make room for a new one."""
     task.cancel()
     writer.close()  # a cancel can be lost on 3.11 (see `close`); the socket is closed anyway
 
 
-def head_bytes(response: Response, length: int, keep_alive: bool) -> bytes:
-    """The status line and headers of `response`, its body `length` bytes long."""
-    status = response.status
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Unknown"
-    lines = [
-        f"HTTP/1.1 {status} {phrase}",
-        f"Server: {SERVER_NAME}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {length}",
-    ]
-    lines += [f"{name}: {value}" for name, value in response.headers]
-    if not keep_alive:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -653,20 +653,6 @@ def test_parse_listen_address_rejects(value):
 # --- bodies made of pieces (the exposition) -----------------------------------------------
 
 
-def test_pieces_are_written_in_chunks_of_about_a_write_each_never_joined_whole():
-    from convoso_exporter.web.http import Pieces, chunks
-
-    small = [bytes([65 + i % 26]) * 1000 for i in range(600)]  # 600 kB in 1 kB pieces
-    large = b"L" * (WRITE_CHUNK * 2 + 5)
-    body = Pieces.of([*small[:300], large, *small[300:]])
-    written = [bytes(chunk) for chunk in chunks(body)]
-    assert b"".join(written) == body.joined() and len(body) == sum(map(len, written))
-    # Small pieces gathered up to a chunk (one write, not 300); the large one sliced, not copied.
-    assert all(len(chunk) < WRITE_CHUNK + 1000 for chunk in written)
-    assert len(written) <= 2 * len(body) // WRITE_CHUNK + 3
-    assert any(isinstance(chunk, memoryview) for chunk in chunks(body))
-
-
 def test_a_pieces_body_is_served_whole_with_its_length_and_head_sends_none():
     from convoso_exporter.web.http import Pieces
 
