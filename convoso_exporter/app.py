@@ -22,6 +22,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
+import httpx
+
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
 from convoso_exporter.api.stats import ApiStats
@@ -70,9 +72,16 @@ class App:
         config_loader: Callable[[], Config] | None = None,
         banner: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+        poll_log: logging.Logger | None = None,
     ) -> None:
         self.options = options
         self._clock = clock  # the watchdog's (the poller's progress is in time.monotonic)
+        # `wall`, `transport` and `poll_log`: for running the app's own wiring in-process on
+        # what a recording holds (record/expect.py), at the time it was taken.
+        self._wall = wall
+        self._transport = transport
         self.config = config
         self._config_loader = config_loader
         self._banner = banner
@@ -97,8 +106,10 @@ class App:
             on_change=self._on_change,
             derive=lambda *args: self.deriver.advance(*args),
             max_requests_per_minute=config.convoso.max_requests_per_minute,
+            wall=wall,
+            logger=poll_log,
         )
-        self.publisher = Publisher(self._frame)
+        self.publisher = Publisher(self._frame, wall=wall)
         self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
 
@@ -179,6 +190,21 @@ class App:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def poll_all_once(self) -> None:
+        """One poll of every target, the account first (its answer discovers the others),
+        without the loop: what the app makes of one round, e.g. of a recording's answers."""
+        account = next((name for name, s in self.poller.states.items() if s.target.kind == ACCOUNT), None)
+        if account is not None:
+            await self.poller.poll_once(account)
+        for name in list(self.poller.states):
+            if name != account:
+                await self.poller.poll_once(name)
+
+    def render_now(self) -> Exposition:
+        """The exposition of what is held now, rendered on the spot (joined)."""
+        frame = self._frame()
+        return frame.renderer.render(frame.states.values(), frame.stats, self._wall(), frame.info)
+
     def _handle_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         """SIGTERM and SIGINT stop, SIGHUP reloads. Where the loop takes no signal handlers
         (Windows), Ctrl-C still stops (KeyboardInterrupt) and /-/reload still reloads."""
@@ -246,7 +272,7 @@ class App:
     def _make_client(self, config: Config) -> ConvosoClient:
         settings = config.convoso
         add_secret(settings.auth_token)
-        return ConvosoClient.from_settings(settings, stats=self.stats)
+        return ConvosoClient.from_settings(settings, stats=self.stats, transport=self._transport)
 
     def _make_renderer(self, config: Config) -> MetricsRenderer:
         return MetricsRenderer(

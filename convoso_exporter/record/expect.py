@@ -1,9 +1,9 @@
 """What the exporter makes of a recording's answers: `expected.prom`.
 
-The recording is replayed in-process (record/replay.py) to the exporter's own path, as
-the collector runs it: the real client, `Poller` (so `TargetState`) with the `Deriver`,
-the account first, a discovery round from its answer, then every other target once,
-rendered by `MetricsRenderer`. The text 0.0.4 sample lines are kept, sorted, minus the
+The recording is replayed in-process (record/replay.py) to the exporter's own wiring,
+the app (app.py) run for one round: the real client, `Poller` (so `TargetState`) with
+the `Deriver`, the account first, a discovery round from its answer, then every other
+target once, rendered by `MetricsRenderer`. The text 0.0.4 sample lines are kept, sorted, minus the
 families that say when and how fast rather than what the API sent (`EXCLUDED`):
 timestamps and durations, the exporter's own requests, its build and its config's
 reload state. Everything else is in: every target's figures, the breakdown, per-agent
@@ -16,21 +16,12 @@ answers; with redaction, the same but for the names it replaced.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable
 
 import httpx
 
-from convoso_exporter import __version__
-from convoso_exporter.api.client import ConvosoClient
-from convoso_exporter.api.stats import ApiStats
+from convoso_exporter.app import App, RunOptions
 from convoso_exporter.config.schema import Config
-from convoso_exporter.derive.history import Deriver
-from convoso_exporter.expose.cache import MetricsRenderer
-from convoso_exporter.expose.exporter import ExporterInfo
-from convoso_exporter.poll.discovery import Discovery
-from convoso_exporter.poll.plan import ACCOUNT_NAME, budget_per_minute, plan
-from convoso_exporter.poll.poller import Poller
 from convoso_exporter.record.folder import EXPECTED, Recording, add_to_manifest, write_file
 from convoso_exporter.record.replay import Replay
 
@@ -58,32 +49,14 @@ _QUIET.disabled = True
 
 async def exposition(config: Config, transport: httpx.AsyncBaseTransport, wall: float) -> bytes:
     """The exporter's text exposition after it has polled, over `transport`, the account,
-    discovered what its answer lists and polled every other target once, at `wall`."""
-    stats = ApiStats()
-    async with ConvosoClient.from_settings(config.convoso, stats=stats, transport=transport) as client:
-        deriver = Deriver(config.timezone, discovery_interval=config.discovery.interval)
-        targets = plan(config, (), None)
-        poller = Poller(targets, client, interval=config.poll_interval, max_backoff=config.convoso.max_backoff,
-                        derive=deriver.advance, wall=lambda: wall, logger=_QUIET)
-        await poller.poll_once(ACCOUNT_NAME)
-        discovery = Discovery(config.discovery) if config.discovery.enabled else None
-        account = poller.states[ACCOUNT_NAME]
-        if discovery is not None and account.snapshot is not None:
-            targets = plan(config, discovery.update(account.snapshot, wall).targets, None)
-            poller.replace(targets)
-        for target in targets[1:]:
-            await poller.poll_once(target.name)
-    renderer = MetricsRenderer(agent_metrics=config.agent_metrics, agent_names=config.agent_names,
-                               max_agents_per_target=config.max_agents_per_target, process_metrics=False)
-    info = ExporterInfo(
-        version=__version__,
-        targets=Counter(target.kind for target in targets),
-        reload_ok=True,
-        reload_timestamp=wall,
-        budget_per_minute=budget_per_minute(targets, config.poll_interval),
-        discovered=discovery.found.counts if discovery is not None else {},
-    )
-    return renderer.render(poller.states.values(), stats, wall, info).body
+    discovered what its answer lists and polled every other target once, at `wall`: the
+    app's own wiring (app.py), run in-process for one round."""
+    app = App(config, RunOptions(), wall=lambda: wall, transport=transport, poll_log=_QUIET)
+    try:
+        await app.poll_all_once()
+        return app.render_now().body
+    finally:
+        await app.client.aclose()
 
 
 def sample_lines(body: bytes | str) -> list[str]:
