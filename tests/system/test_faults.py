@@ -442,7 +442,7 @@ def test_memory_stays_flat_across_1000_failing_polls():
 
         try:
             await failing_polls(WARM_UP_POLLS)  # pools, caches and every code path warmed up
-            tracemalloc.start()
+            tracemalloc.start(10)  # frames enough that a failure names who holds the memory
             try:
                 size, objects = held()
                 await failing_polls(1000)
