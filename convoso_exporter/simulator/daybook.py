@@ -8,13 +8,14 @@ campaign) and the list of its current or last call (the `list_id` agent-monitor 
 shows). Its slots are whole numbers:
 - `AM`, `LIVE`: calls delivered to the agent, answered by a machine / by a live person,
   counted when the call connects (the moment the queue's `answered` moves, so per
-  campaign and day answered = Σ AM + Σ LIVE + dropped, exactly);
+  campaign and day answered = Σ AM + Σ LIVE + dropped, exactly; the agent's
+  `calls_today` moves when it picks up, seconds later);
 - seconds per activity, each second of each agent in exactly one slot of one row of
   one day (so a day's rows add up to agents × the day's seconds): `WAIT` (READY),
   `PAUSE` (PAUSED), `OUT` (LOGGED_OUT), and per outcome of the call they belong to
   `RING_*` (RINGING), `TALK_*` (INCALL and TRANSFER), `WRAP_*` (WRAP).
-`ACTIVITIES` maps statuses to the vendor's activities (talk, wait, pause, wrap; ringing
-is logged-in time in none of them, as the vendor's `total_time` exceeds their sum).
+`figures` names the vendor's activities: talk, wait, pause, wrap, and ringing, which is
+logged-in time in none of them (the vendor's `total_time` exceeds their sum too).
 
 Time is booked when an agent changes status, moves, logs out, connects a call (the wait
 so far goes under the list of its last call) and at local midnight (each day gets its
@@ -46,10 +47,6 @@ SLOTS = (
      LOGGED_OUT: OUT},
     {READY: WAIT, RINGING: RING_AM, INCALL: TALK_AM, TRANSFER: TALK_AM, WRAP: WRAP_AM, PAUSED: PAUSE, LOGGED_OUT: OUT},
 )
-ACTIVITIES = {
-    READY: "wait", RINGING: "ringing", INCALL: "talk", TRANSFER: "talk", WRAP: "wrap", PAUSED: "pause",
-    LOGGED_OUT: None,
-}
 # The slots of the calls of each outcome (for a filter by call status).
 OUTCOME_SLOTS = {"AM": (AM, TALK_AM, WRAP_AM, RING_AM), "HUMAN": (LIVE, TALK_LIVE, WRAP_LIVE, RING_LIVE)}
 
