@@ -17,6 +17,11 @@ The model:
 - drops: for every call an agent takes, `r / (1 - r)` (jittered) is added to the
   queue's drop debt and each whole unit is one dropped (answered, abandoned) call,
   so dropped / answered converges to the drop ratio `r`;
+- outcomes: a call an agent takes was answered by a machine (the agent marks it AM;
+  a share `machine_share` of answered calls, `machine.py`) or by a live person; a
+  dropped call is a live person nobody was free for. So `answered` (and
+  `queue_answered`) counts machine answers + live answers agents handled + dropped,
+  and the legal rate dropped ÷ (live handled + dropped) is r ÷ (1 − machine share);
 - counters are "today": they reset at local midnight in the center's `timezone`
   (an IANA name, "UTC" by default; `clock.py`);
 - LOGGED_OUT agents stay in search results (status LOGGED_OUT, counted in
@@ -40,11 +45,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from convoso_exporter.simulator.clock import Calendar, FakeClock
+from convoso_exporter.simulator.daybook import DayBook, Rows, summarize
 from convoso_exporter.simulator.layout import Layout
 from convoso_exporter.simulator.machine import Machine
 from convoso_exporter.simulator.model import (
     LOGGED_OUT,
     LOGGED_OUT_TIME,
+    MACHINE_SHARE,
     MAX_CATCHUP,
     AgentState,
     NotFound,
@@ -80,9 +87,11 @@ class ContactCenter:
         start_wall: float | None = None,
         leads_per_queue: int = 5000,
         timezone: str = "UTC",
+        machine_share: float = MACHINE_SHARE,
     ) -> None:
         check_sizes(agents, campaigns, queues, leads_per_queue)
         self._configured_ratio = check_ratio(drop_ratio)
+        self._configured_share = check_ratio(machine_share, "machine share")
         self._calendar = Calendar(timezone)
         self._clock = clock
         self._origin = clock()
@@ -94,7 +103,12 @@ class ContactCenter:
         self._day_end = self._tick_at(self._calendar.day_start(self._day + ONE_DAY))
         self.version = 0
         rng = random.Random(seed)
-        self._machine = Machine(rng, drop_ratio=self._configured_ratio, leads_per_queue=leads_per_queue)
+        self._book = DayBook()
+        self._book.open_day(self._day.isoformat())
+        self._machine = Machine(
+            rng, drop_ratio=self._configured_ratio, leads_per_queue=leads_per_queue, daybook=self._book,
+            machine_share=self._configured_share, outcomes=random.Random(f"{seed}/outcomes"),
+        )
         self._ledger = Ledger()
         self._layout = Layout(rng, campaigns=campaigns, queues=queues, leads_per_queue=leads_per_queue)
         into_day = self._start_wall - self._calendar.day_start(self._day)
@@ -123,20 +137,12 @@ class ContactCenter:
         return [agent.user_id for agent in self._agents]
 
     def campaigns(self) -> list[dict]:
-        return [
-            {
-                "campaign_id": c.campaign_id,
-                "campaign_name": c.campaign_name,
-                "queue_ids": [q.queue_id for q in c.queues],
-            }
-            for c in self._layout.campaigns
-        ]
+        """[{"campaign_id", "campaign_name", "queue_ids"}], in id order."""
+        return self._layout.listed_campaigns()
 
     def queues(self) -> list[dict]:
-        return [
-            {"queue_id": q.queue_id, "queue_name": q.queue_name, "campaign_id": q.campaign.campaign_id}
-            for q in self._layout.queues
-        ]
+        """[{"queue_id", "queue_name", "campaign_id"}], in id order."""
+        return self._layout.listed_queues()
 
     def removed_ids(self) -> tuple[set[str], set[str]]:
         """(campaign ids, queue ids) removed so far (never reused)."""
@@ -161,6 +167,17 @@ class ContactCenter:
         """Surge on (`0.2`) or off (`None`: back to the configured ratio)."""
         self.now()  # calls until now were made at the old ratio
         self._machine.ratio = self._configured_ratio if ratio is None else check_ratio(ratio)
+        self.version += 1
+
+    @property
+    def machine_share(self) -> float:
+        """The share of answered calls answered by a machine, in effect."""
+        return self._machine.machine_share
+
+    def set_machine_share(self, share: float | None) -> None:
+        """A new share (`0.4`), or `None`: back to the configured one."""
+        self.now()
+        self._machine.machine_share = self._configured_share if share is None else check_ratio(share, "machine share")
         self.version += 1
 
     # --- campaigns and queues at run time -------------------------------------------
@@ -218,22 +235,12 @@ class ContactCenter:
 
     def _move(self, agent: AgentState, queue: QueueState, now: int) -> None:
         """The agent's time so far is booked where it was; it enters `queue` as it is."""
-        self._end_stay(agent, now)
+        self._machine.end_stay(agent, now)
         queue.entries[agent.status] += 1
         agent.queue = queue
+        self._book.place(agent)
         agent.queue_assignment = self.wall_text(now)
         agent.version += 1
-
-    @staticmethod
-    def _end_stay(agent: AgentState, now: int) -> None:
-        """Book the agent's stay in its place and status up to `now`, before a logout
-        or a move. A stay of no time at all (begun this very second) is no entry."""
-        place = agent.queue
-        if agent.accrued_from == now:
-            place.entries[agent.status] -= 1
-        else:
-            place.seconds[agent.status] += now - agent.accrued_from
-            agent.accrued_from = now
 
     def _changed(self) -> None:
         """The layout changed: cached selections are stale, cached answers too."""
@@ -260,7 +267,7 @@ class ContactCenter:
         now = self.now()
         if agent.status == LOGGED_OUT:
             return NotFound(6012, "User is not logged in").as_dict()
-        self._end_stay(agent, now)
+        self._machine.end_stay(agent, now)
         self._machine.enter(agent, LOGGED_OUT, now, LOGGED_OUT_TIME)
         heapq.heappush(self._heap, (agent.next_change, agent.index))
         self.version += 1
@@ -292,41 +299,34 @@ class ContactCenter:
 
     def truth(self) -> dict:
         """What really happened, up to now (steps the simulation to the clock first):
-
-            {"tick": 7200,                    # simulated seconds since the start
-             "wall": 1767276000.0,            # Unix time of that tick
-             "timezone": "UTC", "today": "2026-01-01",   # the local day in progress
-             "agents": 30,
-             "skipped_seconds": 0,            # clock jumps beyond MAX_CATCHUP, frozen through
-             "agent_seconds": {("1001", "2001", "READY"): 4521, ...},
-             "entries": {("1001", "2001", "READY"): 37, ...},
-             "days": {"2026-01-01": {"account": {"calls": 812, "answered": 390, "dropped": 8},
-                                     "campaigns": {"1001": {...}, ...},
-                                     "queues": {"2001": {...}, ...}}, ...}}
-
-        `agent_seconds` / `entries`: per (campaign_id, queue_id, status) where agents
-        were, cumulative since the start, removed scopes included; over all keys the
-        seconds add up to agents × (tick - skipped_seconds). An entry is a stay of at
-        least a second in one place and status: the status each agent starts in counts,
-        so does arriving in a queue by a move, but not a status left (by a logout or a
-        move) in the second it began.
-        `days`: per local date, the today counters at the end of that day (the day in
-        progress: so far), for every campaign and queue that existed that day (a
-        removed one as it stood when it went). Days start counting from the start's
-        counters (the center starts mid-day). JSON form: `truth.truth_json`."""
+        agent-seconds and entries per place and status since the start, the today
+        counters per local day, and per local day the calls by outcome and the agents'
+        seconds by activity. The shape, with an example: `truth.py`."""
         tick = self.now()
         seconds, entries = self._ledger.agent_time(self._layout, self._agents, tick)
+        today, day = self._ledger.day(self._layout), self._day.isoformat()
         return {
             "tick": tick,
             "wall": self._start_wall + tick,
             "timezone": self._calendar.name,
-            "today": self._day.isoformat(),
+            "today": day,
             "agents": len(self._agents),
             "skipped_seconds": self._ledger.skipped,
             "agent_seconds": seconds,
             "entries": entries,
-            "days": {**self._ledger.days, self._day.isoformat(): self._ledger.day(self._layout)},
+            "days": {**self._ledger.days, day: today},
+            "performance": {**self._book.summaries, day: summarize(self.day_rows(day), today)},
         }
+
+    def day_rows(self, day: str) -> Rows:
+        """The day book's rows of a local day ("2026-01-31"), today's up to now (copies);
+        {} for a day not kept (`DAYS_KEPT`)."""
+        return self._book.rows(day, self._agents, self.now())
+
+    def kept_days(self) -> list[str]:
+        """The local days the day book keeps, oldest first (today last)."""
+        self.now()
+        return sorted(self._book.days)
 
     # --- time -----------------------------------------------------------------------
 
@@ -366,6 +366,7 @@ class ContactCenter:
             agent.since += seconds
             agent.next_change += seconds
             agent.accrued_from += seconds
+            agent.row_from += seconds
         self._heap = [(agent.next_change, agent.index) for agent in self._agents]
         heapq.heapify(self._heap)
         self._tick += seconds
@@ -380,11 +381,13 @@ class ContactCenter:
         again from zero, once the ledger has written down the day that ended."""
         while tick >= self._day_end:
             self._ledger.close_day(self._day.isoformat(), self._layout)
+            self._book.close_day(self._day_end, self._agents, self._ledger.days[self._day.isoformat()])
             for tally in self._layout.tallies():
                 tally.calls_today = tally.answered = tally.dropped = 0
             for agent in self._agents:
                 agent.calls_today = 0
                 agent.version += 1
             self._day += ONE_DAY
+            self._book.open_day(self._day.isoformat(), self._agents)
             self._day_end = self._tick_at(self._calendar.day_start(self._day + ONE_DAY))
 

@@ -6,6 +6,10 @@ an unknown campaign or queue (or control path), 401 without the token.
   POST /_sim/fault     {"fault": "429", "campaign_id": "1001", "retry_after": 5, "times": 3}
                        {"fault": null} clears all faults ({"fault": null, "campaign_id": ...}: that scope's)
   POST /_sim/surge     {"drop_ratio": 0.2} / {"drop_ratio": null}
+  POST /_sim/machines  {"machine_share": 0.4} / {"machine_share": null} (back to the configured share)
+  POST /_sim/deny      {"endpoints": ["performance"], "status": 403} (or "user_activity"; status
+                       403 or 200, default 403); {"endpoints": []} gives the permissions back
+  POST /_sim/style     {"style": "live"}
   POST /_sim/style     {"style": "live"}, {"count_style": "ringing-as-ready"}, or both
   POST /_sim/campaign  {"action": "add", "name": "Winter Promo", "agents": 5}
                          → {"campaign_id": "1004", "queue_id": "2005"}
@@ -18,7 +22,7 @@ an unknown campaign or queue (or control path), 401 without the token.
   GET  /_sim/truth     the ground truth (`ContactCenter.truth`), keys as "1001/2001/READY"
 
 `name` and `agents` are optional (a generated name; no agents: a new queue takes
-`agents` from the fullest queues). fault, surge and style answer the state.
+`agents` from the fullest queues). fault, surge, machines, deny and style answer the state.
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ from convoso_exporter.web.http import Request, Response
 
 INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 METHODS = {
-    "fault": "POST", "surge": "POST", "style": "POST", "campaign": "POST", "queue": "POST",
+    "fault": "POST", "surge": "POST", "machines": "POST", "deny": "POST", "style": "POST", "campaign": "POST",
+    "queue": "POST",
     "state": "GET", "truth": "GET",
 }
 FIELDS = {
     "fault": {"fault", "campaign_id", "queue_id", "retry_after", "delay", "times", "size"},
     "surge": {"drop_ratio"},
+    "machines": {"machine_share"},
+    "deny": {"endpoints", "status"},
     "style": {"style", "count_style"},
     ("campaign", "add"): {"action", "name", "agents"},
     ("campaign", "remove"): {"action", "campaign_id"},
@@ -83,6 +90,16 @@ def _apply(sim, action: str, data: dict) -> None:
         if "drop_ratio" not in data:
             raise ValueError('missing "drop_ratio" (a ratio in [0, 1), or null to end the surge)')
         sim.surge(data["drop_ratio"])
+    elif action == "machines":
+        _check_fields(data, FIELDS["machines"])
+        if "machine_share" not in data:
+            raise ValueError('missing "machine_share" (a share in [0, 1), or null for the configured one)')
+        sim.set_machine_share(data["machine_share"])
+    elif action == "deny":
+        _check_fields(data, FIELDS["deny"])
+        if "endpoints" not in data:
+            raise ValueError('missing "endpoints" (a list, [] to deny none)')
+        sim.deny(data["endpoints"], data.get("status", 403))
     else:
         _check_fields(data, FIELDS["style"])
         counts = sim.count_style

@@ -4,6 +4,9 @@ Each fault is optionally scoped to the requests that filter by one campaign_id a
 queue_id, and optionally heals after `times` requests. A request meets at most one
 fault: the most specific match wins. A fault scoped to a campaign or queue that is
 removed goes with it.
+
+Denial is not a fault but a permission the token lacks: user-activity and
+agent-performance search can each be denied (`DENIABLE`), answered by `denial`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ ANSWERING_FAULTS = ("truncated", "reset") + CONTENT_FAULTS
 DEFAULT_SLOW_DELAY = 60.0
 DEFAULT_RETRY_AFTER = 5.0
 DEFAULT_TOO_LARGE = 40 * 1024 * 1024
+DENIABLE = ("performance", "user_activity")
+DENIAL_STATUSES = (403, 200)
 
 JSON = "application/json; charset=utf-8"
 HTML = "text/html; charset=UTF-8"
@@ -115,12 +120,15 @@ class FaultBook:
         for scope in [s for s in self._faults if s[0] in campaign_ids or s[1] in queue_ids]:
             del self._faults[scope]
 
-    def take(self, params: dict[str, str], search: bool) -> Fault | None:
-        """The most specific fault matching this request; counts down its `times`."""
+    def take(self, params: dict[str, str], search: bool = False, *, content: Collection[str] = ()) -> Fault | None:
+        """The most specific fault matching this request; counts down its `times`.
+        Content faults meet only search requests, or those whose answers can carry them
+        (`content`)."""
+        allowed = CONTENT_FAULTS if search else content
         matching = [
             fault
             for fault in self._faults.values()
-            if fault.matches(params) and (search or fault.name not in CONTENT_FAULTS)
+            if fault.matches(params) and (fault.name not in CONTENT_FAULTS or fault.name in allowed)
         ]
         if not matching:
             return None
@@ -161,6 +169,25 @@ class FaultBook:
             body = b'{"agents": [' + chunk * (size // len(chunk) + 1) + _SAMPLE_AGENT + b"]}"
             self._oversized = (size, body)
         return self._oversized[1]
+
+
+def check_denied(endpoints, status: int) -> tuple[str, ...]:
+    """The endpoints to deny, checked (ValueError, one line)."""
+    if isinstance(endpoints, str) or not isinstance(endpoints, (list, tuple)):
+        raise ValueError(f"endpoints must be a list of {', '.join(DENIABLE)}, got {endpoints!r:.60}")
+    unknown = [name for name in endpoints if name not in DENIABLE]
+    if unknown:
+        raise ValueError(f"cannot deny {unknown[0]!r:.60}: the deniable endpoints are {', '.join(DENIABLE)}")
+    if isinstance(status, bool) or not isinstance(status, int) or status not in DENIAL_STATUSES:
+        raise ValueError(f"status must be 403 or 200, got {status!r:.20}")
+    return tuple(endpoints)
+
+
+def denial(endpoint: str, status: int) -> Response:
+    """A good token without the permission for `endpoint`: HTTP 403, or HTTP 200 with the
+    same `success: false` body (the live service's habit of answering errors with 200)."""
+    permission = "Agent Performance" if endpoint == "performance" else "User Activity"
+    return json_response(status, {"success": False, "code": 403, "text": f"Access denied: no {permission} permission"})
 
 
 def scope_id(name: str, value) -> str | None:

@@ -71,6 +71,18 @@ class Layout:
             raise UnknownScope(f"queue {queue_id} not found")
         return queue
 
+    def listed_campaigns(self) -> list[dict]:
+        return [
+            {"campaign_id": c.campaign_id, "campaign_name": c.campaign_name, "queue_ids": [q.queue_id for q in c.queues]}
+            for c in self.campaigns
+        ]
+
+    def listed_queues(self) -> list[dict]:
+        return [
+            {"queue_id": q.queue_id, "queue_name": q.queue_name, "campaign_id": q.campaign.campaign_id}
+            for q in self.queues
+        ]
+
     def retired_tallies(self) -> list[Tally]:
         """Today's counts of everything removed today: per campaign, and the account's."""
         return [*(campaign.retired for campaign in self.campaigns), self.retired]

@@ -29,6 +29,10 @@ STATUS_LABELS: dict[str, str] = {
 }
 STATUSES = tuple(STATUS_LABELS)
 ON_CALL = frozenset((RINGING, INCALL, TRANSFER, WRAP))
+# What user-activity search counts, decided here once: an agent is available when READY
+# (free for the next call) and logged in in every status but LOGGED_OUT.
+AVAILABLE = frozenset((READY,))
+LOGGED_IN = frozenset(STATUSES) - {LOGGED_OUT}
 
 # How long each state lasts, in whole seconds (uniform between the bounds).
 READY_WAIT = (5, 60)
@@ -37,6 +41,8 @@ CALL_TIME = (30, 600)  # triangular, most calls are short
 CALL_MODE = 150
 TRANSFER_TIME = (5, 40)
 WRAP_TIME = (5, 60)
+MACHINE_CALL_TIME = (15, 45)  # an answering machine: the agent hears the greeting, leaves a message or not, marks AM
+MACHINE_WRAP_TIME = (5, 30)
 PAUSE_TIME = (60, 900)
 LOGGED_OUT_TIME = (300, 1800)
 
@@ -45,6 +51,9 @@ PAUSE_CHANCE = 0.04  # after wrap-up
 LOGOUT_CHANCE = 0.004  # after wrap-up
 INBOUND_SHARE = 0.15  # of calls, for agents not inbound-only
 MAX_EXTRA_DIALS = 3  # unanswered dials per answered outbound call, at most
+MACHINE_SHARE = 0.30  # of answered calls, answered by a machine (the default)
+MAX_MACHINE_DEBT = 3.0  # machine answers a queue may owe (inbound calls cannot pay them)
+DAYS_KEPT = 62  # local days of ground truth kept (today included): a 30-day window twice
 
 MAX_CATCHUP = 3600
 DAY = 86400
@@ -120,6 +129,7 @@ class QueueState:
     answered: int = 0
     dropped: int = 0
     drop_debt: float = 0.0
+    machine_debt: float = 0.0
     # Ground truth, per status: agent-seconds accrued here (up to each agent's
     # `accrued_from`) and entries into the status here.
     seconds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
@@ -141,6 +151,9 @@ class AgentState:
     since: int = 0  # tick the current status started at
     next_change: int = 0  # tick of the next status change
     accrued_from: int = 0  # tick up to which this status's time is in the ground truth
+    machine: bool = False  # the current (or last) call was answered by a machine
+    row: list[int] | None = None  # its day-book row now (`daybook.py`)
+    row_from: int = 0  # tick up to which this status's time is in that row
     call_type: str = "outbound"
     lead_id: str = ""
     call_log_id: str = ""
@@ -230,7 +243,7 @@ def check_count(name: str, value) -> int:
     return value
 
 
-def check_ratio(ratio: float) -> float:
+def check_ratio(ratio: float, name: str = "drop ratio") -> float:
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
-        raise ValueError(f"drop ratio must be a number in [0, 1), got {ratio!r}")
+        raise ValueError(f"{name} must be a number in [0, 1), got {ratio!r}")
     return float(ratio)

@@ -123,11 +123,11 @@ class Renderer:
             totals["call_data"] = {name: value // 2 for name, value in totals["call_data"].items()}
             totals.update((name, totals[name] // 2) for name in _DAY_COUNTS)
         if fault == "strings":
-            totals = _all_strings(totals)
+            totals = all_strings(totals)
         if style == "documented":
             pieces = ['{"agents": ', *agents, ", ", _dumps(totals)[1:]]
         else:
-            totals["call_data"] = _all_strings(totals["call_data"])
+            totals["call_data"] = all_strings(totals["call_data"])
             for name in _LIVE_STRING_COUNTS:
                 totals[name] = str(totals[name])
             lists = _scope_lists(selection, fault)
@@ -183,7 +183,7 @@ class Renderer:
             if agent.index % 3 == 0:
                 record["user_full_name"] = HOSTILE_NAMES[agent.index // 3 % len(HOSTILE_NAMES)]
         elif fault == "strings":
-            record = _all_strings(record)
+            record = all_strings(record)
         # Marks which encoding status_time_sec gets; removed by _fragment.
         record["status_time_sec"] = _quoted_time(style, fault, agent)
         return record
@@ -246,12 +246,12 @@ def _scope(ident: str, name: str) -> dict:
     return {"value": int(ident) if ident.isdecimal() else ident, "name": name}
 
 
-def _all_strings(value):
+def all_strings(value):
     """Every number in a JSON value as a string (booleans stay booleans)."""
     if isinstance(value, dict):
-        return {name: _all_strings(item) for name, item in value.items()}
+        return {name: all_strings(item) for name, item in value.items()}
     if isinstance(value, list):
-        return [_all_strings(item) for item in value]
+        return [all_strings(item) for item in value]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return value

@@ -1,5 +1,6 @@
 """What one search covers: the agents and queues its filters select, and the root
-counters it answers (`agent_*` from the agents, call counters from the queues)."""
+counters it answers (`agent_*` from the agents, call counters from the queues); and
+what user-activity search answers for the same filters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from convoso_exporter.simulator.layout import Layout
-from convoso_exporter.simulator.model import INCALL, PAUSED, READY, AgentState, NotFound, Selection
+from convoso_exporter.simulator.model import (
+    AVAILABLE,
+    INCALL,
+    LOGGED_IN,
+    PAUSED,
+    READY,
+    AgentState,
+    NotFound,
+    Selection,
+)
 
 
 def build_selection(
@@ -62,4 +72,13 @@ def totals(selection: Selection) -> dict:
         "agent_incall": statuses[INCALL],
         "agent_ready": statuses[READY],
         "agent_paused": statuses[PAUSED],
+    }
+
+
+def activity(selection: Selection) -> dict:
+    """User-activity search's `data`: agents available (READY) and logged in (every
+    status but LOGGED_OUT), as `model.AVAILABLE` / `model.LOGGED_IN` define them."""
+    return {
+        "available_agents": sum(agent.status in AVAILABLE for agent in selection.agents),
+        "logged_in_agents": sum(agent.status in LOGGED_IN for agent in selection.agents),
     }

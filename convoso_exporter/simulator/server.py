@@ -1,8 +1,10 @@
 """The simulator's HTTP front: the Convoso Agent Monitor API on loopback, with faults
 on demand and a small control endpoint; plus the `convoso-exporter simulate` command.
 
-API (like the live service): `POST /v1/agent-monitor/search` and
-`POST /v1/agent-monitor/logout`, form body, `auth_token` in the query or the body.
+API (like the live service): `POST /v1/agent-monitor/search`,
+`POST /v1/agent-monitor/logout`, `POST /v1/user-activity/search` (`scope.activity`) and
+`POST /v1/agent-performance/search` (`performance.py`), form body, `auth_token` in the
+query or the body.
 A wrong or missing token answers HTTP 200 `{"success": false, "error": "Invalid
 authentication token"}` (documented); other methods answer 405; unknown paths 404
 with an HTML page.
@@ -15,17 +17,23 @@ healing after `times` requests:
   (connection reset mid-body), too_large (a body over `size` bytes), not_json,
   wrong_shape (root is an array), and the search-only content faults
   agents_null, keyed_by_id, strings, unknown_status, hostile_names, scopes_keyed,
-  glitch (see render.py).
+  glitch (see render.py); user-activity answers can carry `strings`, agent-performance
+  answers `strings` and `keyed_by_id`. A fault scoped to a campaign or queue meets an
+  agent-performance request whose `campaign_ids`/`queue_ids` is that one id.
 A request meets at most one fault: the most specific match wins. Faults apply
 before the token check (a broken server does not read tokens).
 
 Count styles (`--count-style`, `/_sim/style {"count_style": ...}`; render.py): how the
 answers' own agent_* counts are made, documented or by another rule.
+Denied endpoints (`--deny-endpoint`, `POST /_sim/deny`): a token without the permission
+for user-activity or agent-performance search; a request with a good token answers
+HTTP 403 (or 200, as asked) with `success: false` (`faults.denial`), the other
+endpoints as usual.
 
 Control endpoint (`control.py`): `/_sim/fault`, `/_sim/surge`, `/_sim/style`,
 `/_sim/campaign` and `/_sim/queue` (add and remove at run time), `/_sim/state`,
-`/_sim/truth` (the ground truth). `requests_served` counts API requests (not
-control requests).
+`/_sim/truth` (the ground truth), `/_sim/machines`, `/_sim/deny`. `requests_served`
+counts API requests (not control requests), `requests_by_endpoint` per endpoint.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import logging
 import secrets
 
 from convoso_exporter.config.units import parse_duration
-from convoso_exporter.simulator import control
+from convoso_exporter.simulator import control, performance
 from convoso_exporter.simulator.center import ContactCenter, NotFound, parse_skills
 from convoso_exporter.simulator.clock import time_zone
 from convoso_exporter.simulator.faults import (
@@ -48,12 +56,17 @@ from convoso_exporter.simulator.faults import (
     HTML,
     JSON,
     NOT_FOUND_PAGE,
+    DENIABLE,
     FaultBook,
+    check_denied,
+    denial,
     dumps,
     json_response,
     non_negative,
 )
-from convoso_exporter.simulator.render import COUNT_STYLES, STYLES, Renderer
+from convoso_exporter.simulator.model import MACHINE_SHARE
+from convoso_exporter.simulator.render import COUNT_STYLES, STYLES, Renderer, all_strings
+from convoso_exporter.simulator.scope import activity
 from convoso_exporter.simulator.transport import SimulatorTransport
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
 from convoso_exporter.web.http import Request, Response, parse_listen_address
@@ -64,14 +77,26 @@ log = logging.getLogger(__name__)
 
 SEARCH_PATH = "/v1/agent-monitor/search"
 LOGOUT_PATH = "/v1/agent-monitor/logout"
+ACTIVITY_PATH = "/v1/user-activity/search"
+PERFORMANCE_PATH = "/v1/agent-performance/search"
+# API path -> endpoint name (request counts, denial).
+ENDPOINTS = {
+    SEARCH_PATH: "search", LOGOUT_PATH: "logout", ACTIVITY_PATH: "user_activity", PERFORMANCE_PATH: "performance",
+}
+# The content faults each endpoint's answers can carry.
+ENDPOINT_CONTENT = {
+    "search": CONTENT_FAULTS, "logout": (), "user_activity": ("strings",), "performance": performance.CONTENT_FAULTS,
+}
 INVALID_TOKEN = control.INVALID_TOKEN
 
 
 class Simulator:
     """The simulated API over real loopback HTTP, for tests, benchmarks and the demo."""
 
-    def __init__(self, center: ContactCenter, *, token: str = "demo", style: str = "documented", latency: float = 0.0,
-                 count_style: str = "documented") -> None:
+    def __init__(
+        self, center: ContactCenter, *, token: str = "demo", style: str = "documented", latency: float = 0.0,
+        count_style: str = "documented", deny: tuple[str, ...] = (),
+    ) -> None:
         if not token:
             raise ValueError("the simulator needs a non-empty auth token")
         self.center = center
@@ -83,7 +108,10 @@ class Simulator:
         self.set_style(style)
         self.set_count_style(count_style)
         self.set_latency(latency)
+        self._denied: dict[str, int] = {}
+        self.deny(deny)
         self.requests_served = 0
+        self.requests_by_endpoint = dict.fromkeys(ENDPOINTS.values(), 0)
 
     def __repr__(self) -> str:  # no token
         return f"<Simulator style={self.style} faults={len(self._faults)}>"
@@ -130,6 +158,15 @@ class Simulator:
         """Raise the drop ratio (e.g. 0.2); None goes back to the configured one."""
         self.center.set_drop_ratio(ratio)
 
+    def set_machine_share(self, share: float | None) -> None:
+        """The share of answered calls a machine answers; None: back to the configured one."""
+        self.center.set_machine_share(share)
+
+    def deny(self, endpoints, status: int = 403) -> None:
+        """The token loses the permission for these endpoints ("performance",
+        "user_activity"), answered with HTTP `status` (403 or 200); () gives every one back."""
+        self._denied = dict.fromkeys(check_denied(endpoints, status), status)
+
     def set_fault(self, fault: str | None, **options) -> None:
         """Break (or with None, heal) the API for one scope; `fault=None` with no scope
         heals all. Options: campaign_id, queue_id, retry_after, delay, times, size
@@ -155,8 +192,11 @@ class Simulator:
             "count_style": self.count_style,
             "latency": self.latency,
             "drop_ratio": center.drop_ratio,
+            "machine_share": center.machine_share,
             "faults": self.faults(),
+            "denied": dict(self._denied),
             "requests_served": self.requests_served,
+            "requests_by_endpoint": dict(self.requests_by_endpoint),
             "connections_opened": self.connections_opened,
         }
 
@@ -172,38 +212,45 @@ class Simulator:
 
     async def handle(self, request: Request) -> Response:
         """One request, as the HTTP server (or the in-process transport) hands it over."""
-        if request.path in (SEARCH_PATH, LOGOUT_PATH):
-            return await self._api(request)
+        endpoint = ENDPOINTS.get(request.path)
+        if endpoint is not None:
+            return await self._api(request, endpoint)
         if request.path.startswith("/_sim/"):
             return control.handle(self, request)
         return Response(404, NOT_FOUND_PAGE, HTML)
 
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: Request, endpoint: str) -> Response:
         self.requests_served += 1
+        self.requests_by_endpoint[endpoint] += 1
         if request.method != "POST":
             return json_response(405, {"success": False, "error": "Method Not Allowed"}, headers=[("Allow", "POST")])
         if self.latency:
             await asyncio.sleep(self.latency)
         form = request.form()
         params = {**request.query, **form}
-        search = request.path == SEARCH_PATH
         self._faults.forget(*self.center.removed_ids())
-        fault = self._faults.take(params, search)
+        fault = self._faults.take(_fault_scope(endpoint, params), content=ENDPOINT_CONTENT[endpoint])
         if fault is not None and fault.name == "slow":
             await asyncio.sleep(DEFAULT_SLOW_DELAY if fault.delay is None else fault.delay)
         elif fault is not None and fault.name not in ANSWERING_FAULTS:
             return self._faults.response(fault)
         if not (self.token_ok(request.query.get("auth_token")) or self.token_ok(form.get("auth_token"))):
             return json_response(200, INVALID_TOKEN)
+        if endpoint in self._denied:
+            return denial(endpoint, self._denied[endpoint])
         content = fault.name if fault is not None and fault.name in CONTENT_FAULTS else None
-        body = self._search(params, content) if search else dumps(self.center.logout(params.get("user_id")))
+        body = self._answer(endpoint, params, content)
         if fault is not None and fault.name == "truncated":
             return Response(200, body[: len(body) // 2], JSON)
         if fault is not None and fault.name == "reset":
             return CutShort(200, body, JSON, sent=len(body) // 2)
         return Response(200, body, JSON)
 
-    def _search(self, params: dict[str, str], content_fault: str | None) -> bytes:
+    def _answer(self, endpoint: str, params: dict[str, str], content_fault: str | None) -> bytes:
+        if endpoint == "logout":
+            return dumps(self.center.logout(params.get("user_id")))
+        if endpoint == "performance":
+            return dumps(performance.search(self.center, params, self.style, content_fault))
         try:
             selection = self.center.select(
                 params.get("campaign_id"),
@@ -213,7 +260,19 @@ class Simulator:
             )
         except NotFound as missing:
             return dumps(missing.as_dict())
-        return self._renderer.search(selection, self.style, content_fault, self.count_style)
+        if endpoint == "search":
+            return self._renderer.search(selection, self.style, content_fault, self.count_style)
+        self.center.now()
+        answer = {"success": True, "data": activity(selection)}
+        return dumps(all_strings(answer) if content_fault == "strings" else answer)
+
+
+def _fault_scope(endpoint: str, params: dict[str, str]) -> dict[str, str]:
+    """What a fault's campaign/queue scope is matched against: agent-performance names
+    its filters `campaign_ids`/`queue_ids`."""
+    if endpoint == "performance":
+        return {"campaign_id": params.get("campaign_ids", ""), "queue_id": params.get("queue_ids", "")}
+    return params
 
 
 # --- `convoso-exporter simulate` -----------------------------------------------------
@@ -224,7 +283,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Control endpoint, token in the query (?auth_token=...), JSON bodies: POST /_sim/fault, /_sim/surge, "
         "/_sim/style, /_sim/campaign and /_sim/queue (add or remove at run time); GET /_sim/state and "
-        "/_sim/truth (ground truth: agent-seconds per campaign/queue/status, calls per local day). "
+        "/_sim/truth (ground truth: agent-seconds per campaign/queue/status, calls per local day, calls by "
+        "outcome and agent seconds by activity per local day), /_sim/machines, /_sim/deny. "
         f"Faults: {', '.join(FAULTS)}."
     )
     parser.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:18080",
@@ -244,6 +304,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", type=_duration, default=0.0, help="added delay per API request, e.g. 250ms (default 0)")
     parser.add_argument("--drop-ratio", dest="drop_ratio", type=_ratio, default=0.02,
                         help="share of answered calls dropped (default 0.02)")
+    parser.add_argument("--machine-share", dest="machine_share", type=_ratio, default=MACHINE_SHARE,
+                        help=f"share of answered calls answered by a machine (default {MACHINE_SHARE}); "
+                             "answered counts machine answers, live answers agents handled and drops")
+    parser.add_argument("--deny-endpoint", dest="deny", action="append", default=[], choices=DENIABLE,
+                        help="the token lacks the permission for this endpoint: its requests answer HTTP 403 "
+                             "(repeatable)")
     parser.add_argument("--leads-per-queue", dest="leads_per_queue", type=_int_at_least(1), default=5000,
                         help="dialable leads a fresh list gives a queue (default 5000)")
     parser.add_argument("--start-time", dest="start_time", type=_start_time, default=None,
@@ -265,12 +331,13 @@ async def run(args: argparse.Namespace) -> int:
         skills=args.skills,
         seed=args.seed,
         drop_ratio=args.drop_ratio,
+        machine_share=args.machine_share,
         leads_per_queue=args.leads_per_queue,
         start_wall=args.start_time,
         timezone=args.timezone,
     )
     simulator = Simulator(center, token=args.auth_token, style=args.style, latency=args.latency,
-                          count_style=args.count_style)
+                          count_style=args.count_style, deny=tuple(args.deny))
     await simulator.start(host, port)
     log.info(
         "simulator listening on %s (style %s, count style %s, timezone %s): %d agents, campaigns %s, queues %s",

@@ -13,7 +13,46 @@ Two books, both always on:
 - days: at the end of each local day the ledger writes down what every campaign's and
   queue's "today" counters showed (calls, answered, dropped); a scope removed during
   the day is written down as it stood when it went. Days wholly inside a skipped jump
-  are written as zeros.
+  are written as zeros. The last `DAYS_KEPT` local days are kept (today included).
+And a third, the agents' day book (`daybook.py`): per local day, the calls delivered to
+agents by outcome and the agents' seconds by activity.
+
+`ContactCenter.truth()`, with an example:
+
+    {"tick": 7200,                    # simulated seconds since the start
+     "wall": 1767276000.0,            # Unix time of that tick
+     "timezone": "UTC", "today": "2026-01-01",   # the local day in progress
+     "agents": 30,
+     "skipped_seconds": 0,            # clock jumps beyond MAX_CATCHUP, frozen through
+     "agent_seconds": {("1001", "2001", "READY"): 4521, ...},
+     "entries": {("1001", "2001", "READY"): 37, ...},
+     "days": {"2026-01-01": {"account": {"calls": 812, "answered": 390, "dropped": 8},
+                             "campaigns": {"1001": {...}, ...},
+                             "queues": {"2001": {...}, ...}}, ...},
+     "performance": {"2026-01-01": {
+         "account": {"calls": 812, "answered": 390, "dropped": 8, "machine": 117,
+                     "live_handled": 265, "talk": 50211, "wait": 9120, "pause": 4410,
+                     "wrap": 6013, "ringing": 2290, "logged_in": 72044},
+         "campaigns": {"1001": {...the same keys...}, ...},
+         "agents": {"100001": {"machine": 4, "live_handled": 9, "talk": 1804, ...}, ...}}, ...}}
+
+`agent_seconds` / `entries`: per (campaign_id, queue_id, status) where agents were,
+cumulative since the start, removed scopes included; over all keys the seconds add up
+to agents × (tick - skipped_seconds). An entry is a stay of at least a second in one
+place and status: the status each agent starts in counts, so does arriving in a queue
+by a move, but not a status left (by a logout or a move) in the second it began.
+`days`: per local date, the today counters at the end of that day (the day in
+progress: so far), for every campaign and queue that existed that day (a removed one
+as it stood when it went). Days start counting from the start's counters (the center
+starts mid-day).
+`performance`: per local date kept, `calls` (dials), `answered` and `dropped` as in
+`days`; `machine` (answered by a machine, the agent marked AM) and `live_handled` (a
+live person an agent spoke to): answered = machine + live_handled + dropped; and the
+agents' seconds by activity (talk: INCALL + TRANSFER, wait: READY, pause: PAUSED,
+wrap: WRAP, ringing: RINGING; logged_in: all of those, i.e. every status but
+LOGGED_OUT), per campaign (where the agents were) and per agent. The day in progress
+counts up to the tick. Agent-performance search answers from the same rows.
+JSON form: `truth_json`.
 """
 
 from __future__ import annotations
@@ -21,7 +60,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from convoso_exporter.simulator.layout import Layout
-from convoso_exporter.simulator.model import AgentState, CampaignState, QueueState, Tally
+from convoso_exporter.simulator.model import DAYS_KEPT, AgentState, CampaignState, QueueState, Tally
 
 COUNTS = ("calls", "answered", "dropped")
 
@@ -46,6 +85,8 @@ class Ledger:
 
     def close_day(self, day: str, layout: Layout) -> None:
         self.days[day] = self.day(layout)
+        while len(self.days) >= DAYS_KEPT:  # the closed ones and today
+            del self.days[min(self.days)]
         self._gone_campaigns = {}
         self._gone_queues = {}
 

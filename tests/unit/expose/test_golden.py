@@ -63,7 +63,9 @@ AGGREGATES = (
 
 async def render_simulated(style: str, openmetrics: bool = False) -> str:
     clock = FakeClock(0.0)
-    center = ContactCenter(agents=12, campaigns=2, queues=2, seed=42, clock=clock, start_wall=WALL)
+    # machine_share=0: the center these files were made from (answering machines, added
+    # later, change the numbers, not what users scrape).
+    center = ContactCenter(agents=12, campaigns=2, queues=2, seed=42, clock=clock, start_wall=WALL, machine_share=0.0)
     clock.advance(SIMULATED_SECONDS)
     sim = Simulator(center, token=TOKEN, style=style)
     await sim.start("127.0.0.1", 0)

@@ -8,6 +8,8 @@ from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySet
 from convoso_exporter.record.expect import EXCLUDED, exposition, sample_lines
 from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
 
+TOKEN = "expect-test-token-0123456789"
+
 EXPOSITION = """# HELP convoso_up 1 if ...
 # TYPE convoso_up gauge
 convoso_up{target="b"} 1.0
@@ -37,8 +39,8 @@ def test_the_exporter_polls_the_account_discovers_and_polls_every_other_target_o
     clock = FakeClock(0.0)
     center = ContactCenter(agents=15, campaigns=2, queues=2, seed=6, clock=clock, start_wall=1795514400.0)
     clock.advance(900)
-    sim = Simulator(center, token="t", style="live")
-    config = Config(convoso=ConvosoSettings(base_url="http://sim.invalid/v1", auth_token="t"),
+    sim = Simulator(center, token=TOKEN, style="live")
+    config = Config(convoso=ConvosoSettings(base_url="http://sim.invalid/v1", auth_token=TOKEN),
                     discovery=DiscoverySettings(enabled=True, queues=False))
     lines = sample_lines(asyncio.run(exposition(config, sim.transport(), 1795515300.0)))
     ups = sorted(line for line in lines if line.startswith("convoso_up{"))

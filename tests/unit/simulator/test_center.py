@@ -96,7 +96,8 @@ def test_listings_are_consistent():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"queues": 2, "campaigns": 3}, {"agents": -1}, {"campaigns": 0}, {"drop_ratio": 1.0}, {"drop_ratio": -0.1}, {"leads_per_queue": 0}],
+    [{"queues": 2, "campaigns": 3}, {"agents": -1}, {"campaigns": 0}, {"drop_ratio": 1.0}, {"drop_ratio": -0.1},
+     {"leads_per_queue": 0}, {"machine_share": 1.0}, {"machine_share": "0.3"}],
 )
 def test_bad_sizes_are_refused_with_one_line(kwargs):
     with pytest.raises(ValueError) as raised:
@@ -262,7 +263,9 @@ def test_counters_accumulate_per_queue_and_add_up_per_campaign():
 
 
 def test_counters_start_again_at_midnight():
-    center, clock = make(agents=40, start_wall=MIDNIGHT - 1800)
+    # Live calls only (30 s or more, most far longer): no agent takes two in 100 s. An
+    # answering machine's call takes seconds, so with machines some agents would.
+    center, clock = make(agents=40, start_wall=MIDNIGHT - 1800, machine_share=0.0)
     clock.advance(1700)
     late = center.search()
     clock.advance(200)  # 00:01:40
@@ -317,6 +320,26 @@ def test_a_surge_raises_drops_within_minutes_and_ends():
     assert window(1800) < 0.06
     with pytest.raises(ValueError):
         center.set_drop_ratio(1.5)
+
+
+def test_the_machine_share_changes_at_run_time_and_answered_still_counts_machines():
+    center, clock = make(agents=40, start_wall=MIDNIGHT + 3600)
+
+    def window(seconds: int) -> tuple[int, int]:
+        """(machine answers, answered) in the next `seconds`."""
+        before = center.truth()["performance"][center.truth()["today"]]["account"]
+        clock.advance(seconds)
+        after = center.truth()["performance"][center.truth()["today"]]["account"]
+        return after["machine"] - before["machine"], after["answered"] - before["answered"]
+
+    machine, answered = window(1800)
+    assert center.machine_share == 0.3 and 0.2 < machine / answered < 0.4
+    center.set_machine_share(0.0)
+    assert window(1800)[0] == 0
+    center.set_machine_share(None)
+    assert center.machine_share == 0.3 and window(1800)[0] > 0
+    with pytest.raises(ValueError, match="machine share must be a number in"):
+        center.set_machine_share(-0.1)
 
 
 # --- filters and errors ----------------------------------------------------------------------

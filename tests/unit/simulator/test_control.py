@@ -119,7 +119,7 @@ def test_state_and_truth_answer_what_the_simulator_and_center_say():
     ids=lambda value: repr(value[:12]) if isinstance(value, bytes) else value,
 )
 def test_a_body_must_be_a_json_object(raw, words):
-    for what in ("fault", "surge", "style", "campaign", "queue"):
+    for what in ("fault", "surge", "machines", "deny", "style", "campaign", "queue"):
         assert words in error(ask(make_sim(), what, raw=raw), 400)
 
 
@@ -202,6 +202,29 @@ def test_a_bad_surge_is_400_and_keeps_the_ratio(body, words):
     ask(sim, "surge", {"drop_ratio": 0.1})
     assert words in error(ask(sim, "surge", body), 400)
     assert sim.center.drop_ratio == 0.1
+
+
+def test_the_machine_share_is_set_and_null_goes_back_to_the_configured_one():
+    sim = make_sim()
+    assert answer(ask(sim, "machines", {"machine_share": 0.4}))["machine_share"] == 0.4
+    assert sim.center.machine_share == 0.4
+    assert answer(ask(sim, "machines", {"machine_share": None}))["machine_share"] == 0.3
+    for body, words in (({}, 'missing "machine_share"'), ({"machine_share": 1.0}, "machine share must be a number"),
+                        ({"machine_share": 0.2, "campaign_id": "1001"}, "unknown field(s) campaign_id")):
+        assert words in error(ask(sim, "machines", body), 400)
+    assert sim.center.machine_share == 0.3
+
+
+def test_endpoints_are_denied_and_given_back():
+    sim = make_sim()
+    assert answer(ask(sim, "deny", {"endpoints": ["performance"]}))["denied"] == {"performance": 403}
+    assert answer(ask(sim, "deny", {"endpoints": ["user_activity", "performance"], "status": 200}))["denied"] == {
+        "user_activity": 200, "performance": 200}
+    for body, words in (({}, 'missing "endpoints"'), ({"endpoints": ["search"]}, "cannot deny 'search'"),
+                        ({"endpoints": [], "status": 500}, "status must be 403 or 200"),
+                        ({"endpoints": "performance"}, "must be a list")):
+        assert words in error(ask(sim, "deny", body), 400)
+    assert answer(ask(sim, "deny", {"endpoints": []}))["denied"] == {}
 
 
 def test_the_style_is_switched_and_a_bad_one_refused():

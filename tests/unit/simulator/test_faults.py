@@ -1,6 +1,6 @@
 """convoso_exporter.simulator.faults: the fault book (scopes, the most specific match,
-healing after `times`, forgetting removed scopes), its checks, what a broken server
-sends instead of an answer, and the server that cuts an answer short."""
+healing after `times`, forgetting removed scopes), its checks, and what a broken server
+sends instead of an answer; the endpoints a token can be denied and the denial."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from convoso_exporter.simulator.faults import (
     NOT_JSON_BODY,
     Fault,
     FaultBook,
+    check_denied,
+    denial,
     dumps,
     json_response,
     non_negative,
@@ -297,3 +299,38 @@ def test_json_answers_keep_non_ascii_text_and_own_their_headers():
     first, second = json_response(200, {}), json_response(200, [])
     first.headers.append(("X-Test", "1"))
     assert second.headers == [] and (second.status, second.content_type, second.body) == (200, JSON, b"[]")
+
+
+# --- endpoints' content faults and denial --------------------------------------------------------
+
+
+def test_content_faults_meet_the_endpoints_whose_answers_can_carry_them():
+    book = FaultBook()
+    book.set("strings", times=1)
+    book.set("glitch", campaign_id="1001")
+    assert book.take({"campaign_id": "1001"}, content=("strings", "keyed_by_id")).name == "strings"
+    assert book.take({"campaign_id": "1001"}, content=("strings", "keyed_by_id")) is None  # glitch: search only
+    assert book.take({"campaign_id": "1001"}, search=True).name == "glitch"
+
+
+def test_check_denied_takes_the_deniable_endpoints_and_two_statuses():
+    assert check_denied(["performance", "user_activity"], 403) == ("performance", "user_activity")
+    assert check_denied((), 200) == ()
+    for endpoints, status, words in (
+        (["search"], 403, "cannot deny 'search'"),
+        ("performance", 403, "must be a list"),
+        (["performance"], 401, "status must be 403 or 200"),
+        (["performance"], True, "status must be 403 or 200"),
+        (["performance"], 403.0, "status must be 403 or 200"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            check_denied(endpoints, status)
+
+
+@pytest.mark.parametrize("status", [403, 200])
+def test_a_denial_is_success_false_naming_the_permission(status):
+    response = denial("performance", status)
+    assert response.status == status and response.content_type.startswith("application/json")
+    body = json.loads(response.body)
+    assert body["success"] is False and body["code"] == 403 and "Agent Performance" in body["text"]
+    assert "User Activity" in json.loads(denial("user_activity", status).body)["text"]

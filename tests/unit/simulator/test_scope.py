@@ -1,5 +1,5 @@
 """convoso_exporter.simulator.scope: what one search covers (the campaign, queue, user
-and skills filters, combined) and the root counters it answers."""
+and skills filters, combined), the root counters it answers, and user-activity's counts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from convoso_exporter.simulator.center import ContactCenter, FakeClock
 from convoso_exporter.simulator.layout import Layout
 from convoso_exporter.simulator.model import AgentState, NotFound
-from convoso_exporter.simulator.scope import build_selection, totals
+from convoso_exporter.simulator.scope import activity, build_selection, totals
 
 NOON = 1_767_268_800  # 2026-01-01 12:00:00 UTC
 FEW = settings(max_examples=15, deadline=None)
@@ -86,6 +86,14 @@ def test_the_account_covers_everyone_and_counts_todays_removed_scopes():
         "agent_ready": 1,
         "agent_paused": 1,
     }
+
+
+def test_user_activity_counts_ready_agents_as_available_and_all_but_logged_out_as_logged_in():
+    account = Account()
+    assert activity(account.select()) == {"available_agents": 1, "logged_in_agents": 5}
+    assert activity(account.select(campaign_id="1002")) == {"available_agents": 0, "logged_in_agents": 1}
+    assert activity(account.select(skills=("support",))) == {"available_agents": 0, "logged_in_agents": 2}
+    assert activity(account.select(campaign_id="1002", queue_id="2001")) == {"available_agents": 0, "logged_in_agents": 0}
 
 
 def test_a_campaign_covers_its_queues_agents_and_its_own_removed_queues():

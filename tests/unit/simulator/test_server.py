@@ -16,6 +16,7 @@ import pytest
 
 from convoso_exporter.api.parse import parse_search
 from convoso_exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator
+from convoso_exporter.simulator import performance
 from convoso_exporter.simulator import server as simulator_server
 from tests.support import free_port
 
@@ -453,6 +454,102 @@ def test_state_lists_ids_and_counts_requests_and_connections():
     run(test)
 
 
+# --- user-activity and agent-performance search -------------------------------------
+
+
+ACTIVITY = "/v1/user-activity/search"
+PERFORMANCE = "/v1/agent-performance/search"
+TODAY = {"date_start": "2026-01-01", "date_end": "2026-01-01"}
+
+
+def test_user_activity_counts_the_searchs_agents_available_and_logged_in():
+    async def test(sim, client):
+        center = sim.center
+        for style in ("documented", "live"):
+            sim.set_style(style)
+            for form in ({}, {"campaign_id": "1002"}, {"queue_id": "2003"}, {"user_id": "100004"},
+                         {"filter_by_skill_options": "spanish"}, {"campaign_id": "1001", "queue_id": "2001"}):
+                filters = {("skills" if k == "filter_by_skill_options" else k): v for k, v in form.items()}
+                agents = center.search(**filters)["agents"]
+                answer = (await client.post(f"{ACTIVITY}?auth_token={TOKEN}", data=form)).json()
+                assert answer == {"success": True, "data": {
+                    "available_agents": sum(a["status"] == "READY" for a in agents),
+                    "logged_in_agents": sum(a["status"] != "LOGGED_OUT" for a in agents),
+                }}
+        missing = await client.post(f"{ACTIVITY}?auth_token={TOKEN}", data={"campaign_id": "42"})
+        assert missing.json() == {"success": False, "code": 6026, "error": "Campaign not found"}
+
+    run(test)
+
+
+def test_agent_performance_over_http_in_both_styles():
+    async def test(sim, client):
+        for style in ("documented", "live"):
+            sim.set_style(style)
+            form = {**TODAY, "campaign_ids": "1001,1002", "limit": "3"}
+            answer = (await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=form)).json()
+            assert answer == performance.search(sim.center, form, style)
+            assert answer["total"] > 3 and len(answer["data"]) == 3
+        assert isinstance(answer["data"], dict) and answer["code"] == 200
+
+    run(test)
+
+
+def test_the_new_endpoints_need_post_and_the_token_and_are_counted_by_endpoint():
+    async def test(sim, client):
+        for path in (ACTIVITY, PERFORMANCE):
+            assert (await client.get(f"{path}?auth_token={TOKEN}")).status_code == 405
+            assert (await client.post(f"{path}?auth_token=wrong", data=TODAY)).json() == INVALID_TOKEN
+            assert (await client.post(path, data={"auth_token": TOKEN, **TODAY})).json()["success"] is True
+        await search(client)
+        state = (await client.get(f"/_sim/state?auth_token={TOKEN}")).json()
+        assert state["requests_by_endpoint"] == {"search": 1, "logout": 0, "user_activity": 3, "performance": 3}
+        assert state["requests_served"] == 7
+
+    run(test)
+
+
+def test_a_denied_endpoint_answers_403_and_the_others_carry_on():
+    async def main():
+        async with serving(deny=("performance",)) as (sim, client):
+            denied = await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=TODAY)
+            assert denied.status_code == 403 and denied.json()["success"] is False and denied.json()["code"] == 403
+            assert (await client.post(f"{PERFORMANCE}?auth_token=x", data=TODAY)).json() == INVALID_TOKEN
+            assert (await client.post(f"{ACTIVITY}?auth_token={TOKEN}")).json()["success"] is True
+            assert (await search(client)).json()["agents"]
+            state = await control(client, "deny", {"endpoints": ["user_activity"], "status": 200})
+            assert state.json()["denied"] == {"user_activity": 200}
+            refused = await client.post(f"{ACTIVITY}?auth_token={TOKEN}")
+            assert refused.status_code == 200 and refused.json()["success"] is False
+            assert (await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=TODAY)).json()["success"] is True
+            await control(client, "deny", {"endpoints": []})
+            assert (await client.post(f"{ACTIVITY}?auth_token={TOKEN}")).json()["success"] is True
+
+    asyncio.run(main())
+
+
+def test_faults_meet_the_new_endpoints_by_scope_and_kind():
+    async def test(sim, client):
+        sim.set_fault("500", campaign_id="1001")
+        one = await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data={**TODAY, "campaign_ids": "1001"})
+        other = await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data={**TODAY, "campaign_ids": "1002"})
+        activity = await client.post(f"{ACTIVITY}?auth_token={TOKEN}", data={"campaign_id": "1001"})
+        assert (one.status_code, other.status_code, activity.status_code) == (500, 200, 500)
+        sim.clear_faults()
+        sim.set_fault("glitch")  # search only: passes the others by
+        assert (await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=TODAY)).json()["success"] is True
+        sim.set_fault("strings", times=2)
+        assert (await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=TODAY)).json()["total"] == "40"
+        counts = (await client.post(f"{ACTIVITY}?auth_token={TOKEN}")).json()["data"]
+        assert all(isinstance(value, str) for value in counts.values())
+        sim.set_fault("truncated", times=1)
+        cut = await client.post(f"{PERFORMANCE}?auth_token={TOKEN}", data=TODAY)
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(cut.content)
+
+    run(test)
+
+
 # --- campaigns and queues at run time, ground truth ---------------------------------
 
 
@@ -550,6 +647,10 @@ def test_truth_endpoint_answers_json_with_joined_keys():
             assert truth["days"]["2026-01-01"]["campaigns"]["1002"] == {
                 "calls": shown["total_calls"], "answered": shown["answered"], "dropped": shown["dropped"]
             }
+            day = truth["performance"]["2026-01-01"]
+            assert day["campaigns"]["1002"]["answered"] == shown["answered"]
+            logged_out = sum(v for k, v in truth["agent_seconds"].items() if k.endswith("/LOGGED_OUT"))
+            assert day["account"]["logged_in"] + logged_out == 40 * 900  # the day book, the queues' books
 
     asyncio.run(main())
 
@@ -579,6 +680,17 @@ def test_simulate_timezone_flag_reaches_the_center():
     assert parser.parse_args([]).timezone == "UTC"
     assert parser.parse_args(["--timezone", "America/New_York"]).timezone == "America/New_York"
     assert "/_sim/truth" in parser.format_help() and "glitch" in parser.format_help()
+
+
+def test_simulate_machine_share_and_deny_flags():
+    parser = argparse.ArgumentParser()
+    simulator_server.add_arguments(parser)
+    defaults = parser.parse_args([])
+    assert defaults.machine_share == 0.3 and defaults.deny == []
+    args = parser.parse_args(
+        ["--machine-share", "0.25", "--deny-endpoint", "performance", "--deny-endpoint", "user_activity"]
+    )
+    assert args.machine_share == 0.25 and args.deny == ["performance", "user_activity"]
 
 
 # --- load ---------------------------------------------------------------------------
@@ -652,7 +764,8 @@ def test_simulate_command_serves_until_cancelled(caplog):
 @pytest.mark.parametrize(
     "argv",
     [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"],
-     ["--timezone", "Mars/Olympus"], ["--count-style", "loose"]],
+     ["--timezone", "Mars/Olympus"], ["--count-style", "loose"], ["--machine-share", "1"],
+     ["--deny-endpoint", "search"]],
 )
 def test_simulate_flags_are_checked(argv, capsys):
     parser = argparse.ArgumentParser()
