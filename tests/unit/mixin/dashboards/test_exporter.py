@@ -35,3 +35,15 @@ def test_the_budget_targets_and_discovery_panels_exist():
     assert kinds["expr"].startswith("convoso_exporter_targets{") and "{{kind}}" in kinds["legendFormat"]
     (scopes,) = panel_named(board, "Discovered scopes by outcome")["targets"]
     assert scopes["expr"].startswith("convoso_exporter_discovered_scopes{") and "{{outcome}}" in scopes["legendFormat"]
+
+
+def test_the_endpoints_polled_and_the_agent_time_gap_are_shown():
+    board = exporter.build(Settings())
+    endpoints = panel_named(board, "Endpoints polled")
+    (target,) = endpoints["targets"]
+    assert target["expr"] == 'convoso_exporter_endpoint_enabled{job=~"$job",instance=~"$instance"}'
+    assert target["legendFormat"] == "{{endpoint}} ({{instance}})"
+    mapping = endpoints["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert (mapping["0"]["text"], mapping["1"]["text"]) == ("OFF", "ON")
+    gap = panel_named(board, "Agent time by activity: the exporter's share minus Convoso's")
+    assert "convoso:campaign_agents_status_seconds_share:ratio_rate15m" in gap["targets"][0]["expr"]
