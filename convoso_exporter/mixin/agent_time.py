@@ -84,20 +84,10 @@ def agent_time_rules(s: Settings) -> list[Rule]:
     ]
 
 
-def vendor_record(figure: str, s: Settings) -> str:
-    """`convoso:campaign_agent_seconds_share:ratio_rate15m` (Convoso's) and the like."""
-    return f"convoso:campaign_{figure}:ratio_rate{s.agent_time_window}"
-
-
-def per_campaign(expr: str) -> str:
-    """`sum by (job, instance, campaign_id[, activity])` of a campaign-target series' rate."""
-    return join(expr, ON_TARGET, CAMPAIGN_INFO, ("campaign_id",))
-
-
-def vendor_rate(matchers: str, window: str, counter: str = VENDOR_SECONDS, by: str = "") -> str:
-    """Convoso's counter's rate summed per campaign (and `by`), from the campaign targets."""
-    labels = f"job, instance, campaign_id{by}"
-    return f"sum by ({labels}) (\n  {per_campaign(f'rate({counter}{matchers}[{window}])')}\n)"
+def campaign_rate(counter: str, window: str, matchers: str = "", by: str = "") -> str:
+    """A campaign target's counter (Convoso's figures): its rate, summed per campaign (and `by`)."""
+    rate = join(f"rate({counter}{matchers}[{window}])", ON_TARGET, CAMPAIGN_INFO, ("campaign_id",))
+    return f"sum by (job, instance, campaign_id{by}) (\n  {rate}\n)"
 
 
 def share(numerator: str, denominator: str) -> str:
@@ -115,20 +105,22 @@ def activity_rules(s: Settings) -> list[Rule]:
     four = f'status=~"{"|".join(ACTIVITIES.values())}"'
     return [
         {
-            "record": vendor_record("agent_seconds_share", s),
-            "expr": share(vendor_rate("", window, by=", activity"), vendor_rate("", window)),
+            "record": record_name("campaign", "agent_seconds_share", s),
+            "expr": share(
+                campaign_rate(VENDOR_SECONDS, window, by=", activity"), campaign_rate(VENDOR_SECONDS, window)
+            ),
         },
         {
-            "record": vendor_record("agents_status_seconds_share", s),
+            "record": record_name("campaign", "agents_status_seconds_share", s),
             "expr": share(
                 f"sum by (job, instance, campaign_id, activity) (\n{mapped}\n)",
                 f"sum by (job, instance, campaign_id) (rate({SECONDS}{{{four}}}[{window}]))",
             ),
         },
         {
-            "record": vendor_record("agent_handle_time_seconds", s),
-            "expr": f"{vendor_rate(f'{{{VENDOR_HANDLING}}}', window)}\n/\n"
-            f"({vendor_rate('', window, VENDOR_CALLS)} > 0)",
+            "record": record_name("campaign", "agent_handle_time_seconds", s),
+            "expr": f"{campaign_rate(VENDOR_SECONDS, window, f'{{{VENDOR_HANDLING}}}')}\n/\n"
+            f"({campaign_rate(VENDOR_CALLS, window)} > 0)",
         },
     ]
 
@@ -146,12 +138,11 @@ def recorded(level: str, figure: str, s: Settings) -> str:
 
 def convosos(s: Settings, *activities: str) -> str:
     """Convoso's share of `activities` per selected campaign, named (one activity: its share)."""
+    shares = record_name("campaign", "agent_seconds_share", s)
     if len(activities) == 1:
-        return campaign_names(sel(vendor_record("agent_seconds_share", s), CAMPAIGN, f'activity="{activities[0]}"'))
+        return campaign_names(sel(shares, CAMPAIGN, f'activity="{activities[0]}"'))
     matcher = f'activity=~"{"|".join(activities)}"'
-    return campaign_names(
-        f"sum by (job, instance, campaign_id) ({sel(vendor_record('agent_seconds_share', s), CAMPAIGN, matcher)})"
-    )
+    return campaign_names(f"sum by (job, instance, campaign_id) ({sel(shares, CAMPAIGN, matcher)})")
 
 
 def figure_panel(title: str, description: str, unit: str, figure: str, convoso: str, s: Settings, **extra) -> Panel:
@@ -222,7 +213,7 @@ def agent_time_row(s: Settings) -> Line:
                 "delivered to agents.",
                 "s",
                 "handle_time_seconds",
-                campaign_names(sel(vendor_record("agent_handle_time_seconds", s), CAMPAIGN)),
+                campaign_names(sel(record_name("campaign", "agent_handle_time_seconds", s), CAMPAIGN)),
                 s,
                 overrides=dashed("C"),
             ),
@@ -235,8 +226,8 @@ def agent_time_row(s: Settings) -> Line:
 
 def activity_panel(s: Settings) -> Panel:
     """Each activity's share of the four, as the exporter saw it and as Convoso reports it."""
-    mine = campaign_names(sel(vendor_record("agents_status_seconds_share", s), CAMPAIGN))
-    theirs = campaign_names(sel(vendor_record("agent_seconds_share", s), CAMPAIGN))
+    mine = campaign_names(sel(record_name("campaign", "agents_status_seconds_share", s), CAMPAIGN))
+    theirs = campaign_names(sel(record_name("campaign", "agent_seconds_share", s), CAMPAIGN))
     return timeseries(
         "Talk, wait, pause and wrap: the exporter's shares and Convoso's",
         "Each activity's share of talk + wait + pause + wrap time per selected campaign over the "
@@ -255,7 +246,9 @@ def activity_panel(s: Settings) -> Panel:
 
 def gap_panel(s: Settings) -> Panel:
     """How far the exporter's share of each activity is from Convoso's, per campaign."""
-    gap = f"{sel(vendor_record('agents_status_seconds_share', s))}\n- {sel(vendor_record('agent_seconds_share', s))}"
+    mine, theirs = (sel(record_name("campaign", figure, s)) for figure in ("agents_status_seconds_share",
+                                                                            "agent_seconds_share"))
+    gap = f"{mine}\n- {theirs}"
     named = join(gap, ON_CAMPAIGN, sel("convoso_campaign_info"), ("campaign_name",))
     return timeseries(
         "Agent time by activity: the exporter's share minus Convoso's",

@@ -54,9 +54,10 @@ def current(what: str, s: Settings) -> str:
 
 def labelled(expr: str, name: str) -> str:
     """One series of value 1 per campaign `expr` has, labelled `basis="name"`."""
+    indented = expr.replace("\n", "\n    ")
     return (
         "label_replace(\n  group by (job, target, campaign_id, campaign_name) (\n"
-        f"    {expr.replace(chr(10), chr(10) + '    ')}\n  ),\n"
+        f"    {indented}\n  ),\n"
         f'  "basis", "{name}", "", ""\n)'
     )
 
@@ -92,7 +93,9 @@ def by_basis(s: Settings, live: str, answered: str) -> str:
 
 def basis_words(s: Settings) -> str:
     """What the campaign's rate divides by, in the alert's description."""
-    answered = "Basis: answered, dropped ÷ the calls Convoso counts as answered (not documented to count live people only)"
+    answered = (
+        "Basis: answered, dropped ÷ the calls Convoso counts as answered (not documented to count live people only)"
+    )
     why = {
         "auto": ", because this campaign has no current live-human figures (or under "
         f"{s.min_answered_30d} live-human calls in 30 days).",
@@ -117,7 +120,8 @@ def alerts(s: Settings) -> list[Rule]:
     since = by_basis(s, "its live-human figures began", "the rules were deployed")
 
     def warned(b: Basis) -> str:
-        pace = f"{b.rate}\nand {ON_CAMPAIGN_TARGET}\n{b.excess} * {s.drop_pace_days} > {ON_CAMPAIGN_TARGET} {b.headroom}"
+        pace = f"{b.excess} * {s.drop_pace_days} > {ON_CAMPAIGN_TARGET} {b.headroom}"
+        pace = f"{b.rate}\nand {ON_CAMPAIGN_TARGET}\n{pace}"
         return f"{b.rate} > {s.drop_rate_30d_warning:g}\nor {ON_CAMPAIGN_TARGET}\n{pace}"
 
     rules = [

@@ -19,7 +19,8 @@ from convoso_exporter.mixin.settings import Settings
 WITH_RE = re.compile(r"\{\{ with \$labels\.(\w+) \}\}(.*?)(?:\{\{ else \}\}(.*?))?\{\{ end \}\}", re.DOTALL)
 ACTION_RE = re.compile(r"\{\{ (\$labels\.\w+|\$value(?: \| \w+)?) \}\}")
 # `if eq` on a label, whose branches hold no other action (the 30-day alerts' basis).
-IF_RE = re.compile(r'\{\{ if eq \$labels\.(\w+) "([^"]*)" \}\}((?:(?!\{\{).)*)\{\{ else \}\}((?:(?!\{\{).)*)\{\{ end \}\}')
+PLAIN = r"((?:(?!\{\{).)*)"  # text without an action
+IF_RE = re.compile(rf'\{{\{{ if eq \$labels\.(\w+) "([^"]*)" \}}\}}{PLAIN}\{{\{{ else \}}\}}{PLAIN}\{{\{{ end \}}\}}')
 RUNBOOK = "https://github.com/convoso-exporter/convoso-exporter/blob/main/docs/runbook.md#"
 SALES = {
     "campaign_id": "1001",

@@ -93,7 +93,8 @@ def judged(figure: str, basis: str) -> str:
 
 def test_the_critical_alert_is_each_campaigns_basis_over_the_line():
     rule = alert_named(DEFAULTS, "ConvosoDropRate30dCritical")
-    assert rule["expr"] == judged(f"{RATE_30D_LIVE} > 0.03", "live") + "\nor\n" + judged(f"{RATE_30D} > 0.03", "answered")
+    live, answered = judged(f"{RATE_30D_LIVE} > 0.03", "live"), judged(f"{RATE_30D} > 0.03", "answered")
+    assert rule["expr"] == f"{live}\nor\n{answered}"
     assert (rule["for"], rule["labels"]) == ("15m", {"severity": "critical"})
     assert rule["annotations"]["summary"] == "A campaign has dropped over 3% of its answered calls in the last 30 days."
 
@@ -206,7 +207,8 @@ def test_the_group_records_every_sum_and_the_basis_before_the_alerts_that_read_t
     group = compliance_rules(s)
     for rule in group:
         read = set(RECORD_NAME_RE.findall(rule["expr"]))
-        assert read <= made | tiles, f"{rule.get('record') or rule['alert']} reads {read - made - tiles} before it is made"
+        name = rule.get("record") or rule["alert"]
+        assert read <= made | tiles, f"{name} reads {read - made - tiles} before it is made"
         if "record" in rule:
             made.add(rule["record"])
     records = [rule["record"] for rule in group if "record" in rule]

@@ -101,6 +101,10 @@ def test_days_are_bars_one_a_day():
         f"convoso:campaign_queue_dropped_live:increase1d{{{SCOPE}}} / ((convoso:campaign_live_answered:increase1d"
         f"{{{SCOPE}}} + convoso:campaign_queue_dropped_live:increase1d{{{SCOPE}}}) > 0)"
     )
+    assert answered["expr"] == (
+        f"convoso:campaign_queue_dropped:increase1d{{{SCOPE}}} / (convoso:campaign_queue_answered:increase1d"
+        f"{{{SCOPE}}} > 0)"
+    )
 
 
 def test_the_headroom_is_red_below_zero():
