@@ -1,10 +1,22 @@
-"""The 30-day drop rate per campaign: the legal measure, at a bounded query cost.
+"""The 30-day drop rate per campaign: the legal measure, on two bases, at a bounded query cost.
 
 The US Telemarketing Sales Rule's safe harbour allows a campaign to abandon at most 3%
 of its live-answered calls over each successive 30 days. Prometheus can only answer that
-from the exporter's counters (`convoso_queue_dropped_total`, `_answered_total`: the
-campaign's own target, the figures today's alerts judge), and a 30-day `increase()`
-at a 15 s scrape reads 172,800 samples per series at every evaluation. So:
+from the exporter's counters, on two bases (docs/alerts.md, "Two bases"):
+
+- **answered**: dropped ÷ answered queue calls (`convoso_queue_dropped_total`,
+  `_answered_total`: the campaign's own target, the figures today's alerts judge).
+  Convoso does not document whether its `answered` counts live people only.
+- **live-human**: dropped ÷ (live-human answered + dropped), the live-human calls the
+  campaign's agents handled coming from agent-performance
+  (`convoso_campaign_live_answered_total`): a dropped call was answered by a person who
+  never reached an agent, so it is added back. This basis covers only the tiles where
+  the exporter polled live-human figures (`LIVE_POLLED`), its drops included, so a
+  campaign whose figures began a week ago is judged on that week, never on 30 days of
+  drops over one week of calls.
+
+A 30-day `increase()` at a 15 s scrape reads 172,800 samples per series at every
+evaluation. So:
 
 1. **Tiles.** A group evaluated every `tile_window` (15m) records each campaign's growth
    over that window. `now - value tile_window ago` is exact: consecutive tiles add up
@@ -15,11 +27,11 @@ at a 15 s scrape reads 172,800 samples per series at every evaluation. So:
    pieces. They are summed over instances: the old and the new exporter of a restart
    count different minutes (docs/deploy.md: one exporter publishes a target at a time).
 2. **Sums.** `sum_over_time` of the tiles over 30d (2,880 samples) and 1d, evaluated with
-   the other rules, then the ratio, the headroom (drops left before the 30-day rate
-   reaches the line) and the last day's drops over the line (the pace).
-3. **Alerts** in the same group, after the sums they read: over 3% for 30 days
-   (critical); over the warning level, or at the last day's pace crossing within
-   `drop_pace_days` days (warning).
+   the other rules: four 30-day sums per campaign (dropped, answered, live-human
+   answered, dropped on the live-human basis), 11,520 samples per evaluation. Then per
+   basis the ratio, the headroom (drops left before the 30-day rate reaches the line)
+   and the last day's drops over the line (the pace).
+3. **Alerts** (`judging.py`) in the same group, after the sums they read.
 
 Names come from the campaign's `convoso_target_info` of the last hour (`topk` keeps one
 per campaign when two exporters publish it), joined onto the sums, not the tiles, so a
@@ -28,8 +40,10 @@ renamed campaign keeps its 30 days. Prometheus must keep 31 days (docs/alerts.md
 
 from __future__ import annotations
 
-from convoso_exporter.mixin.alerting import CAMPAIGN_INFO, CAMPAIGN_NAME, Rule, alert
-from convoso_exporter.mixin.settings import Settings, percent
+from typing import NamedTuple
+
+from convoso_exporter.mixin.alerting import CAMPAIGN_INFO, Rule
+from convoso_exporter.mixin.settings import Settings
 
 # What the 30-day series are kept by (no `instance`: see the module notes). Arithmetic
 # between them matches on these and keeps the left side's labels (`group_left`: with `on`
@@ -40,19 +54,62 @@ LAW_WINDOW, DAY = "30d", "1d"
 RATE_30D = "convoso:campaign_drop_rate_30d:ratio"
 HEADROOM = "convoso:campaign_drop_headroom_30d:calls"
 EXCESS_1D = "convoso:campaign_drop_excess_1d:calls"
-# The counters the tiles are cut from, by what they count.
-COUNTERS = {"dropped": "convoso_queue_dropped_total", "answered": "convoso_queue_answered_total"}
-CAMPAIGN_IN = "{{ with $labels.job }} in job {{ . }}{{ end }}"
+RATE_30D_LIVE = "convoso:campaign_drop_rate_30d_live:ratio"
+HEADROOM_LIVE = "convoso:campaign_drop_headroom_30d_live:calls"
+EXCESS_1D_LIVE = "convoso:campaign_drop_excess_1d_live:calls"
+LIVE_COUNTER = "convoso_campaign_live_answered_total"
+# The campaign targets whose live-human figures the exporter polls now: the counter, while
+# the exporter says the endpoint is on (an exporter that kept a frozen counter while the
+# endpoint is off must not count as 0 live calls beside real drops).
+LIVE_POLLED = (
+    f"(\n    {LIVE_COUNTER}\n    and on (job, instance)\n"
+    '    convoso_exporter_endpoint_enabled{endpoint="performance"} == 1\n  )'
+)
+
+
+class Tile(NamedTuple):
+    """What one tile record counts: its name's stem, the counter it is cut from, and the
+    series it is kept to (None: wherever the counter is)."""
+
+    stem: str
+    counter: str
+    kept_to: str | None = None
+
+
+TILES = {
+    "dropped": Tile("queue_dropped", "convoso_queue_dropped_total"),
+    "answered": Tile("queue_answered", "convoso_queue_answered_total"),
+    "live_answered": Tile("live_answered", LIVE_COUNTER, LIVE_POLLED),
+    "dropped_live": Tile("queue_dropped_live", "convoso_queue_dropped_total", LIVE_POLLED),
+}
+
+
+class Basis(NamedTuple):
+    """One way to judge the 30 days: its `basis` label, the tiles it divides (`dropped`,
+    `answered`: TILES keys), whether the denominator adds the dropped calls back, and
+    the records it makes."""
+
+    name: str
+    dropped: str
+    answered: str
+    adds_dropped: bool
+    rate: str
+    headroom: str
+    excess: str
+
+
+ANSWERED = Basis("answered", "dropped", "answered", False, RATE_30D, HEADROOM, EXCESS_1D)
+LIVE = Basis("live", "dropped_live", "live_answered", True, RATE_30D_LIVE, HEADROOM_LIVE, EXCESS_1D_LIVE)
 
 
 def tile(what: str, s: Settings) -> str:
-    """Recording rule name of a campaign's `what` (dropped, answered) in one tile."""
-    return f"convoso:campaign_queue_{what}:increase{s.tile_window}"
+    """Recording rule name of a campaign's `what` (a TILES key) in one tile."""
+    return f"convoso:campaign_{TILES[what].stem}:increase{s.tile_window}"
 
 
 def total(what: str, window: str) -> str:
     """Recording rule name of a campaign's `what` over `window` (30d, 1d), summed from tiles."""
-    return f"convoso:campaign_queue_{what}:increase{window}"
+    return f"convoso:campaign_{TILES[what].stem}:increase{window}"
 
 
 def named(expr: str) -> str:
@@ -61,7 +118,7 @@ def named(expr: str) -> str:
     return f"{expr}\n* {ON_CAMPAIGN_TARGET} group_left (campaign_name)\n{info}"
 
 
-def tile_expr(counter: str, window: str) -> str:
+def tile_expr(counter: str, window: str, kept_to: str | None = None) -> str:
     """A campaign's counter growth over `window`, exact wherever it can be:
 
     - it has a value `window` ago and did not go down: the difference;
@@ -70,7 +127,10 @@ def tile_expr(counter: str, window: str) -> str:
     - it has no value that old (a new exporter instance, a new campaign, back from being
       stale): its growth since its first sample in the window, without `increase()`'s
       extrapolation (the exporter's counters start at 0 at their first figure).
+
+    With `kept_to`, only the targets (of each instance) that selector has now count.
     """
+    where = f"  and on (job, instance, target)\n  {kept_to}\n" if kept_to else ""
     return (
         "sum by (job, target, campaign_id) (\n"
         "  (\n"
@@ -78,72 +138,46 @@ def tile_expr(counter: str, window: str) -> str:
         f"    or\n    increase({counter}[{window}]) and {counter} offset {window}\n"
         f"    or\n    {counter} - min_over_time({counter}[{window}])\n"
         "  )\n"
-        f"  * on (job, instance, target) group_left (campaign_id) {CAMPAIGN_INFO}\n)"
+        f"  * on (job, instance, target) group_left (campaign_id) {CAMPAIGN_INFO}\n{where})"
     )
 
 
 def tile_rules(s: Settings) -> list[Rule]:
     """The tiles, in a group of their own evaluated every tile_window."""
-    return [{"record": tile(what, s), "expr": tile_expr(counter, s.tile_window)} for what, counter in COUNTERS.items()]
+    return [
+        {"record": tile(what, s), "expr": tile_expr(counter, s.tile_window, kept_to)}
+        for what, (_, counter, kept_to) in TILES.items()
+    ]
+
+
+def line_per_live_call(s: Settings) -> str:
+    """Drops the line allows per live-human call: x drops over L live calls stay within the
+    line c while x / (L + x) <= c, that is x <= c / (1 - c) * L."""
+    return f"{s.drop_rate_30d_critical:g} / {1 - s.drop_rate_30d_critical:g}"
+
+
+def basis_rules(basis: Basis, s: Settings) -> list[Rule]:
+    """One basis's ratio, headroom and pace, from the sums."""
+    dropped, answered = total(basis.dropped, LAW_WINDOW), total(basis.answered, LAW_WINDOW)
+    day_dropped, day_answered = total(basis.dropped, DAY), total(basis.answered, DAY)
+    denominator = f"({answered} + {KEEP_LEFT} {dropped})" if basis.adds_dropped else answered
+    # Drops the line allows per call of the denominator (which grows with each drop on the live basis).
+    per_call = line_per_live_call(s) if basis.adds_dropped else f"{s.drop_rate_30d_critical:g}"
+    return [
+        # Nothing answered gives no sample rather than +Inf or NaN.
+        {"record": basis.rate, "expr": f"{dropped}\n/ {KEEP_LEFT}\n({denominator} > 0)"},
+        # Negative: that many drops over the line already.
+        {"record": basis.headroom, "expr": f"{per_call} * {answered}\n- {KEEP_LEFT}\n{dropped}"},
+        # Negative: under the line over the last 24 hours.
+        {"record": basis.excess, "expr": f"{day_dropped}\n- {KEEP_LEFT}\n{per_call} * {day_answered}"},
+    ]
 
 
 def sum_rules(s: Settings) -> list[Rule]:
-    """30-day and 1-day sums of the tiles, the ratio, the headroom and the last day's pace."""
-    line = f"{s.drop_rate_30d_critical:g}"
+    """30-day and 1-day sums of the tiles, then each basis's ratio, headroom and pace."""
     sums = [
         {"record": total(what, window), "expr": named(f"sum_over_time({tile(what, s)}[{window}])")}
         for window in (LAW_WINDOW, DAY)
-        for what in COUNTERS
+        for what in TILES
     ]
-    dropped, answered = total("dropped", LAW_WINDOW), total("answered", LAW_WINDOW)
-    return sums + [
-        # Nothing answered gives no sample rather than +Inf or NaN.
-        {"record": RATE_30D, "expr": f"{dropped}\n/ {KEEP_LEFT}\n({answered} > 0)"},
-        # Negative: that many drops over the line already.
-        {"record": HEADROOM, "expr": f"{line} * {answered}\n- {KEEP_LEFT}\n{dropped}"},
-        # Negative: under the line over the last 24 hours.
-        {
-            "record": EXCESS_1D,
-            "expr": f"{total('dropped', DAY)}\n- {KEEP_LEFT}\n{line} * {total('answered', DAY)}",
-        },
-    ]
-
-
-def alerts(s: Settings) -> list[Rule]:
-    """Over the line for 30 days (critical); near it, or heading there at the last day's pace (warning)."""
-    guard = f"and {ON_CAMPAIGN_TARGET}\n{total('answered', LAW_WINDOW)} >= {s.min_answered_30d}"
-    critical, warning = percent(s.drop_rate_30d_critical), percent(s.drop_rate_30d_warning)
-    who = (
-        f"{CAMPAIGN_NAME}{CAMPAIGN_IN} has dropped {{{{ $value | humanizePercentage }}}} "
-        "of the calls answered in the last 30 days"
-    )
-    pace = (
-        f"{RATE_30D}\nand {ON_CAMPAIGN_TARGET}\n"
-        f"{EXCESS_1D} * {s.drop_pace_days} > {ON_CAMPAIGN_TARGET} {HEADROOM}"
-    )
-    return [
-        alert(
-            s,
-            "ConvosoDropRate30dCritical",
-            f"{RATE_30D} > {s.drop_rate_30d_critical:g}\n{guard}",
-            s.drop_rate_30d_for,
-            "critical",
-            f"A campaign has dropped over {critical} of its answered calls in the last 30 days.",
-            f"{who} (or since the rules were deployed, if less), over the limit of {critical}.",
-        ),
-        alert(
-            s,
-            "ConvosoDropRate30dWarning",
-            f"(\n{RATE_30D} > {s.drop_rate_30d_warning:g}\nor {ON_CAMPAIGN_TARGET}\n{pace}\n)\n{guard}",
-            s.drop_rate_30d_for,
-            "warning",
-            f"A campaign's 30-day drop rate is close to {critical}, or heading there.",
-            f"{who}: over the warning level of {warning}, or the last 24 hours' drops over "
-            f"{critical} would use up what the 30 days have left within {s.drop_pace_days} days.",
-        ),
-    ]
-
-
-def compliance_rules(s: Settings) -> list[Rule]:
-    """The sums first, then the alerts that read them (a group evaluates in order)."""
-    return sum_rules(s) + alerts(s)
+    return sums + basis_rules(ANSWERED, s) + basis_rules(LIVE, s)

@@ -63,6 +63,16 @@ def fixed_colour(name: str, colour: str) -> dict:
     }
 
 
+def dashed(ref: str) -> list[dict]:
+    """Draw the series of query `ref` dashed (a second source or basis beside the first)."""
+    return [
+        {
+            "matcher": {"id": "byFrameRefID", "options": ref},
+            "properties": [{"id": "custom.lineStyle", "value": {"dash": [10, 10], "fill": "dash"}}],
+        }
+    ]
+
+
 def status_colours() -> list[dict]:
     """The STATUS_COLOURS overrides for panels whose series are named by status."""
     return [fixed_colour(status, colour) for status, colour in STATUS_COLOURS.items()]

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from convoso_exporter.mixin import compliance
-from convoso_exporter.mixin.agent_time import agent_time_rules
+from convoso_exporter.mixin import compliance, judging
+from convoso_exporter.mixin.agent_time import activity_rules, agent_time_rules
 from convoso_exporter.mixin.alerting import CAMPAIGN, WHERE, Rule, alert, per_campaign
 from convoso_exporter.mixin.files import Generated, generated_note, yaml_text
 from convoso_exporter.mixin.promql import window_increase
@@ -194,8 +194,9 @@ class Group(NamedTuple):
 GROUPS: tuple[Group, ...] = (
     Group("convoso.recording", recording_rules),
     Group("convoso.agent_time", agent_time_rules),
+    Group("convoso.agent_activity", activity_rules),
     Group("convoso.compliance.tiles", compliance.tile_rules, "tile_window"),
-    Group("convoso.compliance", compliance.compliance_rules),
+    Group("convoso.compliance", judging.compliance_rules),
     Group("convoso.calls", call_alerts),
     Group("convoso.agents", agent_alerts),
     Group("convoso.exporter", health_alerts),

@@ -16,6 +16,7 @@ from typing import Any
 # "30s1m" nor "1m1m", which promtool refuses); or a bare 0.
 DURATION_RE = re.compile(r"^(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$|^0$")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+BASES = ("auto", "live", "answered")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class Settings:
     drop_pace_days: int = 7
     # The rate changes once per tile: the next tile confirms a crossing.
     drop_rate_30d_for: str = "15m"
+    # What the 30-day alerts divide by (docs/alerts.md, "Two bases"): `live` judges dropped
+    # ÷ (live-human answered + dropped), from the agent-performance figures; `answered`
+    # judges dropped ÷ Convoso's answered; `auto` judges live where the campaign has
+    # current live-human figures, else answered, so turning the endpoint off never
+    # silences the alerts.
+    drop_rate_30d_basis: str = "auto"
     # Occupancy, pause share and handle time: the agent time of this window.
     agent_time_window: str = "15m"
 
@@ -75,6 +82,16 @@ def duration_seconds(value: str) -> float:
     return sum(
         float(number) * UNIT_SECONDS[unit] for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", value)
     )
+
+
+def duration_text(seconds: float) -> str:
+    """900 -> '15m', 5400 -> '1h30m', 0.5 -> '500ms': a Prometheus duration (whole milliseconds)."""
+    left, parts = round(seconds * 1000), []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return "".join(parts) or "0"
 
 
 def percent(ratio: float) -> str:
@@ -99,6 +116,8 @@ def validate(settings: Settings) -> None:
     for field in dataclasses.fields(settings):  # every window is a range: [0s] is refused
         if field.name.endswith("_window") and duration_seconds(getattr(settings, field.name)) <= 0:
             raise SettingsError(f"{field.name}: must be longer than 0")
+    if settings.drop_rate_30d_basis not in BASES:
+        raise SettingsError(f"drop_rate_30d_basis: {settings.drop_rate_30d_basis!r} must be one of {', '.join(BASES)}")
     tile = duration_seconds(settings.tile_window)
     if tile >= 86400 or 86400 % tile:
         # Shorter than a day too: a 1d tile's record would take the 1-day sum's name.

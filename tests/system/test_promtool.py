@@ -8,6 +8,7 @@ The structural checks of the same files run in-process under tests/unit/.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -19,7 +20,7 @@ from tests.dashboard_queries import substitute_variables
 from tests.support import ROOT, require_binary
 from tests.unit.expose.support import INFO, NOW, api_stats, hostile_states, renderer
 from tests.unit.mixin.test_dashboards import QUERIES, VARIABLE_EXPRS
-from tests.unit.mixin.test_rules import ALERTS, PROM, RECORDS, RULE_TEST_FILES, RULES_FILE
+from tests.unit.mixin.test_rules import ALERTS, BASIS_TEST_FILES, PROM, RECORDS, RULE_TEST_FILES, RULES_FILE
 
 pytestmark = pytest.mark.prometheus
 
@@ -40,6 +41,16 @@ def test_promtool_check_rules():
 @pytest.mark.parametrize("path", RULE_TEST_FILES, ids=[path.name for path in RULE_TEST_FILES])
 def test_promtool_unit_tests_pass(path):
     result = run(require_binary("promtool"), "test", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize("basis", sorted(BASIS_TEST_FILES))
+def test_promtool_unit_tests_of_each_basis_setting_pass(tmp_path, basis):
+    """The rules generated with drop_rate_30d_basis=live (answered), their cases beside them."""
+    assert main(["--output-dir", str(tmp_path), "--set", f"drop_rate_30d_basis={basis}"]) == 0
+    test_file = shutil.copy(BASIS_TEST_FILES[basis], tmp_path / "prometheus")
+    result = run(require_binary("promtool"), "test", "rules", str(test_file))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 

@@ -1,10 +1,12 @@
-"""Convoso / Exporter health: is the exporter polling, how fast, with which errors, how fresh.
+"""Convoso / Exporter health: is the exporter polling, how fast, with which errors, how fresh,
+which endpoints it polls, and how far its own agent time is from Convoso's.
 
 The data-age lines are the `ConvosoDataStale` threshold from `Settings`.
 """
 
 from __future__ import annotations
 
+from convoso_exporter.mixin.agent_time import gap_panel
 from convoso_exporter.mixin.layout import Line, dashboard, target_variables
 from convoso_exporter.mixin.panels import (
     queries,
@@ -232,6 +234,30 @@ def targets_row() -> Line:
     ]
 
 
+def endpoints_row(settings: Settings) -> Line:
+    """Which Convoso endpoints the exporter polls, and how its agent time compares with Convoso's."""
+    return [
+        (
+            stat(
+                "Endpoints polled",
+                "Whether each exporter polls each Convoso endpoint (convoso_exporter_endpoint_enabled): "
+                "search (agent-monitor), performance (agent-performance: live-human answered calls, "
+                "agent time) and user_activity (logged-in and available agents). OFF: turned off in "
+                "the config, or the token lacks that permission (the exporter's log and `check` say "
+                "which). With performance OFF the 30-day drop-rate alerts judge on the answered "
+                "basis (drop_rate_30d_basis=auto) or not at all (live).",
+                "none",
+                queries((sel("convoso_exporter_endpoint_enabled"), "{{endpoint}} ({{instance}})"), instant=True),
+                colour_mode="background",
+                mappings=value_mappings({"0": ("OFF", "orange"), "1": ("ON", "green")}),
+            ),
+            8,
+            8,
+        ),
+        (gap_panel(settings), 16, 8),
+    ]
+
+
 def process_row() -> Line:
     """The exporter process itself: version, config, scrape cost, CPU, memory."""
     return [
@@ -341,6 +367,7 @@ def build(settings: Settings) -> dict:
             ("Targets and API budget", targets_row()),
             ("Convoso's counts against ours", counts_row()),
             ("Convoso API", api_row()),
+            ("Endpoints, and Convoso's figures against the exporter's", endpoints_row(settings)),
             ("Exporter process", process_row()),
         ],
         target_variables(),

@@ -14,7 +14,15 @@ import re
 
 import pytest
 
-from convoso_exporter.mixin.agent_time import agent_time_row, agent_time_rules, record_name, recorded
+from convoso_exporter.mixin.agent_time import (
+    ACTIVITIES,
+    activity_rules,
+    agent_time_row,
+    agent_time_rules,
+    gap_panel,
+    record_name,
+    recorded,
+)
 from convoso_exporter.mixin.settings import Settings
 
 RATIO_RE = re.compile(
@@ -178,17 +186,18 @@ def test_the_dashboard_reads_the_rules_by_name_filtered_on_the_scope_variables()
     )
 
 
-def test_the_row_is_three_graphs_filling_the_grid_with_units_and_bounds():
+def test_the_row_is_three_graphs_and_the_activities_filling_the_grid_with_units_and_bounds():
     row = agent_time_row(Settings())
     assert [(panel["title"], width, height) for panel, width, height in row] == [
         ("Occupancy", 8, 8),
         ("Pause share", 8, 8),
         ("Average handle time", 8, 8),
+        ("Talk, wait, pause and wrap: the exporter's shares and Convoso's", 24, 8),
     ]
-    assert sum(width for _, width, _ in row) == 24
+    assert sum(width for _, width, _ in row[:3]) == 24
     units = [panel["fieldConfig"]["defaults"]["unit"] for panel, _, _ in row]
-    assert units == ["percentunit", "percentunit", "s"]
-    for panel, _, _ in row[:2]:
+    assert units == ["percentunit", "percentunit", "s", "percentunit"]
+    for panel, _, _ in row[:2] + row[3:]:
         assert (panel["fieldConfig"]["defaults"]["min"], panel["fieldConfig"]["defaults"]["max"]) == (0, 1)
     assert "max" not in row[2][0]["fieldConfig"]["defaults"], "a handle time has no upper bound"
     for panel, _, _ in row:
@@ -196,16 +205,92 @@ def test_the_row_is_three_graphs_filling_the_grid_with_units_and_bounds():
         assert "over the last 15m" in panel["description"]
 
 
-def test_each_graph_draws_its_figure_per_campaign_and_per_queue_from_rules_that_exist():
+def test_each_graph_draws_its_figure_per_campaign_and_per_queue_and_convosos_beside_it():
     s = Settings(agent_time_window="30m")
-    records = {rule["record"] for rule in agent_time_rules(s)}
+    records = {rule["record"] for rule in agent_time_rules(s) + activity_rules(s)}
     figures = {"Occupancy": "occupancy", "Pause share": "pause_share", "Average handle time": "handle_time_seconds"}
-    for panel, _, _ in agent_time_row(s):
+    convosos = {
+        "Occupancy": '(sum by (job, instance, campaign_id) (convoso:campaign_agent_seconds_share:ratio_rate30m{'
+        'job=~"$job",instance=~"$instance",campaign_id=~"$campaign",activity=~"talk|wrap"})',
+        "Pause share": 'convoso:campaign_agent_seconds_share:ratio_rate30m{job=~"$job",instance=~"$instance",'
+        'campaign_id=~"$campaign",activity="pause"}',
+        "Average handle time": 'convoso:campaign_agent_handle_time_seconds:ratio_rate30m{job=~"$job",'
+        'instance=~"$instance",campaign_id=~"$campaign"}',
+    }
+    for panel, _, _ in agent_time_row(s)[:3]:
         figure = figures[panel["title"]]
-        campaign, queue = panel["targets"]
+        campaign, queue, convoso = panel["targets"]
         assert campaign["legendFormat"] == "{{campaign_name}}" and queue["legendFormat"] == "queue {{queue_name}}"
         assert campaign["expr"].startswith(f"convoso:campaign_{figure}:ratio_rate30m{{")
         assert queue["expr"].startswith(f"convoso:queue_{figure}:ratio_rate30m{{")
-        read = set(re.findall(r"convoso:\w+:\w+", campaign["expr"] + queue["expr"]))
+        assert convoso["legendFormat"] == "{{campaign_name}} (Convoso)"
+        assert convoso["expr"].startswith(convosos[panel["title"]])
+        assert "group_left (campaign_name) convoso_campaign_info" in convoso["expr"]
+        assert [o["matcher"]["options"] for o in panel["fieldConfig"]["overrides"]] == ["C"], "Convoso's dashed"
+        read = set(re.findall(r"convoso:\w+:\w+", campaign["expr"] + queue["expr"] + convoso["expr"]))
         assert read <= records, read - records
-        assert "over the last 30m" in panel["description"]
+        assert "over the last 30m" in panel["description"] and "Convoso's own figure" in panel["description"]
+
+
+# ---------------------------------------------------------------- Convoso's figures beside the exporter's
+
+ACTIVITY = {rule["record"]: rule["expr"] for rule in activity_rules(Settings())}
+CAMPAIGN_JOIN = 'on (job, instance, target) group_left (campaign_id) convoso_target_info{kind="campaign"}'
+
+
+def test_convosos_figures_are_three_rules_per_campaign_named_after_the_window():
+    assert list(ACTIVITY) == [
+        "convoso:campaign_agent_seconds_share:ratio_rate15m",
+        "convoso:campaign_agents_status_seconds_share:ratio_rate15m",
+        "convoso:campaign_agent_handle_time_seconds:ratio_rate15m",
+    ]
+    assert all(rule["record"].endswith(":ratio_rate1h") for rule in activity_rules(Settings(agent_time_window="1h")))
+
+
+def test_convosos_shares_are_each_activity_over_the_four_from_the_campaign_targets_only():
+    expr = ACTIVITY["convoso:campaign_agent_seconds_share:ratio_rate15m"]
+    numerator, denominator = expr.split("\n/ ignoring (activity) group_left ()\n")
+    assert numerator.startswith("sum by (job, instance, campaign_id, activity) (")
+    assert denominator.startswith("(sum by (job, instance, campaign_id) (") and denominator.endswith(") > 0)")
+    for part in (numerator, denominator):
+        assert "rate(convoso_campaign_agent_seconds_total[15m]) * " + CAMPAIGN_JOIN in part
+
+
+def test_the_exporters_shares_map_each_status_to_convosos_activity_over_the_same_four():
+    assert ACTIVITIES == {"talk": "INCALL", "wait": "READY", "pause": "PAUSED", "wrap": "WRAP"}
+    expr = ACTIVITY["convoso:campaign_agents_status_seconds_share:ratio_rate15m"]
+    mapped = re.findall(r'status="(\w+)"\}\[15m\]\), "activity", "(\w+)"', expr)
+    assert {activity: status for status, activity in mapped} == ACTIVITIES
+    assert expr.endswith(
+        '(sum by (job, instance, campaign_id) (rate(convoso_agents_status_seconds_total{status=~"INCALL|READY|'
+        'PAUSED|WRAP"}[15m])) > 0)'
+    )
+
+
+def test_convosos_handle_time_is_talk_and_wrap_seconds_per_call_delivered():
+    expr = ACTIVITY["convoso:campaign_agent_handle_time_seconds:ratio_rate15m"]
+    seconds, calls = expr.split("\n/\n")
+    assert 'rate(convoso_campaign_agent_seconds_total{activity=~"talk|wrap"}[15m]) * ' + CAMPAIGN_JOIN in seconds
+    assert "rate(convoso_campaign_agent_calls_total[15m]) * " + CAMPAIGN_JOIN in calls and calls.endswith(" > 0)")
+
+
+def test_the_activity_graph_draws_the_exporters_shares_solid_and_convosos_dashed():
+    panel = agent_time_row(Settings())[3][0]
+    mine, theirs = panel["targets"]
+    assert mine["expr"].startswith("convoso:campaign_agents_status_seconds_share:ratio_rate15m{")
+    assert theirs["expr"].startswith("convoso:campaign_agent_seconds_share:ratio_rate15m{")
+    assert theirs["legendFormat"] == "{{campaign_name}} {{activity}} (Convoso)"
+    assert [o["matcher"]["options"] for o in panel["fieldConfig"]["overrides"]] == ["B"]
+
+
+def test_the_gap_is_the_exporters_share_minus_convosos_per_campaign_and_activity():
+    panel = gap_panel(Settings())
+    (target,) = panel["targets"]
+    assert target["expr"] == (
+        '(convoso:campaign_agents_status_seconds_share:ratio_rate15m{job=~"$job",instance=~"$instance"}\n'
+        '- convoso:campaign_agent_seconds_share:ratio_rate15m{job=~"$job",instance=~"$instance"}) '
+        "* on (job, instance, campaign_id) group_left (campaign_name) "
+        'convoso_campaign_info{job=~"$job",instance=~"$instance"}'
+    )
+    assert target["legendFormat"] == "{{campaign_name}} {{activity}}"
+    assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"

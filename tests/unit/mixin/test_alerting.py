@@ -18,6 +18,9 @@ from convoso_exporter.mixin.settings import Settings
 
 WITH_RE = re.compile(r"\{\{ with \$labels\.(\w+) \}\}(.*?)(?:\{\{ else \}\}(.*?))?\{\{ end \}\}", re.DOTALL)
 ACTION_RE = re.compile(r"\{\{ (\$labels\.\w+|\$value(?: \| \w+)?) \}\}")
+# `if eq` on a label, whose branches hold no other action (the 30-day alerts' basis).
+PLAIN = r"((?:(?!\{\{).)*)"  # text without an action
+IF_RE = re.compile(rf'\{{\{{ if eq \$labels\.(\w+) "([^"]*)" \}}\}}{PLAIN}\{{\{{ else \}}\}}{PLAIN}\{{\{{ end \}}\}}')
 RUNBOOK = "https://github.com/convoso-exporter/convoso-exporter/blob/main/docs/runbook.md#"
 SALES = {
     "campaign_id": "1001",
@@ -34,7 +37,11 @@ ALERTS = [(group["name"], rule) for group in GROUPS for rule in group["rules"] i
 
 def render(template: str, labels: dict[str, str], value: float = 0.0) -> str:
     """A Prometheus alert template as Prometheus fills it in: `with`/`else`/`end` on a label
-    (`.` is the label inside), `$labels.x`, `$value` and `$value | humanizePercentage`."""
+    (`.` is the label inside), `if eq $labels.x "v"`/`else`/`end` around plain text,
+    `$labels.x`, `$value` and `$value | humanizePercentage`."""
+
+    def if_block(match: re.Match[str]) -> str:
+        return match[3] if labels.get(match[1], "") == match[2] else match[4]
 
     def with_block(match: re.Match[str]) -> str:
         label_value = labels.get(match[1], "")
@@ -51,7 +58,7 @@ def render(template: str, labels: dict[str, str], value: float = 0.0) -> str:
         assert name == "$value", f"no rendering for {{{{ {name} }}}}"
         return f"{value:g}"
 
-    text = ACTION_RE.sub(action, WITH_RE.sub(with_block, template))
+    text = ACTION_RE.sub(action, WITH_RE.sub(with_block, IF_RE.sub(if_block, template)))
     assert "{{" not in text and "}}" not in text, f"unrendered template left in {text!r}"
     return text
 
@@ -62,6 +69,9 @@ def test_render_fills_in_labels_values_and_with_blocks():
     assert render("{{ with $labels.b }}<{{ . }}>{{ else }}none{{ end }}", labels) == "none"
     assert render("{{ with $labels.b }}<{{ . }}>{{ end }}!", labels) == "!"
     assert render("{{ $value | humanizePercentage }} {{ $value }}", {}, 0.035) == "3.5% 0.035"
+    either = '{{ if eq $labels.a "x" }}yes{{ else }}no{{ end }}, {{ with $labels.a }}{{ . }}{{ end }}'
+    assert render(either, labels) == "yes, x"
+    assert render(either, {"a": "y"}) == "no, y"
 
 
 # ---------------------------------------------------------------- the shapes
@@ -133,11 +143,12 @@ def test_every_alert_waits_has_a_severity_a_plain_summary_and_a_runbook(group, r
 )
 def test_every_campaign_alert_names_the_campaign_by_name_in_its_description(group, rule):
     description = rule["annotations"]["description"]
-    named = render(description, SALES, 0.04)
-    assert named.startswith("Campaign Sales (1001) "), named
-    unnamed = render(description, {**SALES, "campaign_name": ""}, 0.04)
-    assert unnamed.startswith("Campaign 1001 "), unnamed
-    assert named.endswith("."), named
+    for basis in ("live", "answered"):  # the 30-day alerts' label; the others have none
+        named = render(description, {**SALES, "basis": basis}, 0.04)
+        assert named.startswith("Campaign Sales (1001) "), named
+        unnamed = render(description, {**SALES, "basis": basis, "campaign_name": ""}, 0.04)
+        assert unnamed.startswith("Campaign 1001 "), unnamed
+        assert named.endswith("."), named
 
 
 def test_the_campaign_alerts_read_in_full():
@@ -145,9 +156,17 @@ def test_the_campaign_alerts_read_in_full():
     assert render(descriptions["ConvosoDropRateCritical"], SALES, 0.0412) == (
         "Campaign Sales (1001) on a:10717 has dropped 4.12% of the calls answered today, over the limit of 3%."
     )
-    assert render(descriptions["ConvosoDropRate30dCritical"], SALES, 0.031) == (
+    assert render(descriptions["ConvosoDropRate30dCritical"], {**SALES, "basis": "answered"}, 0.031) == (
         "Campaign Sales (1001) in job convoso has dropped 3.1% of the calls answered in the last 30 days "
-        "(or since the rules were deployed, if less), over the limit of 3%."
+        "(or since the rules were deployed, if less), over the limit of 3%. Basis: answered, dropped ÷ the "
+        "calls Convoso counts as answered (not documented to count live people only), because this campaign "
+        "has no current live-human figures (or under 100 live-human calls in 30 days)."
+    )
+    assert render(descriptions["ConvosoDropRate30dCritical"], {**SALES, "basis": "live"}, 0.031) == (
+        "Campaign Sales (1001) in job convoso has dropped 3.1% of the calls a live person answered in the "
+        "last 30 days (or since its live-human figures began, if less), over the limit of 3%. Basis: "
+        "live-human, dropped ÷ (calls a live person answered and an agent handled + dropped), from "
+        "Convoso's agent-performance figures."
     )
     assert render(descriptions["ConvosoNoAgentReady"], SALES, 250) == (
         "Campaign Sales (1001) on a:10717 has 250 leads to dial and agents logged in, but no agent "

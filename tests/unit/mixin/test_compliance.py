@@ -1,6 +1,7 @@
 """The 30-day drop rate per campaign (convoso_exporter/mixin/compliance.py): 15-minute tiles
-of the exporter's counters, their 30-day and 1-day sums, the ratio of the sums, the
-headroom, the last day's pace, and the two alerts on them.
+of the exporter's counters, their 30-day and 1-day sums, and on each basis (answered,
+live-human) the ratio of the sums, the headroom and the last day's pace. The basis each
+campaign is judged on and the alerts: test_judging.py.
 
 What PromQL evaluates to is promtool's business (prometheus/convoso.compliance.test.yml,
 run by tests/system/test_promtool.py); here, what the rules are made of: the windows,
@@ -17,10 +18,12 @@ import pytest
 from convoso_exporter.mixin import compliance
 from convoso_exporter.mixin.compliance import (
     EXCESS_1D,
+    EXCESS_1D_LIVE,
     HEADROOM,
+    HEADROOM_LIVE,
+    LIVE_POLLED,
     RATE_30D,
-    alerts,
-    compliance_rules,
+    RATE_30D_LIVE,
     sum_rules,
     tile,
     tile_expr,
@@ -28,7 +31,6 @@ from convoso_exporter.mixin.compliance import (
     total,
 )
 from convoso_exporter.mixin.settings import Settings
-from tests.unit.mixin.test_alerting import render
 
 DAY_SECONDS = 24 * 60 * 60
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS}
@@ -38,8 +40,7 @@ CAMPAIGN_INFO = 'convoso_target_info{kind="campaign"}'
 NAMED = f"* on (job, target) group_left (campaign_name)\ntopk by (job, target) (1, last_over_time({CAMPAIGN_INFO}[1h]))"
 DEFAULTS = Settings()
 RECORDS = {rule["record"]: rule["expr"] for rule in tile_rules(DEFAULTS) + sum_rules(DEFAULTS)}
-ALERTS = {rule["alert"]: rule for rule in alerts(DEFAULTS)}
-SALES = {"campaign_id": "1001", "campaign_name": "Sales", "job": "convoso", "target": "campaign:1001"}
+WHATS = ("dropped", "answered", "live_answered", "dropped_live")
 
 
 def ranges(expr: str) -> dict[str, int]:
@@ -53,16 +54,38 @@ def ranges(expr: str) -> dict[str, int]:
 def test_tiles_are_named_after_their_window():
     assert tile("dropped", DEFAULTS) == "convoso:campaign_queue_dropped:increase15m"
     assert tile("answered", Settings(tile_window="30m")) == "convoso:campaign_queue_answered:increase30m"
+    assert tile("live_answered", DEFAULTS) == "convoso:campaign_live_answered:increase15m"
+    assert tile("dropped_live", DEFAULTS) == "convoso:campaign_queue_dropped_live:increase15m"
     assert total("answered", "30d") == "convoso:campaign_queue_answered:increase30d"
+    assert total("dropped_live", "1d") == "convoso:campaign_queue_dropped_live:increase1d"
 
 
 def test_each_counter_is_cut_into_tiles_of_its_own():
-    assert compliance.COUNTERS == {"dropped": "convoso_queue_dropped_total", "answered": "convoso_queue_answered_total"}
-    dropped, answered = tile_rules(DEFAULTS)
+    counters = {what: (tile.counter, tile.kept_to) for what, tile in compliance.TILES.items()}
+    assert counters == {
+        "dropped": ("convoso_queue_dropped_total", None),
+        "answered": ("convoso_queue_answered_total", None),
+        "live_answered": ("convoso_campaign_live_answered_total", LIVE_POLLED),
+        "dropped_live": ("convoso_queue_dropped_total", LIVE_POLLED),
+    }
+    dropped, answered, live, dropped_live = tile_rules(DEFAULTS)
     assert dropped["record"] == "convoso:campaign_queue_dropped:increase15m"
     assert answered["record"] == "convoso:campaign_queue_answered:increase15m"
     assert "convoso_queue_dropped_total" in dropped["expr"] and "answered" not in dropped["expr"]
     assert "convoso_queue_answered_total" in answered["expr"] and "dropped" not in answered["expr"]
+    # The live-human basis: live-human calls, and the drops of the same tiles, both only
+    # while the exporter polls the performance endpoint.
+    assert live["expr"].startswith(tile_expr("convoso_campaign_live_answered_total", "15m").removesuffix(")"))
+    assert dropped_live["expr"].startswith(tile_expr("convoso_queue_dropped_total", "15m").removesuffix(")"))
+    for rule in (live, dropped_live):
+        assert rule["expr"].endswith(f"  and on (job, instance, target)\n  {LIVE_POLLED}\n)")
+
+
+def test_live_human_figures_count_only_while_the_performance_endpoint_is_polled():
+    assert LIVE_POLLED == (
+        "(\n    convoso_campaign_live_answered_total\n    and on (job, instance)\n"
+        '    convoso_exporter_endpoint_enabled{endpoint="performance"} == 1\n  )'
+    )
 
 
 def test_a_tile_is_the_exact_growth_or_what_stands_in_for_it_per_job_and_campaign_target():
@@ -95,29 +118,30 @@ def test_the_30_day_sums_add_30_days_of_tiles_of_one_counter_each(tile_window, t
     s = Settings(tile_window=tile_window)
     records = {rule["record"]: rule["expr"] for rule in sum_rules(s)}
     tile_seconds = int(tile_window[:-1]) * UNIT[tile_window[-1]]
-    for what in ("dropped", "answered"):
-        expr = records[f"convoso:campaign_queue_{what}:increase30d"]
-        assert expr == f"sum_over_time(convoso:campaign_queue_{what}:increase{tile_window}[30d])\n{NAMED}"
+    for what in WHATS:
+        expr = records[total(what, "30d")]
+        assert expr == f"sum_over_time({tile(what, s)}[30d])\n{NAMED}"
         (window,) = ranges(expr).values()
         assert window == 30 * DAY_SECONDS
         assert window // tile_seconds == tiles_in_30_days and window % tile_seconds == 0
 
 
 def test_the_1_day_sums_add_one_day_of_tiles():
-    for what in ("dropped", "answered"):
-        expr = RECORDS[f"convoso:campaign_queue_{what}:increase1d"]
-        assert ranges(expr) == {f"convoso:campaign_queue_{what}:increase15m": DAY_SECONDS}
+    for what in WHATS:
+        expr = RECORDS[total(what, "1d")]
+        assert ranges(expr) == {tile(what, DEFAULTS): DAY_SECONDS}
         assert expr.endswith(NAMED)
 
 
 def test_the_30_day_rate_is_a_ratio_of_sums_never_an_average_of_ratios():
     dropped, answered = "convoso:campaign_queue_dropped:increase30d", "convoso:campaign_queue_answered:increase30d"
     assert RECORDS[RATE_30D] == f"{dropped}\n/ on (job, target) group_left ()\n({answered} > 0)"
-    # Nothing is divided before it is summed: the tiles and the sums are plain counts.
+    # Nothing is divided before it is summed: the tiles and the sums are plain counts
+    # (the live-human headroom and pace divide two numbers: 0.03 / 0.97).
     for name, expr in RECORDS.items():
-        if name != RATE_30D:
+        if name not in (RATE_30D, RATE_30D_LIVE, HEADROOM_LIVE, EXCESS_1D_LIVE):
             assert "/" not in expr, name
-    everything = "\n".join(rule["expr"] for rule in compliance_rules(DEFAULTS) + tile_rules(DEFAULTS))
+    everything = "\n".join(rule["expr"] for rule in sum_rules(DEFAULTS) + tile_rules(DEFAULTS))
     assert not re.search(r"\b(avg|avg_over_time|rate)\s*\(", everything)
 
 
@@ -139,12 +163,15 @@ def test_the_headroom_and_the_pace_are_counts_against_the_line():
 def test_the_30_day_series_are_kept_by_job_and_campaign_target_not_by_exporter_instance():
     """An instance label changes with every restarted pod: the 30 days must not be cut."""
     for name, expr in RECORDS.items():
+        # Inside a tile's sum, per exporter: the join to the campaign and the live-human gate.
         without_tile_join = expr.replace("on (job, instance, target) group_left (campaign_id)", "")
+        without_tile_join = without_tile_join.replace(LIVE_POLLED, "").replace("and on (job, instance, target)", "")
         assert "instance" not in without_tile_join, name
     for rule in tile_rules(DEFAULTS):
         assert rule["expr"].startswith("sum by (job, target, campaign_id) (")
-    for name in (RATE_30D, HEADROOM, EXCESS_1D):
+    for name in (RATE_30D, HEADROOM, EXCESS_1D, HEADROOM_LIVE, EXCESS_1D_LIVE):
         assert RECORDS[name].count("on (job, target) group_left ()") == 1, name
+    assert RECORDS[RATE_30D_LIVE].count("on (job, target) group_left ()") == 2
 
 
 def test_names_are_joined_onto_the_sums_not_the_tiles():
@@ -152,97 +179,49 @@ def test_names_are_joined_onto_the_sums_not_the_tiles():
     for rule in tile_rules(DEFAULTS):
         assert "campaign_name" not in rule["expr"]
     sums = [rule for rule in sum_rules(DEFAULTS) if "sum_over_time" in rule["expr"]]
-    assert len(sums) == 4
+    assert len(sums) == 8
     assert all(rule["expr"].endswith(NAMED) for rule in sums)
 
 
-# ---------------------------------------------------------------- alerts
+# ---------------------------------------------------------------- the live-human basis
 
 
-def test_the_critical_alert_is_over_the_line_for_30_days_with_enough_calls_to_judge():
-    rule = ALERTS["ConvosoDropRate30dCritical"]
-    assert rule["expr"] == (
-        "convoso:campaign_drop_rate_30d:ratio > 0.03\n"
-        "and on (job, target)\n"
-        "convoso:campaign_queue_answered:increase30d >= 100"
+def test_the_live_human_rate_divides_by_live_human_answered_plus_dropped_of_the_same_tiles():
+    """A dropped call was answered by a person no agent took: it is added back to the calls
+    the agents' live-human figures count, and only the drops of the tiles with those figures count."""
+    live, dropped = total("live_answered", "30d"), total("dropped_live", "30d")
+    keep = "on (job, target) group_left ()"
+    assert RECORDS[RATE_30D_LIVE] == f"{dropped}\n/ {keep}\n(({live} + {keep} {dropped}) > 0)"
+
+
+def test_the_live_human_headroom_and_pace_allow_3_in_97_drops_per_live_human_call():
+    """x more drops keep (D + x) / (L + D + x) <= 3% while x <= 3/97 L - D."""
+    assert RECORDS[HEADROOM_LIVE] == (
+        "0.03 / 0.97 * convoso:campaign_live_answered:increase30d\n"
+        "- on (job, target) group_left ()\n"
+        "convoso:campaign_queue_dropped_live:increase30d"
     )
-    assert (rule["for"], rule["labels"]) == ("15m", {"severity": "critical"})
-    assert rule["annotations"]["summary"] == (
-        "A campaign has dropped over 3% of its answered calls in the last 30 days."
+    assert RECORDS[EXCESS_1D_LIVE] == (
+        "convoso:campaign_queue_dropped_live:increase1d\n"
+        "- on (job, target) group_left ()\n"
+        "0.03 / 0.97 * convoso:campaign_live_answered:increase1d"
     )
+    live, dropped, line = 9408, 192, 0.03
+    headroom = line / (1 - line) * live - dropped
+    assert (dropped + headroom) / (live + dropped + headroom) == pytest.approx(line)
+    records = {rule["record"]: rule["expr"] for rule in sum_rules(Settings(drop_rate_30d_critical=0.045))}
+    assert records[HEADROOM_LIVE].startswith("0.045 / 0.955 * ")
 
 
-def test_the_warning_is_near_the_line_or_heading_there_at_the_last_days_pace():
-    rule = ALERTS["ConvosoDropRate30dWarning"]
-    assert rule["expr"] == (
-        "(\n"
-        "convoso:campaign_drop_rate_30d:ratio > 0.025\n"
-        "or on (job, target)\n"
-        "convoso:campaign_drop_rate_30d:ratio\n"
-        "and on (job, target)\n"
-        "convoso:campaign_drop_excess_1d:calls * 7 > on (job, target) convoso:campaign_drop_headroom_30d:calls\n"
-        ")\n"
-        "and on (job, target)\n"
-        "convoso:campaign_queue_answered:increase30d >= 100"
-    )
-    assert (rule["for"], rule["labels"]) == ("15m", {"severity": "warning"})
-
-
-def test_the_alerts_describe_the_campaign_by_name_in_its_job():
-    critical = render(ALERTS["ConvosoDropRate30dCritical"]["annotations"]["description"], SALES, 0.0325)
-    assert critical == (
-        "Campaign Sales (1001) in job convoso has dropped 3.25% of the calls answered in the last 30 days "
-        "(or since the rules were deployed, if less), over the limit of 3%."
-    )
-    warning = render(ALERTS["ConvosoDropRate30dWarning"]["annotations"]["description"], {"campaign_id": "7"}, 0.009)
-    assert warning == (
-        "Campaign 7 has dropped 0.9% of the calls answered in the last 30 days: over the warning level of "
-        "2.5%, or the last 24 hours' drops over 3% would use up what the 30 days have left within 7 days."
-    )
-
-
-def test_every_number_in_the_30_day_rules_is_a_setting():
-    s = Settings(
-        drop_rate_30d_critical=0.04,
-        drop_rate_30d_warning=0.035,
-        min_answered_30d=500,
-        drop_pace_days=3,
-        drop_rate_30d_for="1h",
-        tile_window="30m",
-    )
-    rules = {rule.get("alert") or rule["record"]: rule for rule in compliance_rules(s)}
-    critical, warning = rules["ConvosoDropRate30dCritical"], rules["ConvosoDropRate30dWarning"]
-    assert critical["expr"].startswith(f"{RATE_30D} > 0.04\n") and critical["expr"].endswith(" >= 500")
-    assert f"{RATE_30D} > 0.035\n" in warning["expr"] and f"{EXCESS_1D} * 3 > " in warning["expr"]
-    assert warning["expr"].endswith(" >= 500")
-    assert critical["for"] == warning["for"] == "1h"
-    assert "over 4% " in critical["annotations"]["summary"] and "close to 4%," in warning["annotations"]["summary"]
-    assert "warning level of 3.5%" in warning["annotations"]["description"]
-    assert "within 3 days" in warning["annotations"]["description"]
-    assert rules[HEADROOM]["expr"].startswith("0.04 * ")
-    assert "increase30m[30d]" in rules["convoso:campaign_queue_dropped:increase30d"]["expr"]
-
-
-def test_the_group_records_every_sum_before_the_alerts_and_rules_that_read_them():
+def test_the_sums_come_first_then_each_basis_reads_only_what_is_made_before_it():
     """A group evaluates in order: each rule reads only tiles (their own group) or records
     made earlier in this one, so nothing reads a value one evaluation old."""
     tiles = {rule["record"] for rule in tile_rules(DEFAULTS)}
     made: set[str] = set()
-    group = compliance_rules(DEFAULTS)
-    for rule in group:
+    for rule in sum_rules(DEFAULTS):
         read = set(RECORD_NAME_RE.findall(rule["expr"]))
-        assert read <= made | tiles, (
-            f"{rule.get('record') or rule['alert']} reads {read - made - tiles} before it is made"
-        )
-        if "record" in rule:
-            made.add(rule["record"])
-    assert [rule.get("alert") for rule in group[-2:]] == ["ConvosoDropRate30dCritical", "ConvosoDropRate30dWarning"]
-    assert made == {
-        "convoso:campaign_queue_dropped:increase30d",
-        "convoso:campaign_queue_answered:increase30d",
-        "convoso:campaign_queue_dropped:increase1d",
-        "convoso:campaign_queue_answered:increase1d",
-        RATE_30D,
-        HEADROOM,
-        EXCESS_1D,
+        assert read <= made | tiles, f"{rule['record']} reads {read - made - tiles} before it is made"
+        made.add(rule["record"])
+    assert made == {total(what, window) for what in WHATS for window in ("30d", "1d")} | {
+        RATE_30D, HEADROOM, EXCESS_1D, RATE_30D_LIVE, HEADROOM_LIVE, EXCESS_1D_LIVE
     }

@@ -21,6 +21,7 @@ from convoso_exporter.mixin.settings import (
     apply_overrides,
     defaults_text,
     duration_seconds,
+    duration_text,
     percent,
     validate,
 )
@@ -93,6 +94,15 @@ def test_duration_seconds(duration, seconds):
 
 
 @pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1800, "30m"), (5400, "1h30m"), (10, "10s"), (1, "1s"), (0.5, "500ms"), (90061, "1d1h1m1s"), (0, "0")],
+)
+def test_duration_text_is_a_prometheus_duration_of_the_same_length(seconds, text):
+    assert duration_text(seconds) == text
+    assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize(
     ("ratio", "text"),
     [(0.03, "3%"), (0.025, "2.5%"), (0.5, "50%"), (0.001, "0.1%"), (0.035, "3.5%"), (0.07, "7%")],
 )
@@ -154,6 +164,15 @@ def test_validate_refuses_settings_that_make_no_sense(changes, message):
     assert str(raised.value).startswith(message)
 
 
+def test_the_30_day_basis_is_auto_by_default_and_one_of_three():
+    assert Settings().drop_rate_30d_basis == "auto"
+    for basis in ("auto", "live", "answered"):
+        validate(Settings(drop_rate_30d_basis=basis))
+    with pytest.raises(SettingsError) as raised:
+        validate(apply_overrides(Settings(), ["drop_rate_30d_basis=human"]))
+    assert str(raised.value) == "drop_rate_30d_basis: 'human' must be one of auto, live, answered"
+
+
 @pytest.mark.parametrize("tile", ["5m", "15m", "30m", "45m", "1h", "6h", "500ms"])
 def test_a_tile_window_that_divides_a_day_is_accepted(tile):
     validate(Settings(tile_window=tile))
@@ -206,7 +225,7 @@ def test_the_help_lists_every_setting_with_its_default_in_order():
     text = defaults_text()
     assert text.startswith('job_selector=job="convoso", runbook_base=https://')
     assert "drop_rate_critical=0.03, drop_rate_warning=0.025, min_answered_today=100, drop_rate_for=5m" in text
-    assert text.endswith("drop_pace_days=7, drop_rate_30d_for=15m, agent_time_window=15m")
+    assert text.endswith("drop_pace_days=7, drop_rate_30d_for=15m, drop_rate_30d_basis=auto, agent_time_window=15m")
     names = [item.split("=", 1)[0] for item in text.split(", ")]
     assert names == [field.name for field in dataclasses.fields(Settings)]
 

@@ -45,3 +45,15 @@ def test_the_counts_panel_draws_each_targets_disagreement_per_figure():
     )
     assert query["legendFormat"] == "{{target}} {{figure}}"
     assert panel["fieldConfig"]["defaults"]["unit"] == "short" and "RINGING" in panel["description"]
+
+
+def test_the_endpoints_polled_and_the_agent_time_gap_are_shown():
+    board = exporter.build(Settings())
+    endpoints = panel_named(board, "Endpoints polled")
+    (target,) = endpoints["targets"]
+    assert target["expr"] == 'convoso_exporter_endpoint_enabled{job=~"$job",instance=~"$instance"}'
+    assert target["legendFormat"] == "{{endpoint}} ({{instance}})"
+    mapping = endpoints["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert (mapping["0"]["text"], mapping["1"]["text"]) == ("OFF", "ON")
+    gap = panel_named(board, "Agent time by activity: the exporter's share minus Convoso's")
+    assert "convoso:campaign_agents_status_seconds_share:ratio_rate15m" in gap["targets"][0]["expr"]

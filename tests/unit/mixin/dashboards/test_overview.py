@@ -110,9 +110,12 @@ def test_where_agents_time_goes_reads_the_agent_time_rules_per_campaign_and_queu
         ("Average handle time", "handle_time_seconds"),
     )
     for title, figure in figures:
-        campaign, queue = panel_named(DEFAULTS, title)["targets"]
+        campaign, queue, convoso = panel_named(DEFAULTS, title)["targets"]
         campaign_scope = 'job=~"$job",instance=~"$instance",campaign_id=~"$campaign"'
         assert campaign["expr"].startswith(f"convoso:campaign_{figure}:ratio_rate15m{{{campaign_scope}}}")
         assert campaign["legendFormat"] == "{{campaign_name}}"
         assert queue["expr"].startswith(f"convoso:queue_{figure}:ratio_rate15m{{{SCOPE}}}")
         assert "group_left (queue_name) convoso_queue_info" in queue["expr"]
+        # Convoso's own figure per campaign (agent-performance), beside the exporter's.
+        assert convoso["legendFormat"] == "{{campaign_name}} (Convoso)"
+        assert campaign_scope in convoso["expr"] and "queue_id" not in convoso["expr"]
