@@ -41,6 +41,7 @@ from convoso_exporter.api.errors import (
     RateLimited,
     ResponseTooLarge,
     ServerError,
+    one_line,
     redact,
 )
 from convoso_exporter.api.decode import ACCEPT_ENCODING, Body, BodyDecoder, codings, decode_json
@@ -48,7 +49,7 @@ from convoso_exporter.api.failures import Endpoint, Steps, describe
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
+from convoso_exporter.api.parse import document_error, parse_logout, parse_search
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker

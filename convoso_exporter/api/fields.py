@@ -22,15 +22,6 @@ EMPTY_TEXT = frozenset(("", "-"))
 EMPTY_ID = frozenset(("", "-", "0"))
 
 
-def one_line(text: str) -> str:
-    """Collapse every whitespace run (newlines included) into one space.
-
-    No truncation here: the client cuts messages only after redacting the token,
-    so a cut can never leave part of the token behind.
-    """
-    return " ".join(text.split())
-
-
 def json_kind(value: object) -> str:
     """The JSON name of a decoded value's type, for error messages."""
     if value is None:

@@ -30,13 +30,8 @@ from typing import Any, Callable
 from msgspec.structs import fields
 
 from convoso_exporter.api.decode import Body
-from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge
-from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds: imported from here too)
-    json_kind,
-    mmss_seconds,
-    one_line,
-    to_count,
-)
+from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge, one_line
+from convoso_exporter.api.fields import json_kind, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText, fold
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult

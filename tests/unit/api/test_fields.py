@@ -16,7 +16,6 @@ from convoso_exporter.api.fields import (
     json_kind,
     mmss_seconds,
     number_text,
-    one_line,
     out_of_range,
     to_count,
     to_skills,
@@ -40,17 +39,6 @@ def too_big(value: object) -> str:
 def test_the_empties():
     assert EMPTY_TEXT == {"", "-"}
     assert EMPTY_ID == {"", "-", "0"}
-
-
-@pytest.mark.parametrize(("text", "line"), [
-    ("a\n b\t\tc ", "a b c"),
-    ("  one\r\ntwo\u2028three  ", "one two three"),
-    ("plain", "plain"),
-    ("", ""),
-    (" \n ", ""),
-])
-def test_one_line_collapses_every_whitespace_run(text, line):
-    assert one_line(text) == line
 
 
 @pytest.mark.parametrize(("value", "kind"), [
