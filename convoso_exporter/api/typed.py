@@ -1,39 +1,47 @@
-"""The client's path from body bytes to a `SearchResult`: decoded straight into typed
+"""The client's fast path from body bytes to a `SearchResult`: decoded straight into typed
 records (msgspec), then normalised column by column, with `api/parse.py` as the
-reference for every answer this path does not take as it is.
+reference for every record (or answer) this path does not take as it is.
 
 Reading an answer of 50,000 agents with `json.loads` built a dict per agent and a string
 per field, and the reference parser then called a converter per field: 14 + 17 µs per
-agent. Here msgspec decodes the agents straight into `model.Agent` structs (no dict, the
-fields the exporter does not read skipped unbuilt), checking on the way what each field
-may be (api/model.py `Wire*`: text of at most MAX_LABEL_CHARS characters, counts of 0 to
-MAX_COUNT or numeric text); the rest of the answer (root counts, `call_data`, the scope
-lists, `success`) stays raw JSON and is decoded by the reference decoder, bounds and all.
+agent. Here msgspec decodes the answer's levels (the root, `data`, `data.entries`) with
+each agent left as raw JSON, then each agent straight into a `model.Agent` struct (no
+dict, the fields the exporter does not read skipped unbuilt), checking on the way what
+each field may be (api/model.py `Wire*`: text of at most MAX_LABEL_CHARS characters,
+counts of 0 to MAX_COUNT or numeric text). An agent that is not as expected (a wrong
+type, a text too long, a number too large, a byte that is not UTF-8, not an object) is
+read by the reference parser alone, so one bad record costs that record's speed, not
+the answer's. The rest of the answer (root counts, `call_data`, the scope lists,
+`success`) stays raw JSON and is decoded by the reference decoder, bounds and all.
 What the reference parser does per field is then done per column, in C where it can:
 
 - text and ids: "" and "-" (and "0" for ids) become None. Everything else a value may
-  need (Unicode repair and NFC, the token's redaction, the cut to MAX_LABEL_CHARS) is
-  needed only if the column is not plain: ASCII, no value padded with spaces, no form of
-  the token in it. Checked on all text columns at once (one join), then column by
-  column where they are not; a column that is not plain is converted through the
-  reference converters, once per distinct value;
+  need (NFC, the token's redaction) is needed only if the column is not plain: ASCII,
+  no value padded with spaces, no form of the token in it. Checked on all text columns
+  at once (one join), then column by column where they are not; a column that is not
+  plain is converted through the reference converters, once per distinct value;
 - counts sent as text, skills, the user_id of an agent keyed by it, and status_time_sec
   from status_time_mmss go through the reference converters, once per distinct value.
 
+What reading took is noted in the answer's `drift.Tally` on the way, per column and per
+distinct value (never per value in Python): missing fields (None in a column), empties,
+numbers as text, other types. The fields the model does not know are learnt for the
+levels (`_Levels`) and looked for in a sample of the agents (`_sample`).
+
 The bounds hold as in the reference: each Content-Encoding layer's bytes (decode.py,
-before this); objects and arrays per answer (counted on the raw bytes before anything is
-built; the values bound is the reference's alone, since this path builds one struct of
-at most 21 fields per object and skips the rest); the digits of every number it reads
-(a count beyond MAX_COUNT, or a number where text is expected, hands the answer to the
-reference, which refuses it by the same words); text normalised and the token redacted.
-Any answer that is not as expected in every respect (an error document, a wrong type
-anywhere, invalid UTF-8, a lone surrogate escape, a count out of range...) is handed to
-`decode_json` + `parse_search`, whose outcome, snapshot or error, is the answer's. A
+before this); objects per answer (counted on the raw bytes before anything is built;
+the values bound is the reference's alone, since this path builds one struct of at
+most 21 fields per object and skips the rest); the digits of every number it reads; text
+normalised and the token redacted. An answer this path cannot take as it is (a BOM, an
+HTML content type, a level of an unexpected type, nesting deeper than the decoder
+reads...) raises `NotTyped`, and `api/read.py` hands it to the reference, counting it. A
 test holds the two paths to the same snapshot on generated answers of every shape.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections import deque
 from itertools import chain, repeat
 from operator import attrgetter
@@ -43,35 +51,113 @@ import msgspec
 from msgspec.structs import force_setattr
 
 from convoso_exporter.api import parse as reference
-from convoso_exporter.api.decode import Body, decode_json, loads
-from convoso_exporter.api.errors import ConvosoError
-from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, mmss_seconds, to_count
+from convoso_exporter.api.decode import Body, loads
+from convoso_exporter.api.drift import (
+    EMPTY_AS_TEXT,
+    KEYED_BY_ID,
+    MAX_UNKNOWN_NAMES,
+    MISSING_FIELD,
+    Tally,
+    count_kind,
+    skills_kind,
+    text_kind,
+)
+from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, Unreadable, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import Limits
 from convoso_exporter.api.model import Agent, SearchResult, WireText
+from convoso_exporter.api.shapes import AGENT_KINDS, IDENT, ROOT_COUNTS, STATUS_FIELDS, TEXT
 
 _NONE = msgspec.Raw(b"")  # a level's field the answer does not have
+_BOM = b"\xef\xbb\xbf"
 
 
-class _Level(msgspec.Struct, gc=False):
-    """One level of an answer (the root, `data`, `data.entries`): its agents typed, the
-    rest raw (small, decoded by the reference decoder)."""
+class NotTyped(Exception):
+    """The answer is not one the typed path takes as it is: the reference decides."""
 
-    agents: dict[str, Agent] | list[Agent] | None = None
-    data: _Level | None = None
-    entries: _Level | None = None
-    success: msgspec.Raw = _NONE
-    call_data: msgspec.Raw = _NONE
-    campaigns: msgspec.Raw = _NONE
-    queues: msgspec.Raw = _NONE
-    queue_dialable_leads: msgspec.Raw = _NONE
-    queue_calls_today: msgspec.Raw = _NONE
-    queue_dropped: msgspec.Raw = _NONE
-    queue_answered: msgspec.Raw = _NONE
-    agent_total: msgspec.Raw = _NONE
-    agent_incall: msgspec.Raw = _NONE
-    agent_ready: msgspec.Raw = _NONE
-    agent_paused: msgspec.Raw = _NONE
+
+# --- levels ----------------------------------------------------------------------------
+
+_RAW_FIELDS = (*STATUS_FIELDS, "call_data", "campaigns", "queues", *ROOT_COUNTS)
+_AGENTS = dict[str, msgspec.Raw] | list[msgspec.Raw] | None
+_UNKNOWN = re.compile(r"Object contains unknown field `(.*)` - at `[^`]*`", re.DOTALL)
+
+
+def _level_decoder(extras: tuple[str, ...], forbid: bool) -> msgspec.json.Decoder:
+    """A decoder of the root, `data` and `data.entries` (each level reads the next one),
+    their agents raw, the fields in `extras` (known not to be the model's) raw too."""
+
+    def level(name: str, inner: tuple[str, Any] | None) -> type:
+        # An extra is `_<its index>` renamed, unless it is the level this one reads.
+        rename = {f"_{i}": extra for i, extra in enumerate(extras) if inner is None or extra != inner[0]}
+        fields = [(field, msgspec.Raw, _NONE) for field in (*_RAW_FIELDS, *rename)] + [("agents", _AGENTS, None)]
+        if inner is not None:
+            fields.append((inner[0], inner[1] | None, None))
+        return msgspec.defstruct(name, fields, forbid_unknown_fields=forbid, gc=False, rename=rename or None)
+
+    data = level("Data", ("entries", level("Entries", None)))
+    return msgspec.json.Decoder(level("Root", ("data", data)))
+
+
+class _Levels:
+    """Decodes a search answer's levels, learning the fields they hold that the model does
+    not read: a level with one not learnt yet fails to decode (forbid_unknown_fields), its
+    name is learnt and the answer decoded again. An unknown field costs one more decode
+    the first time it is seen (process-wide), and is seen in every answer afterwards.
+    Beyond MAX_UNKNOWN_NAMES learnt, the levels are decoded without looking for more."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: tuple[tuple[str, ...], msgspec.json.Decoder] = ((), _level_decoder((), True))
+
+    def decode(self, raw: bytes, tally: Tally) -> tuple[Any, tuple[str, ...]]:
+        """(the root, the extras its decoder knows)."""
+        for _ in range(MAX_UNKNOWN_NAMES + 2):
+            extras, decoder = self._state
+            try:
+                return decoder.decode(raw), extras
+            except msgspec.ValidationError as err:
+                found = _UNKNOWN.fullmatch(str(err))
+                if found is None:
+                    raise NotTyped(f"a level does not decode: {err}") from None
+                self._learn(found.group(1), extras, tally)
+        raise NotTyped("the levels' unknown fields keep changing")
+
+    def _learn(self, name: str, seen: tuple[str, ...], tally: Tally) -> None:
+        with self._lock:
+            extras = self._state[0]
+            if extras != seen or name in extras:
+                return  # learnt meanwhile
+            if len(extras) < MAX_UNKNOWN_NAMES:
+                self._state = ((*extras, name), _level_decoder((*extras, name), True))
+            else:
+                tally.unknown("", name)
+                self._state = (extras, _level_decoder(extras, False))
+
+
+_LEVELS = _Levels()
+
+
+def _small_doc(level: Any, extras: tuple[str, ...], tally: Tally) -> dict[str, Any]:
+    """The level as the reference parser reads it, agents left out (parsed here); the
+    unknown fields it holds noted."""
+    doc: dict[str, Any] = {}
+    for name in _RAW_FIELDS:
+        value = getattr(level, name)
+        if value:
+            doc[name] = loads(bytes(value))  # the reference decoder, its number bounds included
+    for i, name in enumerate(extras):
+        value = getattr(level, f"_{i}", None)
+        if value:
+            tally.unknown("", name, value)
+    for key in ("data", "entries"):
+        inner = getattr(level, key, None)
+        if inner is not None:
+            doc[key] = _small_doc(inner, extras, tally)
+    return doc
+
+
+# --- the answer ------------------------------------------------------------------------
 
 
 class _Labels(msgspec.Struct, gc=False):
@@ -84,119 +170,135 @@ class _Labels(msgspec.Struct, gc=False):
     status: WireText = None
 
 
-class _FiguresLevel(_Level, gc=False):
-    agents: dict[str, _Labels] | list[_Labels] | None = None
-    data: _FiguresLevel | None = None
-    entries: _FiguresLevel | None = None
+_RECORDS = {True: msgspec.json.Decoder(Agent), False: msgspec.json.Decoder(_Labels)}
+_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_SAMPLE = 64  # agents whose fields are looked at for unknown ones, per answer
 
 
-_RAW_FIELDS = tuple(name for name in _Level.__struct_fields__ if name not in ("agents", "data", "entries"))
-_DECODERS = {True: msgspec.json.Decoder(_Level), False: msgspec.json.Decoder(_FiguresLevel)}
-_BOM = b"\xef\xbb\xbf"
-
-_NAMES = Agent.__struct_fields__
-_KIND = reference._AGENT_KINDS
-_GETTERS = {name: attrgetter(name) for name in _NAMES}
-_TEXT_NAMES = tuple(name for name in _NAMES if _KIND[name] in ("text", "ident"))
-_COUNT_NAMES = tuple(name for name in _NAMES if _KIND[name] == "count")
-# Exact empties per kind, as a table to look values up in (an empty maps to None).
-_EMPTIES = {"text": dict.fromkeys(EMPTY_TEXT), "ident": dict.fromkeys(EMPTY_ID)}
-_SEP = "\x00"  # between joined values: JSON text cannot hold a raw NUL, so it is never in one
-
-
-class _NotTyped(Exception):
-    """The answer is not one the typed path takes as it is: the reference decides."""
-
-
-def parse_body(body: Body, limits: Limits, secret: str | None, agents: bool = True) -> SearchResult:
-    """`body` → `SearchResult`, typed where the answer allows, else by the reference.
-    Without `agents`, the agents are read for the counts of distinct labels only
-    (`folded`) and not kept: the snapshot of a discovered campaign or queue."""
-    try:
-        return _typed(body, limits, secret, agents)
-    except (_NotTyped, msgspec.MsgspecError, ConvosoError, ValueError, RecursionError):
-        pass
-    doc, problem = decode_json(body.raw, body.content_type, limits)
-    if problem is not None:
-        raise problem
-    return reference.parse_search(doc, limits, secret, agents)
-
-
-def _typed(body: Body, limits: Limits, secret: str | None, keep: bool) -> SearchResult:
+def read_typed(body: Body, limits: Limits, secret: str | None, keep: bool, tally: Tally) -> SearchResult:
+    """`body` → `SearchResult`, or NotTyped. Without `keep`, the agents are read for the
+    counts of distinct labels only (`folded`) and not kept."""
     raw = body.raw
     if raw.startswith(_BOM) or "html" in body.content_type.lower():
-        raise _NotTyped
+        raise NotTyped("a byte-order mark or an HTML content type")
     # What is built is one struct per object (and a tuple of skills in it) at most: the
     # objects are counted before anything is built. (The reference counts arrays too: it
     # builds every one; this path builds none but skills.)
     if raw.count(b"{") > limits.max_containers:
-        raise _NotTyped
-    # The decoder checks the text it reads; the reference refuses a body with invalid
-    # UTF-8 anywhere, in fields it skips too.
-    if not raw.isascii():
-        raw.decode("utf-8")  # UnicodeDecodeError: the reference words it
-    root = _DECODERS[keep].decode(raw)
+        raise NotTyped("more objects than the bound: the reference words it")
+    try:
+        root, extras = _LEVELS.decode(raw, tally)
+        doc = _small_doc(root, extras, tally)
+    except (msgspec.MsgspecError, RecursionError, ValueError) as err:
+        raise NotTyped(f"{type(err).__name__}: {err}") from None
     levels = [level for level in (root.data.entries if root.data else None, root.data, root) if level is not None]
     found = next((level.agents for level in levels if level.agents is not None), None)
     if found is not None and len(found) > limits.max_agents:
-        raise _NotTyped
-    doc = _small_doc(root)
-    dict_levels = reference._levels(doc)  # success: false anywhere raises: the reference words it
-    counts = {name: reference._count_at(*reference._find(dict_levels, name)) for name in reference._ROOT_COUNTS}
+        raise NotTyped("more agents than max_agents: the reference words it")
+    dict_levels = reference.levels(doc, tally)  # success: false anywhere raises the error it stands for
+    counts = reference.root_counts(dict_levels, tally)
     label = LabelText(secret)
-    normalise = _normalise if keep else _normalise_labels
     if found is None:
-        agents: list = []
-        columns: dict[str, list] = {}
-    elif type(found) is dict:
-        agents = list(found.values())
-        columns = normalise(agents, list(found), label)
+        tally.note("agents", MISSING_FIELD)
+        agents, columns = (), {}
     else:
-        agents = found
-        columns = normalise(agents, None, label)
-    result = reference.search_result(dict_levels, counts, tuple(agents), label, columns)
+        keys = list(found) if type(found) is dict else None
+        if keys:
+            tally.note("agents", KEYED_BY_ID)
+        raws = list(found.values()) if keys is not None else found
+        _sample(raws, len(raw), tally)
+        agents, columns = _records(raws, keys, keep, label, tally)
+    result = reference.search_result(dict_levels, counts, tuple(agents), label, tally, columns)
     return result if keep else reference.without_agents(result)
 
 
-def _small_doc(level: _Level) -> dict[str, Any]:
-    """The level as the reference parser reads it, agents left out (parsed here)."""
-    doc: dict[str, Any] = {}
-    for name in _RAW_FIELDS:
-        value = getattr(level, name)
-        if value:
-            try:
-                doc[name] = loads(bytes(value))  # the reference decoder, its number bounds included
-            except Exception:
-                raise _NotTyped from None
-    if level.data is not None:
-        doc["data"] = _small_doc(level.data)
-    if level.entries is not None:
-        doc["entries"] = _small_doc(level.entries)
-    return doc
+def _sample(raws: list[msgspec.Raw], seed: int, tally: Tally) -> None:
+    """Note the fields the model does not know, looked for in up to _SAMPLE agents spread
+    over the answer (where they start moves with `seed`, so over answers all are seen)."""
+    step = max(1, len(raws) // _SAMPLE)
+    for raw in raws[seed % step :: step][:_SAMPLE]:
+        try:
+            fields = _KEYS.decode(raw)
+        except (msgspec.MsgspecError, RecursionError):
+            continue  # not an object, or not readable: the record's own reading notes it
+        for name in fields.keys() - AGENT_KINDS.keys():
+            tally.unknown("agents.", name, fields[name])
+
+
+def _records(raws: list, keys: list[str] | None, keep: bool, label: LabelText,
+             tally: Tally) -> tuple[list, dict[str, list] | None]:
+    """The agents, and the columns `fold` counts (None when some were read by the reference)."""
+    decode = _RECORDS[keep].decode
+    try:
+        agents = list(map(decode, raws))
+    except (msgspec.MsgspecError, RecursionError):
+        pass
+    else:
+        return agents, (_normalise if keep else _normalise_labels)(agents, keys, label, tally)
+    # Some agent is not as this path reads it: each is decoded alone, and those that do
+    # not decode are read by the reference, in their place (the answer's order holds).
+    decoded: list = []
+    bad: list[tuple[int, str | None, Any]] = []
+    for i, raw in enumerate(raws):
+        try:
+            decoded.append(decode(raw))
+        except (msgspec.MsgspecError, RecursionError):
+            decoded.append(None)
+            bad.append((i, keys[i] if keys is not None else None, _value(raw)))
+    typed = [i for i, agent in enumerate(decoded) if agent is not None]
+    (_normalise if keep else _normalise_labels)(
+        [decoded[i] for i in typed], None if keys is None else [keys[i] for i in typed], label, tally)
+    read = iter(reference.read_entries([(key, value) for _, key, value in bad], label, tally))
+    for i, _, value in bad:
+        decoded[i] = next(read) if type(value) is dict else None  # what is not an object is dropped
+    return [agent for agent in decoded if agent is not None], None
+
+
+def _value(raw: msgspec.Raw) -> Any:
+    """One agent as the reference decoder reads it: bytes that are not UTF-8 kept as lone
+    surrogates, a number out of bounds an Unreadable, too deep an Unreadable."""
+    text = bytes(raw)
+    try:
+        return loads(text)
+    except RecursionError:
+        return Unreadable(text.decode("utf-8", "replace"), "nested deeper than the decoder reads")
 
 
 # --- columns ---------------------------------------------------------------------------
 
+_NAMES = Agent.__struct_fields__
+_KIND = AGENT_KINDS
+_GETTERS = {name: attrgetter(name) for name in _NAMES}
+_TEXT_NAMES = tuple(name for name in _NAMES if _KIND[name] in (TEXT, IDENT))
+_COUNT_NAMES = tuple(name for name in _NAMES if _KIND[name] == "count")
+# Exact empties per kind, as a table to look values up in (an empty maps to None).
+_EMPTIES = {TEXT: dict.fromkeys(EMPTY_TEXT), IDENT: dict.fromkeys(EMPTY_ID)}
+_SEP = "\x00"  # between joined values: JSON text cannot hold a raw NUL, so it is never in one
 
-def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText) -> dict[str, list]:
+
+def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText, tally: Tally) -> dict[str, list]:
     """Convert the decoded agents' fields as the reference parser does (module docstring)
     and return the label columns `fold` counts. The agents are new and not yet
     published: their fields are set in place."""
     if not agents:
         return {}
     columns = {name: list(map(_GETTERS[name], agents)) for name in _NAMES}
+    for name in _TEXT_NAMES:
+        if _has_none(columns[name]):
+            tally.note("agents." + name, MISSING_FIELD)
     plain = _plain(chain.from_iterable(columns[name] for name in _TEXT_NAMES), label)
     for name in _TEXT_NAMES:
-        new = _text_column(columns[name], _KIND[name], plain, label)
+        new = _text_column(columns[name], name, plain, label, tally)
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
     for name in _COUNT_NAMES:
-        new = _converted(columns[name], to_count, skip=int)
+        new = _converted(columns[name], to_count, "agents." + name, count_kind, tally, skip=int)
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
-    new = _converted(columns["skill_options"], lambda value: label.skills(list(value) if type(value) is tuple else value))
+    new = _converted(columns["skill_options"], lambda value: label.skills(list(value) if type(value) is tuple else value),
+                     "agents.skill_options", skills_kind, tally)
     if new is not None:
         _set(agents, "skill_options", new)
     users = columns["user_id"]
@@ -211,31 +313,49 @@ def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText) ->
     return columns
 
 
-_LABEL_KINDS = tuple(_KIND[name] for name in _Labels.__struct_fields__)
+_LABEL_NAMES = _Labels.__struct_fields__
 
 
-def _normalise_labels(agents: list[_Labels], keys: list[str] | None, label: LabelText) -> dict[str, list]:
+def _normalise_labels(agents: list[_Labels], keys: list[str] | None, label: LabelText,
+                      tally: Tally) -> dict[str, list]:
     """`_normalise` for the label fields alone (figures-only answers)."""
     if not agents:
         return {}
-    columns = {name: list(map(_GETTERS[name], agents)) for name in _Labels.__struct_fields__}
+    columns = {name: list(map(_GETTERS[name], agents)) for name in _LABEL_NAMES}
     plain = _plain(chain.from_iterable(columns.values()), label)
-    for name, kind in zip(_Labels.__struct_fields__, _LABEL_KINDS):
-        new = _text_column(columns[name], kind, plain, label)
+    for name in _LABEL_NAMES:
+        if _has_none(columns[name]):
+            tally.note("agents." + name, MISSING_FIELD)
+        new = _text_column(columns[name], name, plain, label, tally)
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
     return columns
 
 
-def _text_column(column: list, kind: str, plain: bool, label: LabelText) -> list | None:
+def _text_column(column: list, name: str, plain: bool, label: LabelText, tally: Tally) -> list | None:
     """A text or id column as the reference reads it, or None when nothing changes."""
+    kind = _KIND[name]
     if plain or _plain(column, label):
         empties = _EMPTIES[kind]
         if empties.keys().isdisjoint(column):
             return None
+        for empty in ("-", "0") if kind == IDENT else ("-",):
+            if empty in column:
+                tally.note("agents." + name, EMPTY_AS_TEXT, empty)
         return list(map(empties.get, column, column))
-    return _converted(column, label.ident if kind == "ident" else label.text)
+    ident = kind == IDENT
+    return _converted(column, label.ident if ident else label.text, "agents." + name,
+                      lambda value: text_kind(value, ident), tally)
+
+
+def _has_none(column: list) -> bool:
+    """Whether a column of text holds None (a field missing or null): one truthiness pass
+    where it holds neither None nor "" (`None in column` compares each text with None,
+    five times as long)."""
+    if all(column):
+        return False
+    return column.count("") + len(list(filter(None, column))) < len(column)
 
 
 def _plain(values, label: LabelText) -> bool:
@@ -247,13 +367,21 @@ def _plain(values, label: LabelText) -> bool:
     return not any(form in joined for form in label.forms)
 
 
-def _converted(column: list, convert, skip: type | None = None) -> list | None:
+def _converted(column: list, convert, name: str = "", classify=None, tally: Tally | None = None,
+               skip: type | None = None) -> list | None:
     """The column through `convert`, once per distinct value (None when nothing changes;
-    values of type `skip` are kept as they are)."""
+    values of type `skip` are kept as they are); what reading each took noted."""
     table = {}
-    for value in set(column):
+    distinct = set(column)
+    if tally is not None and None in distinct:
+        tally.note(name, MISSING_FIELD)
+    for value in distinct:
         if value is None or type(value) is skip:
             continue
+        if tally is not None:
+            kind = classify(value)
+            if kind is not None:
+                tally.note(name, kind, value)
         new = convert(value)
         if new is not value:
             table[value] = new
@@ -264,4 +392,3 @@ def _converted(column: list, convert, skip: type | None = None) -> list | None:
 
 def _set(agents: list, name: str, values: list) -> None:
     deque(map(force_setattr, agents, repeat(name), values), maxlen=0)
-

@@ -1,8 +1,7 @@
-"""The client's typed path (api/typed.py) against the reference parser (decode_json +
-parse_search over the decoded document): on every generated answer it gives what the
-reference gives of the answer, or of the part of it the exporter reads (it skips the
-fields it does not read, unbuilt: a number of 400 digits there no longer refuses the
-answer, since it costs nothing)."""
+"""The client's typed path (api/typed.py, through api/read.py) against the reference
+parser (decode_json + parse_search over the decoded document): on every generated answer
+it gives what the reference gives of the answer, or of the part of it the exporter reads
+(it skips the fields it does not read, unbuilt)."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from convoso_exporter.api.decode import Body, decode_json
 from convoso_exporter.api.errors import ConvosoError
 from convoso_exporter.api.model import Agent
 from convoso_exporter.api.parse import parse_search
+from convoso_exporter.api.read import read_search
 from tests.api_strategies import documents, good_documents
 
 TOKEN = "pr0perty/T0ken+x"
@@ -42,7 +42,7 @@ def reference(raw: bytes, agents: bool = True):
 
 
 def typed(raw: bytes, agents: bool = True):
-    return outcome(lambda b: parse_search(b, secret=TOKEN, agents=agents), Body(raw, "application/json"))
+    return outcome(lambda b: read_search(b, secret=TOKEN, agents=agents), Body(raw, "application/json"))
 
 
 def record(entry, fields=Agent.__struct_fields__):
