@@ -149,7 +149,9 @@ def _text(value: Any, limit: int) -> str:
         return repr(value)
     if kind is Unreadable:
         text = value.text
-        return f"{text} ({value.why})" if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters, {value.why})"
+        if len(text) <= limit:
+            return f"{text} ({value.why})"
+        return f"{text[:limit]}... ({len(text)} characters, {value.why})"
     if kind in (list, tuple):
         return f"an array of {len(value)} items"
     if kind is dict:

@@ -45,7 +45,7 @@ import threading
 from collections import deque
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from msgspec.structs import force_setattr
@@ -207,7 +207,10 @@ def read_typed(body: Body, limits: Limits, secret: str | None, keep: bool, tally
             tally.note("agents", KEYED_BY_ID)
         raws = list(found.values()) if keys is not None else found
         _sample(raws, len(raw), tally)
-        agents, columns = _records(raws, keys, keep, label, tally)
+        # Text can hold a control character only through an escape: without a backslash
+        # in the body, padding other than spaces need not be looked for.
+        reading = _Reading(label, tally, b"\\" in raw)
+        agents, columns = _records(raws, keys, keep, reading)
     result = reference.search_result(dict_levels, counts, tuple(agents), label, tally, columns)
     return result if keep else reference.without_agents(result)
 
@@ -225,8 +228,16 @@ def _sample(raws: list[msgspec.Raw], seed: int, tally: Tally) -> None:
             tally.unknown("agents.", name, fields[name])
 
 
-def _records(raws: list, keys: list[str] | None, keep: bool, label: LabelText,
-             tally: Tally) -> tuple[list, dict[str, list] | None]:
+class _Reading(NamedTuple):
+    """One answer's reading: its text normaliser, its tally, whether it holds escapes."""
+
+    label: LabelText
+    tally: Tally
+    escapes: bool
+
+
+def _records(raws: list, keys: list[str] | None, keep: bool,
+             reading: _Reading) -> tuple[list, dict[str, list] | None]:
     """The agents, and the columns `fold` counts (None when some were read by the reference)."""
     decode = _RECORDS[keep].decode
     try:
@@ -234,7 +245,7 @@ def _records(raws: list, keys: list[str] | None, keep: bool, label: LabelText,
     except (msgspec.MsgspecError, RecursionError):
         pass
     else:
-        return agents, (_normalise if keep else _normalise_labels)(agents, keys, label, tally)
+        return agents, (_normalise if keep else _normalise_labels)(agents, keys, reading)
     # Some agent is not as this path reads it: each is decoded alone, and those that do
     # not decode are read by the reference, in their place (the answer's order holds).
     decoded: list = []
@@ -247,8 +258,8 @@ def _records(raws: list, keys: list[str] | None, keep: bool, label: LabelText,
             bad.append((i, keys[i] if keys is not None else None, _value(raw)))
     typed = [i for i, agent in enumerate(decoded) if agent is not None]
     (_normalise if keep else _normalise_labels)(
-        [decoded[i] for i in typed], None if keys is None else [keys[i] for i in typed], label, tally)
-    read = iter(reference.read_entries([(key, value) for _, key, value in bad], label, tally))
+        [decoded[i] for i in typed], None if keys is None else [keys[i] for i in typed], reading)
+    read = iter(reference.read_entries([(key, value) for _, key, value in bad], reading.label, reading.tally))
     for i, _, value in bad:
         decoded[i] = next(read) if type(value) is dict else None  # what is not an object is dropped
     return [agent for agent in decoded if agent is not None], None
@@ -276,19 +287,20 @@ _EMPTIES = {TEXT: dict.fromkeys(EMPTY_TEXT), IDENT: dict.fromkeys(EMPTY_ID)}
 _SEP = "\x00"  # between joined values: JSON text cannot hold a raw NUL, so it is never in one
 
 
-def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText, tally: Tally) -> dict[str, list]:
+def _normalise(agents: list[Agent], keys: list[str] | None, reading: _Reading) -> dict[str, list]:
     """Convert the decoded agents' fields as the reference parser does (module docstring)
     and return the label columns `fold` counts. The agents are new and not yet
     published: their fields are set in place."""
     if not agents:
         return {}
+    label, tally = reading.label, reading.tally
     columns = {name: list(map(_GETTERS[name], agents)) for name in _NAMES}
     for name in _TEXT_NAMES:
         if _has_none(columns[name]):
             tally.note("agents." + name, MISSING_FIELD)
-    plain = _plain(chain.from_iterable(columns[name] for name in _TEXT_NAMES), label)
+    plain = _plain(chain.from_iterable(columns[name] for name in _TEXT_NAMES), reading)
     for name in _TEXT_NAMES:
-        new = _text_column(columns[name], name, plain, label, tally)
+        new = _text_column(columns[name], name, plain, reading)
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
@@ -297,8 +309,8 @@ def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText, ta
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
-    new = _converted(columns["skill_options"], lambda value: label.skills(list(value) if type(value) is tuple else value),
-                     "agents.skill_options", skills_kind, tally)
+    read_skills = lambda value: label.skills(list(value) if type(value) is tuple else value)  # noqa: E731
+    new = _converted(columns["skill_options"], read_skills, "agents.skill_options", skills_kind, tally)
     if new is not None:
         _set(agents, "skill_options", new)
     users = columns["user_id"]
@@ -316,27 +328,28 @@ def _normalise(agents: list[Agent], keys: list[str] | None, label: LabelText, ta
 _LABEL_NAMES = _Labels.__struct_fields__
 
 
-def _normalise_labels(agents: list[_Labels], keys: list[str] | None, label: LabelText,
-                      tally: Tally) -> dict[str, list]:
+def _normalise_labels(agents: list[_Labels], keys: list[str] | None, reading: _Reading) -> dict[str, list]:
     """`_normalise` for the label fields alone (figures-only answers)."""
     if not agents:
         return {}
+    tally = reading.tally
     columns = {name: list(map(_GETTERS[name], agents)) for name in _LABEL_NAMES}
-    plain = _plain(chain.from_iterable(columns.values()), label)
+    plain = _plain(chain.from_iterable(columns.values()), reading)
     for name in _LABEL_NAMES:
         if _has_none(columns[name]):
             tally.note("agents." + name, MISSING_FIELD)
-        new = _text_column(columns[name], name, plain, label, tally)
+        new = _text_column(columns[name], name, plain, reading)
         if new is not None:
             _set(agents, name, new)
             columns[name] = new
     return columns
 
 
-def _text_column(column: list, name: str, plain: bool, label: LabelText, tally: Tally) -> list | None:
+def _text_column(column: list, name: str, plain: bool, reading: _Reading) -> list | None:
     """A text or id column as the reference reads it, or None when nothing changes."""
     kind = _KIND[name]
-    if plain or _plain(column, label):
+    label, tally = reading.label, reading.tally
+    if plain or _plain(column, reading):
         empties = _EMPTIES[kind]
         if empties.keys().isdisjoint(column):
             return None
@@ -358,13 +371,20 @@ def _has_none(column: list) -> bool:
     return column.count("") + len(list(filter(None, column))) < len(column)
 
 
-def _plain(values, label: LabelText) -> bool:
-    """Whether these texts need no normalisation: ASCII, none padded with spaces (" -"
-    is an empty), no form of the token in them. Lengths are held by the decoder."""
+def _plain(values, reading: _Reading) -> bool:
+    """Whether these texts need no normalisation: ASCII, none padded with whitespace
+    (" -" and "\\t-" are empties, as str.strip reads them), no form of the token in
+    them. Lengths are held by the decoder."""
     joined = _SEP + _SEP.join(filter(None, values)) + _SEP
     if not joined.isascii() or " " + _SEP in joined or _SEP + " " in joined:
         return False
-    return not any(form in joined for form in label.forms)
+    if reading.escapes and _PADDED.search(joined):
+        return False
+    return not any(form in joined for form in reading.label.forms)
+
+
+# ASCII whitespace but the space (str.strip's) next to a separator: a value padded with it.
+_PADDED = re.compile("\x00[\t\n\x0b\x0c\r\x1c-\x1f]|[\t\n\x0b\x0c\r\x1c-\x1f]\x00")
 
 
 def _converted(column: list, convert, name: str = "", classify=None, tally: Tally | None = None,

@@ -20,7 +20,8 @@ def test_failure_tells_the_token_from_the_rest():
     assert isinstance(failure({"code": 401}), AuthError)
     assert isinstance(failure({"error": "Invalid authentication token"}), AuthError)
     error = failure({"code": "6012", "text": "User\nis not\tlogged in"})
-    assert isinstance(error, ApiError) and error.code == 6012 and str(error) == "Convoso error 6012: User is not logged in"
+    assert isinstance(error, ApiError) and error.code == 6012
+    assert str(error) == "Convoso error 6012: User is not logged in"
     assert failure({"error": "Queue not found"}).code == 6041  # from the documented text
 
 

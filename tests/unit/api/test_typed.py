@@ -107,3 +107,13 @@ def test_figures_only_reads_the_labels_it_counts_and_keeps_no_agent(doc):
     if got != reference(raw, agents=False):
         assert got == reference(encoded(read_part(doc, LABELS), False), agents=False), raw[:300]
     assert not isinstance(got, tuple) and got.agents == () or isinstance(got, tuple)
+
+
+def test_text_padded_with_whitespace_other_than_a_space_reads_as_the_reference_reads_it():
+    """Found by the property above: the typed path took only " " for padding, so "\\t-"
+    stayed a name where the reference reads an empty, and a user_id "\\x1f" stayed one
+    where the reference takes the key of a keyed collection."""
+    for doc in ({"agents": {"0": {"user_id": "0"}, "1": {"user_id": "\x1f", "status": "READY"}}},
+                {"agents": [{"user_full_name": "\t-", "status": "\x0bREADY\n", "lead_id": "\r0"}]}):
+        raw = json.dumps(doc).encode()
+        assert typed(raw) == reference(raw)
