@@ -37,9 +37,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from convoso_exporter.api.errors import escaped, redact, secret_forms
+from convoso_exporter.api.errors import REDACTED, escaped, secret_forms
 from convoso_exporter.api.fields import Unreadable, has_surrogate, is_number_text
 from convoso_exporter.api.limits import MAX_COUNT, MAX_LABEL_CHARS
 
@@ -79,61 +80,79 @@ _NONE: Any = object()  # no example (a missing field)
 
 
 class Tally:
-    """What one answer showed: (field, kind) → one example, safe to show. Written by
-    that answer's parse alone; read once it is done (`Drift.add`)."""
+    """What one answer showed: (field, kind) → one example value as sent. Written by
+    that answer's parse alone; read once it is done (`Drift.add`), which makes the
+    example safe to show (`shown`) only for what it had not seen before."""
 
-    __slots__ = ("endpoint", "notes", "fallback", "_secret", "_unknown")
+    __slots__ = ("endpoint", "notes", "fallback", "_forms", "_names")
 
     def __init__(self, endpoint: str, secret: str | None = None) -> None:
         self.endpoint = endpoint
-        self.notes: dict[tuple[str, str], str] = {}
+        self.notes: dict[tuple[str, str], Any] = {}
         self.fallback: str | None = None  # why the typed path handed the answer to the reference
-        self._secret = secret
-        self._unknown = 0
+        self._forms = _forms_of(secret)
+        self._names: dict[tuple[str, Any], str] = {}  # (prefix, unknown name as sent) → its label
 
     def note(self, name: str, kind: str, example: Any = _NONE) -> None:
-        key = (name, kind)
-        if key not in self.notes:
-            self.notes[key] = shown(example, self._secret)
+        self.notes.setdefault((name, kind), example)
 
-    def unknown(self, prefix: str, name: str, example: Any = _NONE) -> None:
+    def shown(self, example: Any) -> str:
+        """An example of this answer as one short line, safe to log and show."""
+        return _shown(example, self._forms)
+
+    def unknown(self, prefix: str, name: Any, example: Any = _NONE) -> None:
         """A field the model does not know, at `prefix` ("" for the payload's level,
         "agents." for an agent's). At most MAX_UNKNOWN_NAMES names per answer."""
-        label = prefix + field_name(name, self._secret)
-        if (label, UNKNOWN_FIELD) not in self.notes:
-            self._unknown += 1
-            if self._unknown > MAX_UNKNOWN_NAMES:
-                label = prefix + OTHER
-        self.note(label, UNKNOWN_FIELD, example)
+        label = self._names.get((prefix, name))
+        if label is None:
+            label = prefix + (_field_name(name, self._forms) if len(self._names) < MAX_UNKNOWN_NAMES else OTHER)
+            self._names[(prefix, name)] = label
+            self.note(label, UNKNOWN_FIELD, example)
 
     def fell_back(self, reason: str) -> None:
         """The typed path could not take the answer as it is: what it noted is dropped,
         the reference parser notes everything again."""
         self.fallback = reason
         self.notes.clear()
-        self._unknown = 0
+        self._names.clear()
+
+
+@lru_cache(maxsize=8)
+def _forms_of(secret: str | None) -> tuple[str, ...]:
+    return secret_forms(secret) if secret else ()
 
 
 def field_name(name: Any, secret: str | None) -> str:
     """An unknown field's name as a label value: one line, the token redacted, cut short."""
-    text = escaped(str(name)[: _MAX_NAME_CHARS + _longest(secret)])
-    text = redact(text, secret) if secret else text
-    return text if len(text) <= _MAX_NAME_CHARS else text[: _MAX_NAME_CHARS - 3] + "..."
+    return _field_name(name, _forms_of(secret))
 
 
 def shown(value: Any, secret: str | None) -> str:
     """`value` as one short line, safe to log and show: the token redacted before the cut."""
+    return _shown(value, _forms_of(secret))
+
+
+def _field_name(name: Any, forms: tuple[str, ...]) -> str:
+    return _safe(escaped(str(name)[: _MAX_NAME_CHARS + _longest(forms)]), forms, _MAX_NAME_CHARS)
+
+
+def _shown(value: Any, forms: tuple[str, ...]) -> str:
     if value is _NONE:
         return ""
-    limit = MAX_EXAMPLE_CHARS + _longest(secret)
-    text = escaped(_text(value, limit))
-    if secret:
-        text = redact(text, secret)
-    return text if len(text) <= MAX_EXAMPLE_CHARS else text[: MAX_EXAMPLE_CHARS - 3] + "..."
+    return _safe(escaped(_text(value, MAX_EXAMPLE_CHARS + _longest(forms))), forms, MAX_EXAMPLE_CHARS)
 
 
-def _longest(secret: str | None) -> int:
-    return max(map(len, secret_forms(secret))) if secret else 0
+def _safe(text: str, forms: tuple[str, ...], most: int) -> str:
+    """`text` with every form of the token redacted, then cut to `most` characters (in
+    that order, so a cut never leaves part of the token)."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _longest(forms: tuple[str, ...]) -> int:
+    return max(map(len, forms), default=0)
 
 
 def _text(value: Any, limit: int) -> str:
@@ -300,7 +319,7 @@ class Drift:
                 key = (endpoint, name, kind)
                 old = self._entries.get(key)
                 if old is None:
-                    entry = self._entries[key] = Entry(endpoint, name, kind, 1, example, now, now)
+                    entry = self._entries[key] = Entry(endpoint, name, kind, 1, tally.shown(example), now, now)
                     new.append(entry)
                 else:
                     self._entries[key] = Entry(endpoint, name, kind, old.answers + 1, old.example, old.first_seen, now)
