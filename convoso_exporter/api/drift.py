@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from convoso_exporter.api.errors import REDACTED, escaped, secret_forms
+from convoso_exporter.api.errors import REDACTED, escaped, one_line, secret_forms
 from convoso_exporter.api.fields import Unreadable, has_surrogate, is_number_text
 from convoso_exporter.api.limits import MAX_COUNT, MAX_LABEL_CHARS
 
@@ -112,7 +112,7 @@ class Tally:
     def fell_back(self, reason: str) -> None:
         """The typed path could not take the answer as it is: what it noted is dropped,
         the reference parser notes everything again."""
-        self.fallback = reason
+        self.fallback = _safe(one_line(reason), self._forms, 200)  # it may quote the answer
         self.notes.clear()
         self._names.clear()
 

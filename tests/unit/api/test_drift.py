@@ -102,10 +102,12 @@ def test_unknown_names_are_bounded_per_answer_and_safe():
 
 
 def test_falling_back_forgets_what_the_typed_path_noted():
-    tally = Tally("search")
+    tally = Tally("search", TOKEN)
     tally.note("agents", "keyed_by_id")
     tally.fell_back("a level does not decode")
     assert tally.notes == {} and tally.fallback == "a level does not decode"
+    tally.fell_back(f"unknown field `{TOKEN}`\n" + "x" * 500)  # the decoder's words may quote the answer
+    assert tally.fallback.startswith("unknown field `<redacted>` x") and len(tally.fallback) == 200
 
 
 def tally_of(endpoint: str, *notes: tuple[str, str], fallback: str | None = None) -> Tally:
