@@ -26,7 +26,7 @@ What the reference parser does per field is then done per column, in C where it 
 What reading took is noted in the answer's `drift.Tally` on the way, per column and per
 distinct value (never per value in Python): missing fields (None in a column), empties,
 numbers as text, other types. The fields the model does not know are learnt for the
-levels (`_Levels`) and looked for in a sample of the agents (`_sample`).
+levels (api/levels.py) and looked for in a sample of the agents (`_sample`).
 
 The bounds hold as in the reference: each Content-Encoding layer's bytes (decode.py,
 before this); objects per answer (counted on the raw bytes before anything is built;
@@ -41,7 +41,6 @@ test holds the two paths to the same snapshot on generated answers of every shap
 from __future__ import annotations
 
 import re
-import threading
 from collections import deque
 from itertools import chain, repeat
 from typing import Any, NamedTuple
@@ -54,7 +53,6 @@ from convoso_exporter.api.decode import Body, loads
 from convoso_exporter.api.drift import (
     EMPTY_AS_TEXT,
     KEYED_BY_ID,
-    MAX_UNKNOWN_NAMES,
     MISSING_FIELD,
     Tally,
     count_kind,
@@ -63,97 +61,12 @@ from convoso_exporter.api.drift import (
 )
 from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, Unreadable, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText
+from convoso_exporter.api.levels import LEVELS, NotTyped, small_doc
 from convoso_exporter.api.limits import Limits
 from convoso_exporter.api.model import Agent, SearchResult, WireText
-from convoso_exporter.api.shapes import AGENT_KINDS, IDENT, ROOT_COUNTS, STATUS_FIELDS, TEXT
+from convoso_exporter.api.shapes import AGENT_KINDS, IDENT, TEXT
 
-_NONE = msgspec.Raw(b"")  # a level's field the answer does not have
 _BOM = b"\xef\xbb\xbf"
-
-
-class NotTyped(Exception):
-    """The answer is not one the typed path takes as it is: the reference decides."""
-
-
-# --- levels ----------------------------------------------------------------------------
-
-_RAW_FIELDS = (*STATUS_FIELDS, "call_data", "campaigns", "queues", *ROOT_COUNTS)
-_AGENTS = dict[str, msgspec.Raw] | list[msgspec.Raw] | None
-_UNKNOWN = re.compile(r"Object contains unknown field `(.*)` - at `[^`]*`", re.DOTALL)
-
-
-def _level_decoder(extras: tuple[str, ...], forbid: bool) -> msgspec.json.Decoder:
-    """A decoder of the root, `data` and `data.entries` (each level reads the next one),
-    their agents raw, the fields in `extras` (known not to be the model's) raw too."""
-
-    def level(name: str, inner: tuple[str, Any] | None) -> type:
-        # An extra is `_<its index>` renamed, unless it is the level this one reads.
-        rename = {f"_{i}": extra for i, extra in enumerate(extras) if inner is None or extra != inner[0]}
-        fields = [(field, msgspec.Raw, _NONE) for field in (*_RAW_FIELDS, *rename)] + [("agents", _AGENTS, None)]
-        if inner is not None:
-            fields.append((inner[0], inner[1] | None, None))
-        return msgspec.defstruct(name, fields, forbid_unknown_fields=forbid, gc=False, rename=rename or None)
-
-    data = level("Data", ("entries", level("Entries", None)))
-    return msgspec.json.Decoder(level("Root", ("data", data)))
-
-
-class _Levels:
-    """Decodes a search answer's levels, learning the fields they hold that the model does
-    not read: a level with one not learnt yet fails to decode (forbid_unknown_fields), its
-    name is learnt and the answer decoded again. An unknown field costs one more decode
-    the first time it is seen (process-wide), and is seen in every answer afterwards.
-    Beyond MAX_UNKNOWN_NAMES learnt, the levels are decoded without looking for more."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state: tuple[tuple[str, ...], msgspec.json.Decoder] = ((), _level_decoder((), True))
-
-    def decode(self, raw: bytes, tally: Tally) -> tuple[Any, tuple[str, ...]]:
-        """(the root, the extras its decoder knows)."""
-        for _ in range(MAX_UNKNOWN_NAMES + 2):
-            extras, decoder = self._state
-            try:
-                return decoder.decode(raw), extras
-            except msgspec.ValidationError as err:
-                found = _UNKNOWN.fullmatch(str(err))
-                if found is None:
-                    raise NotTyped(f"a level does not decode: {err}") from None
-                self._learn(found.group(1), extras, tally)
-        raise NotTyped("the levels' unknown fields keep changing")
-
-    def _learn(self, name: str, seen: tuple[str, ...], tally: Tally) -> None:
-        with self._lock:
-            extras = self._state[0]
-            if extras != seen or name in extras:
-                return  # learnt meanwhile
-            if len(extras) < MAX_UNKNOWN_NAMES:
-                self._state = ((*extras, name), _level_decoder((*extras, name), True))
-            else:
-                tally.unknown("", name)
-                self._state = (extras, _level_decoder(extras, False))
-
-
-_LEVELS = _Levels()
-
-
-def _small_doc(level: Any, extras: tuple[str, ...], tally: Tally) -> dict[str, Any]:
-    """The level as the reference parser reads it, agents left out (parsed here); the
-    unknown fields it holds noted."""
-    doc: dict[str, Any] = {}
-    for name in _RAW_FIELDS:
-        value = getattr(level, name)
-        if value:
-            doc[name] = loads(bytes(value))  # the reference decoder, its number bounds included
-    for i, name in enumerate(extras):
-        value = getattr(level, f"_{i}", None)
-        if value:
-            tally.unknown("", name, value)
-    for key in ("data", "entries"):
-        inner = getattr(level, key, None)
-        if inner is not None:
-            doc[key] = _small_doc(inner, extras, tally)
-    return doc
 
 
 # --- the answer ------------------------------------------------------------------------
@@ -186,8 +99,8 @@ def read_typed(body: Body, limits: Limits, secret: str | None, keep: bool, tally
     if raw.count(b"{") > limits.max_containers:
         raise NotTyped("more objects than the bound: the reference words it")
     try:
-        root, extras = _LEVELS.decode(raw, tally)
-        doc = _small_doc(root, extras, tally)
+        root, extras = LEVELS.decode(raw, tally)
+        doc = small_doc(root, extras, tally)
     except (msgspec.MsgspecError, RecursionError, ValueError) as err:
         raise NotTyped(f"{type(err).__name__}: {err}") from None
     levels = [level for level in (root.data.entries if root.data else None, root.data, root) if level is not None]
@@ -331,7 +244,6 @@ def _normalise_labels(agents: list[_Labels], keys: list[str] | None, reading: _R
     """`_normalise` for the label fields alone (figures-only answers)."""
     if not agents:
         return {}
-    tally = reading.tally
     columns = _columns(agents, _LABEL_NAMES)
     plain = _plain(chain.from_iterable(columns.values()), reading)
     for name in _LABEL_NAMES:

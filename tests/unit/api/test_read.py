@@ -70,6 +70,15 @@ def test_an_answer_the_typed_path_does_not_take_is_read_by_the_reference_and_cou
     assert tally.fallback is not None and "byte-order mark" in tally.fallback
 
 
+def test_unknown_fields_at_the_root_are_noted_without_falling_back():
+    result, tally = read(b'{"success": true, "data": {"total_found": "3", "entries": {"agents": [], "agent_total": 3}}}')
+    assert result.agent_total == 3 and tally.fallback is None
+    assert set(tally.notes) == {("total_found", "unknown_field"), ("data.entries", "wrapped"),
+                                ("call_data", "missing_field"), *((name, "missing_field") for name in (
+                                    "queue_dialable_leads", "queue_calls_today", "queue_dropped", "queue_answered",
+                                    "agent_incall", "agent_ready", "agent_paused"))}
+
+
 async def searched(style: str, stats: ApiStats, *, logout: bool = False) -> None:
     contact = center()
     simulator = Simulator(contact, token=TOKEN, style=style)
