@@ -177,7 +177,7 @@ def _structure(raw: bytes, limits: Limits) -> ConvosoError | None:
     return None
 
 
-class _Refused(Exception):
+class _Refused(ValueError):
     """A constant the decoder hooks refuse (NaN, Infinity: not JSON); becomes a ProtocolError."""
 
 

@@ -188,6 +188,8 @@ def _value(raw: msgspec.Raw) -> Any:
         return loads(text)
     except RecursionError:
         return Unreadable(text.decode("utf-8", "replace"), "nested deeper than the decoder reads")
+    except ValueError:  # msgspec read it as JSON; a guard, should the two decoders ever disagree
+        return Unreadable(text.decode("utf-8", "replace"), "not JSON")
 
 
 # --- columns ---------------------------------------------------------------------------
@@ -199,7 +201,9 @@ _COUNT_NAMES = tuple(name for name in _NAMES if _KIND[name] == "count")
 # Exact empties per kind, as a table to look values up in (an empty maps to None; so
 # does None, so that one look tells a column with neither from the rest).
 _EMPTIES = {TEXT: dict.fromkeys((*sorted(EMPTY_TEXT), None)), IDENT: dict.fromkeys((*sorted(EMPTY_ID), None))}
-_SEP = "\x00"  # between joined values: JSON text cannot hold a raw NUL, so it is never in one
+# Between joined values. A value can hold a NUL only through an escape ("\\u0000"): it
+# can only make a column look less plain than it is (read by the converters), never more.
+_SEP = "\x00"
 
 
 def _normalise(agents: list[Agent], keys: list[str] | None, reading: _Reading) -> dict[str, list]:
