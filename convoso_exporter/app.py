@@ -138,6 +138,7 @@ class App:
             agent_metrics=self.config.agent_metrics,
             agent_names=self.config.agent_names,
             banner=self._banner,
+            drift=self.stats.drift.report(),
         )
 
     async def reload(self) -> str:

@@ -12,6 +12,8 @@ wrap, naming the host and port (api/failures.py).
 
 The body is read raw and decoded here (api/decode.py), so that the size cap holds for
 the bytes every Content-Encoding layer produces, not only for the bytes on the wire.
+It is then read (api/read.py) on the parse thread; what reading it took (the answer's
+`drift.Tally`) is added to the stats' shape telemetry back on the event loop.
 
 Status mapping: 401/403 → AuthError, 429 → RateLimited, 5xx → ServerError;
 any other non-2xx answer → the ApiError/AuthError its JSON body states with
@@ -41,14 +43,17 @@ from convoso_exporter.api.errors import (
     RateLimited,
     ResponseTooLarge,
     ServerError,
+    one_line,
     redact,
 )
 from convoso_exporter.api.decode import ACCEPT_ENCODING, Body, BodyDecoder, codings, decode_json
+from convoso_exporter.api.drift import Tally
 from convoso_exporter.api.failures import Endpoint, Steps, describe
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.api.parse import document_error, one_line, parse_logout, parse_search
+from convoso_exporter.api.read import LOGOUT, SEARCH, read_logout, read_search
+from convoso_exporter.api.refusals import document_error
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker
@@ -58,8 +63,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"convoso-exporter/{__version__}"
 
-SEARCH = "search"
-LOGOUT = "logout"
 _PATHS = {SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout"}
 
 # Longest error message; server text beyond it is cut (after redaction).
@@ -200,19 +203,20 @@ class ConvosoClient:
             "filter_by_skill_options": ",".join(skills) if skills else None,
         }
         # The token is redacted from every text of the answer (an answer may echo it).
-        parse = partial(parse_search, limits=self._limits, secret=self._token)
-        return await self._call(SEARCH, form, parse if agents else partial(parse, agents=False))
+        return await self._call(SEARCH, form, partial(read_search, limits=self._limits, secret=self._token,
+                                                      agents=agents))
 
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""
-        await self._call(LOGOUT, {"user_id": user_id}, parse_logout)
+        await self._call(LOGOUT, {"user_id": user_id}, read_logout)
 
     # --- one request --------------------------------------------------------------
 
-    async def _call(self, endpoint: str, form: Mapping[str, Any], parse: Callable[[Any], T]) -> T:
+    async def _call(self, endpoint: str, form: Mapping[str, Any], read: Callable[..., T]) -> T:
         """One request, recorded in the stats with exactly one outcome: success, the kind
         of the ConvosoError it raised, or INTERNAL for anything else (a bug). A request
-        cancelled by its caller (shutdown, reload) did not end and is not recorded."""
+        cancelled by its caller (shutdown, reload) did not end and is not recorded; an
+        answer that was read adds what reading it took to the shape telemetry."""
         outcome: str | None = INTERNAL
         started = time.perf_counter()
         elapsed: float | None = None
@@ -223,8 +227,17 @@ class ConvosoClient:
                 elapsed = time.perf_counter() - started
             # Decoded and parsed outside the slot and the deadline, in a worker thread: it is
             # CPU work (about 15 µs an agent), not waiting on the API, and on the event loop
-            # it would hold up every scrape behind a large answer.
-            result = await self._parser.run(self._parse_body, endpoint, status, headers, raw, parse)
+            # it would hold up every scrape behind a large answer. The tally is written
+            # there alone, and read here once the parse has ended.
+            tally = Tally(endpoint, self._token)
+            try:
+                result = await self._parser.run(self._parse_body, endpoint, status, headers, raw, read, tally)
+            except asyncio.CancelledError:
+                raise  # the parse may still be writing the tally
+            except BaseException:
+                self._add_drift(tally)
+                raise
+            self._add_drift(tally)
             outcome = "success"
             return result
         except ConvosoError as err:
@@ -237,17 +250,14 @@ class ConvosoClient:
             if outcome is not None and self._stats is not None:
                 self._stats.record(endpoint, outcome, elapsed if elapsed is not None else time.perf_counter() - started)
 
-    def _parse_body(
-        self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes, parse: Callable[[Any], T]
-    ) -> T:
-        # A search answer goes to the parser undecoded: it decodes it into typed records
-        # (api/typed.py). Other answers are small: JSON first.
-        if endpoint == SEARCH:
-            doc: Any = Body(raw, headers.get("content-type", ""))
-        else:
-            doc = self._decode(endpoint, status, headers, raw)
+    def _add_drift(self, tally: Tally) -> None:
+        if self._stats is not None:
+            self._stats.drift.add(tally)
+
+    def _parse_body(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes,
+                    read: Callable[..., T], tally: Tally) -> T:
         try:
-            return parse(doc)
+            return read(Body(raw, headers.get("content-type", "")), tally=tally)
         except ConvosoError as err:
             self._restate(err, endpoint, status)
             raise
@@ -334,14 +344,6 @@ class ConvosoClient:
             self._restate(err, endpoint, status)
             raise
         return body
-
-    def _decode(self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes) -> Any:
-        """JSON from the body bytes, or the ConvosoError the body is instead."""
-        doc, problem = decode_json(raw, headers.get("content-type", ""), self._limits)
-        if problem is not None:
-            self._restate(problem, endpoint, status)
-            raise problem
-        return doc
 
     def _unexpected_status(
         self, endpoint: str, status: int, headers: httpx.Headers, raw: bytes

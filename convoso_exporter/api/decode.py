@@ -15,19 +15,22 @@ What one answer may cost is bounded at every layer, not just its bytes on the wi
   structure is counted on the raw bytes against `api.limits.Limits` (objects and
   arrays, values), so 8 MiB of empty agents is refused in milliseconds instead of
   becoming 2.8 million dicts; and every number token is bounded while decoding (at
-  most MAX_NUMBER_CHARS characters, finite), before Python converts it.
+  most MAX_NUMBER_CHARS characters, finite), before Python converts it. What is out of
+  bounds in one value, one entry or one byte costs that value or entry (`Unreadable`,
+  surrogateescape, `by_entry`); only an answer unreadable as a whole is refused.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from convoso_exporter.api.errors import ConvosoError, ProtocolError, ResponseTooLarge
-from convoso_exporter.api.fields import out_of_range
+from convoso_exporter.api.fields import Unreadable
 from convoso_exporter.api.limits import (
     CONTAINERS_PER_AGENT,
     DEFAULT_LIMITS,
@@ -174,23 +177,23 @@ def _structure(raw: bytes, limits: Limits) -> ConvosoError | None:
     return None
 
 
-class _Refused(Exception):
-    """A number (or constant) the decoder hooks refuse; becomes a ProtocolError."""
+class _Refused(ValueError):
+    """A constant the decoder hooks refuse (NaN, Infinity: not JSON); becomes a ProtocolError."""
 
 
 _TOKEN_BOUND = f"at most {MAX_NUMBER_CHARS} characters, and finite"
 
 
-def _int(text: str) -> int:
+def _int(text: str) -> int | Unreadable:
     if len(text) > MAX_NUMBER_CHARS:  # before int(): its cost grows with the square of the length
-        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+        return Unreadable(text, _TOKEN_BOUND)
     return int(text)
 
 
-def _float(text: str) -> float:
+def _float(text: str) -> float | Unreadable:
     value = float(text)
     if len(text) > MAX_NUMBER_CHARS or not math.isfinite(value):  # 1e400 is inf
-        raise _Refused(out_of_range(text, _TOKEN_BOUND))
+        return Unreadable(text, _TOKEN_BOUND)
     return value
 
 
@@ -198,24 +201,36 @@ def _constant(name: str) -> float:
     raise _Refused(f"body is not JSON ({name} is not a JSON value)")
 
 
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+def text_of(raw: bytes | bytearray | memoryview) -> str:
+    """The body's text. Bytes that are not UTF-8 become lone surrogates (surrogateescape):
+    JSON decodes around them, and where a value holding one is read as text it is
+    replaced with U+FFFD (api/labels.py) and counted (api/drift.py), as browsers and
+    Go's decoder replace it, instead of refusing the whole answer for one byte."""
+    return bytes(raw).decode("utf-8", "surrogateescape")
+
+
 def loads(text: str | bytes) -> Any:
-    """json.loads with every number token bounded (raises _Refused beyond)."""
-    return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    """json.loads with every number token bounded: one longer than MAX_NUMBER_CHARS, or
+    beyond float range, is an `Unreadable` where it stood (never converted)."""
+    return _DECODER.decode(text if type(text) is str else text_of(text))
 
 
 def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, ConvosoError | None]:
     """(document, None), or (None, the error the body is): ProtocolError for a body that
-    is not JSON, ResponseTooLarge for one beyond `limits`.
+    is not JSON, ResponseTooLarge for one beyond `limits`. Only an answer unreadable as
+    a whole is an error: a number out of bounds is `Unreadable` where it stood, a byte
+    that is not UTF-8 a lone surrogate (`text_of`), and an answer nested too deeply for
+    the decoder is read entry by entry (`by_entry`).
 
     Returns instead of raising so the decoder's exception never becomes the
     __context__ of the error built from it.
     """
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, ProtocolError(f"body is not valid UTF-8 (byte {exc.start})")
+    text = text_of(raw)
     if not text.strip():
         return None, ProtocolError("empty body, expected JSON")
     if _looks_like_html(content_type, text):
@@ -224,7 +239,10 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
     if too_much is not None:
         return None, too_much
     try:
-        return loads(text), None
+        try:
+            return loads(text), None
+        except RecursionError:
+            return by_entry(text), None
     except _Refused as refused:
         return None, ProtocolError(str(refused))
     except json.JSONDecodeError as exc:
@@ -233,3 +251,102 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
         return None, ProtocolError(f"body is not JSON ({exc.msg} at char {exc.pos})")
     except RecursionError:
         return None, ProtocolError("JSON nested too deeply")
+
+
+# --- entry by entry --------------------------------------------------------------------
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+# A string (escapes included) or a bracket: what finding the end of a value looks at.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]')
+_LEVELS = ("data", "entries")  # the levels the payload may sit at, below the root
+_TOO_DEEP = "nested deeper than the decoder reads"
+
+
+def by_entry(text: str) -> dict:
+    """An answer too deeply nested for the decoder (a RecursionError), read member by
+    member at its levels (the root, `data`, `data.entries`) and entry by entry in
+    `agents`: a member or entry that cannot be read is an `Unreadable` where it stood,
+    so one hostile entry costs that entry, not the answer. Anything else is read as a
+    whole, by the same decoder. A document that is not an object is nested too deeply."""
+    start = _SPACE.match(text).end()
+    if not text.startswith("{", start):
+        raise RecursionError
+    doc, end = _members(text, start, 0)
+    if _SPACE.match(text, end).end() != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return doc
+
+
+def _members(text: str, pos: int, depth: int) -> tuple[dict, int]:
+    members: dict = {}
+    pos = _SPACE.match(text, pos + 1).end()
+    if text.startswith("}", pos):
+        return members, pos + 1
+    while True:
+        key, pos = _DECODER.raw_decode(text, pos)
+        if type(key) is not str:
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+        pos = _expect(text, pos, ":")
+        opener = text[pos : pos + 1]
+        if key == "agents" and opener in ("[", "{"):
+            members[key], pos = _entries(text, pos)
+        elif depth < len(_LEVELS) and key == _LEVELS[depth] and opener == "{":
+            members[key], pos = _members(text, pos, depth + 1)
+        else:
+            members[key], pos = _value(text, pos)
+        pos = _SPACE.match(text, pos).end()
+        if text.startswith("}", pos):
+            return members, pos + 1
+        pos = _expect(text, pos, ",")
+
+
+def _entries(text: str, pos: int) -> tuple[list | dict, int]:
+    keyed = text.startswith("{", pos)
+    found: list | dict = {} if keyed else []
+    close = "}" if keyed else "]"
+    pos = _SPACE.match(text, pos + 1).end()
+    if text.startswith(close, pos):
+        return found, pos + 1
+    while True:
+        if keyed:
+            key, pos = _DECODER.raw_decode(text, pos)
+            if type(key) is not str:
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+            pos = _expect(text, pos, ":")
+            found[key], pos = _value(text, pos)
+        else:
+            value, pos = _value(text, pos)
+            found.append(value)
+        pos = _SPACE.match(text, pos).end()
+        if text.startswith(close, pos):
+            return found, pos + 1
+        pos = _expect(text, pos, ",")
+
+
+def _expect(text: str, pos: int, char: str) -> int:
+    pos = _SPACE.match(text, pos).end()
+    if not text.startswith(char, pos):
+        raise json.JSONDecodeError(f"Expecting {char!r} delimiter", text, pos)
+    return _SPACE.match(text, pos + 1).end()
+
+
+def _value(text: str, pos: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except RecursionError:
+        end = _end_of(text, pos)
+        return Unreadable(text[pos:end], _TOO_DEEP), end
+
+
+def _end_of(text: str, pos: int) -> int:
+    """Where the array or object at `pos` ends, found without recursion (strings skipped)."""
+    depth = 0
+    for token in _TOKENS.finditer(text, pos):
+        char = text[token.start()]
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    raise json.JSONDecodeError("Unterminated array or object", text, len(text))

@@ -21,6 +21,28 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+def escaped(text: str) -> str:
+    """`text` with every character that is not printable (line breaks, tabs, controls,
+    lone surrogates) written as Python escapes it (`\\n`, `\\x1b`): a value quoted
+    exactly, on one line (a config key, say)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def one_line(text: str) -> str:
+    """A message on one line: every run of whitespace (line breaks included) one space,
+    anything else not printable escaped (`escaped`), so a message never breaks a log line
+    nor mangles a terminal. The one way every module words a message on one line (config
+    errors, API errors, the server's answers); a value that must be shown exactly is
+    `escaped` first.
+
+    No truncation here: messages are cut only after the token is redacted, so a cut can
+    never leave part of the token behind.
+    """
+    return escaped(" ".join(text.split()))
+
+
 def redact(text: str, secret: str | None) -> str:
     """Replace every form of `secret` (see `secret_forms`) in `text`."""
     if not secret:

@@ -1,34 +1,26 @@
 """Converters of decoded JSON values into the model's fields, tolerant of the live service.
 
-Each takes any decoded JSON value and never raises (but for a count out of range, a
-ProtocolError): numbers may be strings ("123", " 12.0 "); booleans are not numbers;
-text that is not a number becomes None, never 0; negative counts become None; "" and
-"-" mean "not sent" everywhere, and "0" (and 0) also for ids, but is a real 0 for
-counts. They run for every field of every agent (up to ~50k agents per poll), so they
-are small functions, not try/except chains. Text and ids, as the parser reads them,
-are `labels.LabelText.text` and `.ident`: these rules, with the text normalised.
+Each takes any decoded JSON value and never raises: numbers may be strings ("123",
+" 12.0 "); booleans are not numbers; text that is not a number becomes None, never 0;
+negative counts and counts beyond MAX_COUNT become None (a value out of bounds clears
+that value, never the answer: api/drift.py counts it); "" and "-" mean "not sent"
+everywhere, and "0" (and 0) also for ids, but is a real 0 for counts. They run for every
+field of every agent (up to ~50k agents per poll), so they are small functions, not
+try/except chains. Text and ids, as the parser reads them, are `labels.LabelText.text`
+and `.ident`: these rules, with the text normalised.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
-from convoso_exporter.api.errors import ProtocolError
 from convoso_exporter.api.limits import MAX_COUNT, MAX_NUMBER_CHARS
 
 EMPTY_TEXT = frozenset(("", "-"))
 EMPTY_ID = frozenset(("", "-", "0"))
-
-
-def one_line(text: str) -> str:
-    """Collapse every whitespace run (newlines included) into one space.
-
-    No truncation here: the client cuts messages only after redacting the token,
-    so a cut can never leave part of the token behind.
-    """
-    return " ".join(text.split())
 
 
 def json_kind(value: object) -> str:
@@ -46,61 +38,72 @@ def json_kind(value: object) -> str:
     return "object"
 
 
-def out_of_range(text: str, bound: str) -> str:
-    """What is wrong with a number, in a few words (a long one cut short)."""
-    shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
-    return f"number out of range: {shown}; {bound}"
+class Unreadable:
+    """A value the decoder did not build: a number token longer than MAX_NUMBER_CHARS or
+    beyond float range, an entry nested deeper than the decoder reads. It stands in the
+    decoded document where the value was, so that the value alone is cleared (every
+    converter reads it as not sent) and counted (api/drift.py), never the answer."""
+
+    __slots__ = ("text", "why")
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text = text  # what was sent (cut only once the token is redacted from it: api/drift.py)
+        self.why = why
+
+    def __repr__(self) -> str:
+        return f"Unreadable({len(self.text)} characters, {self.why})"
 
 
-_COUNT_BOUND = f"counts go up to 2**53 ({MAX_COUNT})"
-
-
-def _checked(value: int, text: str) -> int:
-    if value > MAX_COUNT:
-        raise ProtocolError(out_of_range(text, _COUNT_BOUND))
-    return value
-
-
-def _count_from_float(value: float, text: str) -> int | None:
-    if value != value or value < 0:  # NaN, negatives (-inf too): not a count
+def _count_from_float(value: float) -> int | None:
+    if value != value or not 0 <= value <= MAX_COUNT:  # NaN, negatives, beyond 2**53, inf
         return None
-    if value == math.inf and not any(ch.isdigit() for ch in text):
-        return None  # "inf", "Infinity": words, not a number out of range
-    if value > MAX_COUNT:
-        raise ProtocolError(out_of_range(text, _COUNT_BOUND))
     return int(value)
 
 
 def to_count(value: Any) -> int | None:
-    """A non-negative count from an int, float or numeric string; None for what is not a
-    count. A number above MAX_COUNT (or one too long to convert) is a ProtocolError: it
-    cannot be added up and rendered like the rest, and the answer that sent it is wrong."""
+    """A count from an int, float or numeric string: 0 to MAX_COUNT; None for what is not
+    a count, or is one beyond its bounds (negative, over MAX_COUNT, longer than
+    MAX_NUMBER_CHARS: never int() a long digit string)."""
     kind = type(value)
     if kind is int:  # bool is its own type, so True/False never get here
-        return _checked(value, str(value)) if value >= 0 else None
+        return value if 0 <= value <= MAX_COUNT else None
     if kind is str:
         text = value.strip()
-        if len(text) > MAX_NUMBER_CHARS:  # never int() a long digit string
-            if text.isascii() and (text.isdigit() or _is_float(text)):
-                raise ProtocolError(out_of_range(text, f"at most {MAX_NUMBER_CHARS} characters"))
+        if len(text) > MAX_NUMBER_CHARS:
             return None
         if text.isdigit() and text.isascii():  # the common case: "123"
-            return _checked(int(text), text)
+            number = int(text)
+            return number if number <= MAX_COUNT else None
         try:
-            return _count_from_float(float(text), text)
+            return _count_from_float(float(text))
         except ValueError:
             return None
     if kind is float:
-        return _count_from_float(value, repr(value))
+        return _count_from_float(value)
     return None
 
 
-def _is_float(text: str) -> bool:
+def is_number_text(text: str) -> float | None:
+    """The number `text` (stripped) writes, if it writes a finite one: "12", "1e3",
+    "-5", a long digit string (as inf: beyond every bound); None for words ("abc",
+    "inf", "NaN") and what is not a number."""
+    if len(text) > MAX_NUMBER_CHARS:
+        return math.inf if text.isascii() and (text.isdigit() or _NUMBER.fullmatch(text)) else None
     try:
-        float(text)
+        number = float(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return number if math.isfinite(number) or any(ch.isdigit() for ch in text) else None
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate: a JSON escape of one, or a byte that was not
+    UTF-8 (decoded with surrogateescape, api/decode.py)."""
+    return SURROGATE.search(text) is not None
 
 
 def number_text(value: Any) -> str | None:

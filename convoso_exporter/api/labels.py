@@ -29,7 +29,6 @@ length and one ASCII check more than before.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -39,17 +38,16 @@ from typing import Any
 from msgspec.structs import replace
 
 from convoso_exporter.api.errors import REDACTED, secret_forms
-from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, number_text, to_skills
+from convoso_exporter.api.fields import EMPTY_ID, EMPTY_TEXT, SURROGATE, number_text, to_skills
 from convoso_exporter.api.limits import MAX_LABEL_CHARS, MAX_SCOPE_IDS, MAX_STATUSES
 from convoso_exporter.api.model import COMMON_STATUSES, FOLDED, Agent, Scope
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 
 def valid_text(text: str) -> str:
     """`text` with lone surrogates replaced: encodable as UTF-8 (for messages, logs)."""
-    return text if text.isascii() else _SURROGATE.sub(REPLACEMENT, text)
+    return text if text.isascii() else SURROGATE.sub(REPLACEMENT, text)
 
 
 class LabelText:
@@ -108,7 +106,7 @@ class LabelText:
 
     def _clean(self, text: str) -> str:
         if not text.isascii():
-            text = unicodedata.normalize("NFC", _SURROGATE.sub(REPLACEMENT, text))
+            text = unicodedata.normalize("NFC", SURROGATE.sub(REPLACEMENT, text))
         for form in self._forms:
             if form in text:
                 text = text.replace(form, REDACTED)

@@ -1,14 +1,18 @@
-"""Tolerant parsing of decoded Convoso JSON answers into `convoso_exporter.api.model` types.
+"""Tolerant parsing of decoded Convoso JSON answers into `convoso_exporter.api.model` types:
+the reference parser, for decoded documents. The client reads answers through
+`api/read.py`, which takes the typed path (api/typed.py) where it can and this one
+otherwise; the typed path calls into this module for what it shares.
 
 The live service differs from its reference (see the API doc, "What the live
-service is known to do differently"); this module absorbs every known difference:
+service is known to do differently"); this module absorbs every known difference, and
+notes each in the answer's `drift.Tally` (api/drift.py):
 
 - the record may sit at `data.entries`, `data` or the root; each field is taken
   from the innermost level that has it;
 - numbers may be strings, empties may be "", "-" or "0" (the field converters in
   `api/fields.py` say how each is read);
 - collections may be objects keyed by id (agents keyed by user_id); PHP-style
-  `[]` stands for an empty object; non-object agent entries are skipped;
+  `[]` stands for an empty object;
 - unknown fields are ignored, unknown statuses are kept (normalised as every text is,
   `api/labels.py`: valid Unicode, NFC, bounded length; beyond 64 distinct statuses, or
   1,000 campaign or queue ids, in one answer the rest are folded into "(other)");
@@ -16,7 +20,12 @@ service is known to do differently"); this module absorbs every known difference
   or keyed by id) become `Scope`s; entries that name no id are skipped, and a list
   that is not a list or object is treated as absent: scopes are a hint for discovery,
   never a reason to refuse the agents;
-- `success: false` documents become `AuthError` or `ApiError`.
+- `success: false` documents become `AuthError` or `ApiError` (api/refusals.py).
+
+One bad value or record never costs the answer: a value that cannot be read (wrong type,
+out of bounds) is cleared, an entry of `agents` that is not an object (or could not be
+decoded) is dropped, each noted. Only a payload the parser cannot find its way in (the
+answer, `data` or `agents` of a type that holds nothing) is a ProtocolError.
 
 It runs on every poll for up to ~50k agents, so agent fields are converted by a
 per-field table of the small functions in `api/fields.py`.
@@ -25,89 +34,62 @@ per-field table of the small functions in `api/fields.py`.
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import chain
 from typing import Any, Callable
 
-from msgspec.structs import fields
-
-from convoso_exporter.api.decode import Body
-from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, ProtocolError, ResponseTooLarge
-from convoso_exporter.api.fields import (  # noqa: F401  (one_line, mmss_seconds: imported from here too)
-    json_kind,
-    mmss_seconds,
-    one_line,
-    to_count,
+from convoso_exporter.api.drift import (
+    KEYED_BY_ID,
+    MISSING_FIELD,
+    OTHER_TYPE,
+    OUT_OF_BOUNDS,
+    WRAPPED,
+    WRONG_TYPE,
+    Tally,
+    count_kind,
+    ident_kind,
+    note_column,
+    skills_kind,
+    text_kind,
 )
+from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
+from convoso_exporter.api.fields import Unreadable, json_kind, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText, fold
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult, status_counts
-
-# The reference lists error texts without their codes; these map them to the
-# documented codes so callers can tell "user not found" from "not logged in".
-_KNOWN_ERROR_TEXTS: tuple[tuple[str, int], ...] = (
-    ("user not found", 6006),
-    ("invalid user", 6006),
-    ("not logged in", 6012),
-    ("campaign not found", 6026),
-    ("invalid campaign", 6026),
-    ("queue not found", 6041),
-    ("invalid queue", 6041),
-)
-
-_ROOT_COUNTS: tuple[str, ...] = (
-    "queue_dialable_leads",
-    "queue_calls_today",
-    "queue_dropped",
-    "queue_answered",
-    "agent_total",
-    "agent_incall",
-    "agent_ready",
-    "agent_paused",
+from convoso_exporter.api.refusals import check, document_error, flag  # noqa: F401  (document_error: re-exported)
+from convoso_exporter.api.shapes import (
+    AGENT_FIELD_KINDS,
+    AGENT_KINDS,
+    AGENT_NAMES,
+    CALL_DATA_FIELDS,
+    COUNT,
+    IDENT,
+    LOGOUT_LEVEL_FIELDS,
+    ROOT_COUNTS,
+    SCOPE_ID_KEYS,
+    SCOPE_NAME_KEYS,
+    SEARCH_LEVEL_FIELDS,
+    SKILLS,
+    level_fields,
 )
 
 Level = tuple[str, dict]  # (path prefix such as "data.entries.", the object)
 
-
-# How each agent field is read: a count (`fields.to_count`), or text, an id or skills,
-# which `labels.LabelText` reads and normalises.
-_AGENT_KINDS: dict[str, str] = {
-    "user_id": "ident",
-    "user_full_name": "text",
-    "campaign_id": "ident",
-    "campaign_name": "text",
-    "queue_id": "ident",
-    "queue_name": "text",
-    "queue_assignment": "text",
-    "list_id": "ident",
-    "extension": "ident",
-    "channel_type": "text",
-    "call_type": "text",
-    "lead_id": "ident",
-    "call_log_id": "ident",
-    "calls_today": "count",
-    "total_calls": "count",
-    "status": "text",
-    "status_label": "text",
-    "status_time_sec": "count",
-    "status_time_mmss": "text",
-    "connection_type": "text",
-    "skill_options": "skills",
+_USER_ID = AGENT_NAMES.index("user_id")
+_STATUS_SEC = AGENT_NAMES.index("status_time_sec")
+_STATUS_MMSS = AGENT_NAMES.index("status_time_mmss")
+# What reading each kind of field took (api/drift.py), by the field's kind.
+CLASSIFY: dict[str, Callable[[Any], str | None]] = {
+    COUNT: count_kind, "text": text_kind, IDENT: ident_kind, SKILLS: skills_kind,
 }
-
-# In Agent's field order, so values can be passed positionally. A KeyError here at
-# import means the model gained a field this table does not convert yet.
-_AGENT_NAMES = tuple(f.name for f in fields(Agent))
-_AGENT_FIELD_KINDS = tuple(_AGENT_KINDS[name] for name in _AGENT_NAMES)
-_USER_ID = _AGENT_NAMES.index("user_id")
-_STATUS_SEC = _AGENT_NAMES.index("status_time_sec")
-_STATUS_MMSS = _AGENT_NAMES.index("status_time_mmss")
 
 Converters = tuple[tuple[str, Callable[[Any], Any]], ...]
 
 
 def _converters(label: LabelText) -> Converters:
     """The agent field table for one answer: its text read through `label`."""
-    by_kind = {"count": to_count, "text": label.text, "ident": label.ident, "skills": label.skills}
-    return tuple((name, by_kind[kind]) for name, kind in zip(_AGENT_NAMES, _AGENT_FIELD_KINDS))
+    by_kind = {COUNT: to_count, "text": label.text, IDENT: label.ident, SKILLS: label.skills}
+    return tuple((name, by_kind[kind]) for name, kind in zip(AGENT_NAMES, AGENT_FIELD_KINDS))
 
 
 def _agent(record: dict, key: str | None, table: Converters, label: LabelText) -> Agent:
@@ -120,119 +102,47 @@ def _agent(record: dict, key: str | None, table: Converters, label: LabelText) -
     return Agent(*values)
 
 
-def _count_at(path: str, value: Any) -> int | None:
-    try:
-        return to_count(value)
-    except ProtocolError as err:
-        raise ProtocolError(f"{path}: {err}") from None
-
-
-def _agent_error(path: str, raw: list | dict, error: ProtocolError, table: Converters) -> ProtocolError:
-    """`error` (a field out of range) located: "agents[17].calls_today: ...". Only runs
-    once an answer is refused, so the agents are converted a second time to find it."""
-    entries = enumerate(raw) if type(raw) is list else raw.items()
-    for where, record in entries:
-        if type(record) is not dict:
-            continue
-        for name, convert in table:
-            try:
-                convert(record.get(name))
-            except ProtocolError:
-                shown = where if type(where) is int else repr(where if len(where) <= 24 else where[:24] + "...")
-                return ProtocolError(f"{path}[{shown}].{name}: {error}")
-    return ProtocolError(f"{path}: {error}")
-
-
 # --- document structure -------------------------------------------------------------
 
 
-def _flag(value: Any) -> bool | None:
-    """`success` as sent: true/false, 1/0, "true"/"false"/"1"/"0"; else None."""
-    if value is True or value is False:
-        return value
-    if type(value) is int:
-        return value != 0
-    if type(value) is str:
-        text = value.strip().lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-    return None
-
-
-def _failure(level: dict) -> ConvosoError:
-    """The error a `success: false` object stands for."""
-    raw_code = level.get("code")
-    try:
-        code = to_count(raw_code)
-    except ProtocolError:
-        code = None  # a code out of range is text like any other
-    texts: list[str] = []
-    candidates = [level.get("text"), level.get("error"), level.get("message")]
-    if code is None:
-        candidates.insert(0, raw_code)  # a non-numeric code is a message too
-    for value in candidates:
-        text = one_line(value) if type(value) is str else ""
-        if text and text not in texts:
-            texts.append(text)
-    detail = "; ".join(texts) if texts else "no error message"
-    lowered = detail.lower()
-    if code in (401, 403) or "auth" in lowered or "token" in lowered:
-        status = code if code in (401, 403) else None
-        suffix = f" (code {code})" if code is not None else ""
-        return AuthError(f"authentication failed{suffix}: {detail}", status=status)
-    if code is None:
-        code = next((known for text, known in _KNOWN_ERROR_TEXTS if text in lowered), None)
-    label = f"Convoso error {code}" if code is not None else "Convoso error"
-    return ApiError(f"{label}: {detail}", code=code)
-
-
-def document_error(doc: Any) -> ConvosoError | None:
-    """The error a decoded answer signals by `success: false` at its root, if any.
-
-    For answers that are not HTTP 2xx, where only the error matters.
-    """
-    if type(doc) is dict and _flag(doc.get("success")) is False:
-        return _failure(doc)
-    return None
-
-
-def _check(level: dict) -> dict:
-    if _flag(level.get("success")) is False:
-        raise _failure(level)
-    return level
-
-
-def _nested(parent: dict, key: str, path: str) -> dict | None:
+def _nested(parent: dict, key: str, path: str, tally: Tally | None) -> dict | None:
     """An optional object member; None or PHP's `[]` for an empty object → None."""
     value = parent.get(key)
-    if value is None or value == []:
+    if value is None:
+        return None
+    if value == []:
+        if tally is not None:
+            tally.note(path, OTHER_TYPE, value)
         return None
     if type(value) is dict:
         return value
     raise ProtocolError(f"{path}: expected an object, got {json_kind(value)}")
 
 
-def _levels(doc: Any) -> list[Level]:
-    """Where the record may be, innermost first: data.entries, data, root.
-
-    Each level is checked for `success: false` on the way down, so an error
-    document is reported as the error it is even if the rest is malformed.
-    """
+def levels(doc: Any, tally: Tally | None = None, known: frozenset[str] = SEARCH_LEVEL_FIELDS) -> list[Level]:
+    """Where the record may be, innermost first: data.entries, data, root. Each level is
+    checked for `success: false` on the way down, so an error document is reported as
+    the error it is even if the rest is malformed. Notes in `tally` where the payload
+    was (`wrapped`) and the fields of each level outside `known`."""
     if type(doc) is not dict:
         raise ProtocolError(f"response: expected a JSON object, got {json_kind(doc)}")
-    levels: list[Level] = [("", _check(doc))]
-    data = _nested(doc, "data", "data")
+    found: list[Level] = [("", check(doc))]
+    data = _nested(doc, "data", "data", tally)
     if data is not None:
-        levels.insert(0, ("data.", _check(data)))
-        entries = _nested(data, "entries", "data.entries")
+        found.insert(0, ("data.", check(data)))
+        entries = _nested(data, "entries", "data.entries", tally)
         if entries is not None:
-            levels.insert(0, ("data.entries.", _check(entries)))
-    return levels
+            found.insert(0, ("data.entries.", check(entries)))
+    if tally is not None:
+        if len(found) > 1:
+            tally.note(found[0][0].rstrip("."), WRAPPED)
+        for depth, (_, level) in enumerate(reversed(found)):
+            for name in sorted(level.keys() - level_fields(known, depth), key=str):
+                tally.unknown("", name, level[name])
+    return found
 
 
-def _find(levels: list[Level], key: str) -> tuple[str, Any]:
+def find(levels: list[Level], key: str) -> tuple[str, Any]:
     """(path, value) of `key` at the innermost level that has it non-null."""
     for prefix, level in levels:
         value = level.get(key)
@@ -241,39 +151,71 @@ def _find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _agents(levels: list[Level], limits: Limits, label: LabelText) -> tuple[Agent, ...]:
-    path, raw = _find(levels, "agents")
+def _count(name: str, value: Any, tally: Tally | None) -> int | None:
+    if tally is not None:
+        kind = count_kind(value)
+        if kind is not None:
+            tally.note(name, kind, value)
+    return to_count(value)
+
+
+def root_counts(levels: list[Level], tally: Tally | None) -> dict[str, int | None]:
+    """The root's counts, each from the innermost level that has it; one out of bounds or
+    of the wrong type is None (noted)."""
+    return {name: _count(name, find(levels, name)[1], tally) for name in ROOT_COUNTS}
+
+
+def _agents(levels: list[Level], limits: Limits, label: LabelText, tally: Tally | None) -> tuple[Agent, ...]:
+    path, raw = find(levels, "agents")
     if raw is None:
+        if tally is not None:
+            tally.note("agents", MISSING_FIELD)
         return ()
-    if type(raw) in (list, dict) and len(raw) > limits.max_agents:
+    if type(raw) not in (list, dict):
+        raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
+    if len(raw) > limits.max_agents:
         raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
+    if type(raw) is dict:
+        if tally is not None and raw:
+            tally.note("agents", KEYED_BY_ID)
+        return tuple(read_entries(raw.items(), label, tally))
+    return tuple(read_entries(zip([None] * len(raw), raw), label, tally))
+
+
+def read_entries(entries, label: LabelText, tally: Tally | None) -> list[Agent]:
+    """The entries of `agents` ((key, value): the key of a keyed collection, else None)
+    as Agents: those that are not objects dropped, what reading the rest took noted."""
+    records: list[dict] = []
+    keys: list[str | None] = []
+    for key, value in entries:
+        if type(value) is dict:
+            records.append(value)
+            keys.append(key)
+        elif tally is not None:
+            tally.note("agents", OUT_OF_BOUNDS if type(value) is Unreadable else WRONG_TYPE, value)
+    if tally is not None and records:
+        note_agents(records, tally)
     table = _converters(label)
-    try:
-        if type(raw) is list:
-            return tuple([_agent(record, None, table, label) for record in raw if type(record) is dict])
-        if type(raw) is dict:
-            return tuple([_agent(record, key, table, label) for key, record in raw.items() if type(record) is dict])
-    except ProtocolError as err:
-        raise _agent_error(path, raw, err, table) from None
-    raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
+    return [_agent(record, key, table, label) for record, key in zip(records, keys)]
 
 
-def _call_data(levels: list[Level]) -> CallData | None:
-    path, raw = _find(levels, "call_data")
-    if raw is None or raw == []:
+def note_agents(records: list[dict], tally: Tally) -> None:
+    """What reading each agent field of `records` took, column by column; the fields
+    the model does not know."""
+    for name, kind in AGENT_KINDS.items():
+        note_column(tally, "agents." + name, [record.get(name) for record in records], CLASSIFY[kind])
+    unknown = set(chain.from_iterable(records)).difference(AGENT_KINDS)
+    for name in sorted(unknown, key=str):
+        tally.unknown("agents.", name, next(record[name] for record in records if name in record))
+
+
+def _call_data(levels: list[Level], tally: Tally | None) -> CallData | None:
+    path, raw = find(levels, "call_data")
+    if raw is None or raw == [] or type(raw) is not dict:
+        if tally is not None:
+            tally.note("call_data", MISSING_FIELD if raw is None else OTHER_TYPE if raw == [] else WRONG_TYPE, raw)
         return None
-    if type(raw) is not dict:
-        raise ProtocolError(f"{path}: expected an object, got {json_kind(raw)}")
-    return CallData(
-        total_calls=_count_at(f"{path}.total_calls", raw.get("total_calls")),
-        answered=_count_at(f"{path}.answered", raw.get("answered")),
-        dropped=_count_at(f"{path}.dropped", raw.get("dropped")),
-    )
-
-
-# Where a scope entry may carry its id and its name, in order of preference.
-_SCOPE_ID_KEYS = {"campaigns": ("value", "id", "campaign_id"), "queues": ("value", "id", "queue_id")}
-_SCOPE_NAME_KEYS = {"campaigns": ("name", "campaign_name", "label"), "queues": ("name", "queue_name", "label")}
+    return CallData(*(_count(f"call_data.{name}", raw.get(name), tally) for name in CALL_DATA_FIELDS))
 
 
 def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | None:
@@ -281,49 +223,50 @@ def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | 
     if type(entry) is not dict:
         ident = label.ident(entry) if type(entry) in (str, int, float) else None
         return Scope(ident) if ident is not None else None
-    ident = next((i for i in map(label.ident, map(entry.get, _SCOPE_ID_KEYS[kind])) if i is not None), None)
+    ident = next((i for i in map(label.ident, map(entry.get, SCOPE_ID_KEYS[kind])) if i is not None), None)
     if ident is None and key is not None:
         ident = label.ident(key)  # keyed by id
     if ident is None:
         return None
-    name = next((n for n in map(label.text, map(entry.get, _SCOPE_NAME_KEYS[kind])) if n is not None), None)
+    name = next((n for n in map(label.text, map(entry.get, SCOPE_NAME_KEYS[kind])) if n is not None), None)
     return Scope(ident, name)
 
 
-def _scopes(levels: list[Level], kind: str, label: LabelText) -> tuple[Scope, ...] | None:
-    raw = _find(levels, kind)[1]
+def _scopes(levels: list[Level], kind: str, label: LabelText, tally: Tally | None) -> tuple[Scope, ...] | None:
+    raw = find(levels, kind)[1]
     if type(raw) is list:
         entries = [(entry, None) for entry in raw]
     elif type(raw) is dict:
         entries = [(entry, key) for key, entry in raw.items()]
+        if tally is not None and raw:
+            tally.note(kind, KEYED_BY_ID)
     else:
+        if tally is not None and raw is not None:
+            tally.note(kind, WRONG_TYPE, raw)
         return None
-    scopes = (_scope(kind, entry, key, label) for entry, key in entries)
+    scopes = [_scope(kind, entry, key, label) for entry, key in entries]
+    if tally is not None and None in scopes:
+        tally.note(kind, WRONG_TYPE, entries[scopes.index(None)][0])  # an entry naming no id: skipped
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
 
 def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None = None,
-                 agents: bool = True) -> SearchResult:
+                 agents: bool = True, tally: Tally | None = None) -> SearchResult:
     """A decoded /agent-monitor/search answer → `SearchResult`, with `secret` (the
-    client's token) redacted from every text it holds.
-
-    `doc` may also be the undecoded `decode.Body` (what the client passes): it is then
-    decoded straight into typed records (api/typed.py), with this parser as the
-    reference for any answer the typed path does not take as it is.
+    client's token) redacted from every text it holds, and what reading it took noted
+    in `tally`.
 
     Without `agents` the snapshot keeps no agents (what was folded is still counted):
     a discovered campaign or queue publishes its own figures only, and its agents are
     all in the account answer.
 
-    Raises AuthError/ApiError for `success: false`, ProtocolError for a wrong shape,
-    ResponseTooLarge for more agents than `limits` allow.
+    Raises AuthError/ApiError for `success: false`, ProtocolError for a payload it
+    cannot find its way in, ResponseTooLarge for more agents than `limits` allow.
     """
-    if type(doc) is Body:
-        return parse_body(doc, limits, secret, agents)
-    levels = _levels(doc)
-    counts = {name: _count_at(*_find(levels, name)) for name in _ROOT_COUNTS}
+    found = levels(doc, tally)
+    counts = root_counts(found, tally)
     label = LabelText(secret)  # every text value normalised once, before anything groups them
-    result = search_result(levels, counts, _agents(levels, limits, label), label)
+    result = search_result(found, counts, _agents(found, limits, label, tally), label, tally)
     return result if agents else without_agents(result)
 
 
@@ -333,26 +276,27 @@ def without_agents(result: SearchResult) -> SearchResult:
 
 
 def search_result(levels: list[Level], counts: dict[str, int | None], agents: tuple[Agent, ...],
-                  label: LabelText, columns: dict[str, list] | None = None) -> SearchResult:
+                  label: LabelText, tally: Tally | None, columns: dict[str, list] | None = None) -> SearchResult:
     """The snapshot of an answer's levels, root counts and (parsed) agents: the scope
     lists and call_data read, distinct values folded (from `columns` of the agents'
     fields, by name, where the caller has them)."""
-    agents, campaigns, queues, folded = fold(agents, _scopes(levels, "campaigns", label),
-                                             _scopes(levels, "queues", label), columns)
+    agents, campaigns, queues, folded = fold(agents, _scopes(levels, "campaigns", label, tally),
+                                             _scopes(levels, "queues", label, tally), columns)
     return SearchResult(
-        agents=agents, call_data=_call_data(levels), campaigns=campaigns, queues=queues, folded=folded, **counts
+        agents=agents, call_data=_call_data(levels, tally), campaigns=campaigns, queues=queues, folded=folded,
+        **counts
     )
 
 
-def parse_logout(doc: Any) -> None:
+def parse_logout(doc: Any, tally: Tally | None = None) -> None:
     """Check a decoded /agent-monitor/logout answer; returns None on success.
 
     An answer that says neither success nor failure is a ProtocolError: the
     caller cannot know whether the agent was logged out.
     """
-    levels = _levels(doc)
-    if not any(_flag(level.get("success")) for _, level in levels):
+    found = levels(doc, tally, LOGOUT_LEVEL_FIELDS)
+    succeeded = [level["success"] for _, level in found if flag(level.get("success"))]
+    if not succeeded:
         raise ProtocolError("success: missing from the logout answer")
-
-
-from convoso_exporter.api.typed import parse_body  # noqa: E402  (it builds on this module's reference)
+    if tally is not None and succeeded[0] is not True:
+        tally.note("success", OTHER_TYPE, succeeded[0])

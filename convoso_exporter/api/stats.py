@@ -1,14 +1,19 @@
-"""Self-statistics of the API client: request counts and latency per endpoint.
+"""Self-statistics of the API client: request counts and latency per endpoint, and the
+shape telemetry of the answers it read.
 
 The client records one entry per finished request; the metrics module renders
 them as `convoso_exporter_api_requests_total` and
-`convoso_exporter_api_request_duration_seconds`. Everything runs on the event
-loop, so plain dicts and ints are enough (no locks).
+`convoso_exporter_api_request_duration_seconds`. Requests are recorded on the event
+loop, so plain dicts and ints are enough there; the shape telemetry (`drift.Drift`,
+`convoso_exporter_api_drift_total`, `convoso_exporter_parse_fallbacks_total`) is
+filled from what each answer's parse noted and takes its own lock.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+
+from convoso_exporter.api.drift import Drift
 
 
 class LatencyHistogram:
@@ -43,11 +48,13 @@ class ApiStats:
     def __init__(self) -> None:
         self.requests: dict[tuple[str, str], int] = {}
         self.latency: dict[str, LatencyHistogram] = {}
+        self.drift = Drift()
 
     def snapshot(self) -> ApiStats:
         """A copy the client's later requests do not change (for a render in another thread)."""
         copy = ApiStats()
         copy.requests = dict(self.requests)
+        copy.drift = self.drift.copy()
         for endpoint, histogram in self.latency.items():
             frozen = copy.latency[endpoint] = LatencyHistogram(histogram.buckets)
             frozen.counts, frozen.sum, frozen.count = list(histogram.counts), histogram.sum, histogram.count

@@ -12,13 +12,15 @@ So every connection's byte stream is watched by a second, private h11 parser fed
 same bytes (`_FramingWatch`): at the end of each response it knows whether anything was
 left over, or whether the framing was in doubt (a response h11 cannot parse). Such a
 connection then reports itself readable, which is exactly what makes httpcore's pool
-close an idle connection instead of reusing it. Everything goes through httpcore's
-public network-backend interface; the one private touch is giving httpx's transport a
-pool built with that backend (checked when the client is built).
+close an idle connection instead of reusing it. Everything goes through public interfaces: httpcore's
+network backend and connection pool, and httpx's transport base class (`WatchedTransport`
+does what `httpx.AsyncHTTPTransport` does with its pool: it was given one built with that
+backend by setting its private `_pool`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import typing
 import urllib.parse
@@ -137,7 +139,7 @@ def environment_proxy(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all")
 
 
-def client_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def client_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     """Watched connections to the API, or, where the environment routes the API through a
     proxy, httpx's own proxy transport: the tunnel's first answer is the proxy's, which the
     framing watch cannot follow, so the leftover-bytes guard does not apply there."""
@@ -147,18 +149,87 @@ def client_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncHTTPTran
     return watched_transport(limits)
 
 
-def watched_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's HTTP/1.1 transport, its pool built on watched connections."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-        raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool: update api/transport.py")
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        network_backend=_WatchedBackend(httpcore.AnyIOBackend()),
-    )
-    return transport
+# httpcore's exceptions and the httpx ones a transport raises for them (httpx's own
+# mapping, most specific first): the client and api/failures.py read httpx's classes and,
+# through `__cause__`, what httpcore wrapped.
+_MAPPED: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx() -> typing.Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        mapped = next((to for kind, to in _MAPPED if isinstance(exc, kind)), None)
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
+class _Body(httpx.AsyncByteStream):
+    """httpcore's response stream, its errors as httpx's."""
+
+    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        with _as_httpx():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            with _as_httpx():
+                await self._stream.aclose()
+
+
+class WatchedTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 to the API through an httpcore pool of watched connections."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=_WatchedBackend(httpcore.AnyIOBackend()),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        forwarded = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx():
+            response = await self._pool.handle_async_request(forwarded)
+        return httpx.Response(response.status, headers=response.headers, stream=_Body(response.stream),
+                              extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def watched_transport(limits: httpx.Limits) -> WatchedTransport:
+    """HTTP/1.1 to the API on watched connections."""
+    return WatchedTransport(limits)

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
+from convoso_exporter.api.errors import escaped, one_line
 from convoso_exporter.config import syntax
 from convoso_exporter.config.units import describe
 
@@ -123,7 +124,8 @@ def format_path(path: KeyPath) -> str:
         if isinstance(element, int) and not isinstance(element, bool):
             text += f"[{element}]"
         else:
-            shown = element if isinstance(element, str) and len(element) <= 60 else describe(element)
+            # A key is shown exactly ("bad\\nkey"), never reflowed by the message's one_line.
+            shown = escaped(element) if isinstance(element, str) and len(element) <= 60 else describe(element)
             text += f".{shown}" if text else shown
     return text or "(top level)"
 
@@ -146,12 +148,6 @@ def unknown_key(key: Any, allowed: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1) if isinstance(key, str) else []
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key; {hint}expected one of: {', '.join(allowed)}"
-
-
-def one_line(text: str) -> str:
-    """Escape newlines and other control characters (from keys, paths, values) so that
-    a message stays on one line and cannot mangle a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 # ---------------------------------------------------------------- reading

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from convoso_exporter.api.errors import one_line
 from convoso_exporter.config.fields import (
     Section,
     base_url,
@@ -35,7 +36,7 @@ from convoso_exporter.config.fields import (
     regex,
     timezone_name,
 )
-from convoso_exporter.config.load import Document, KeyPath, ReadError, YamlError, format_path, one_line, read_text
+from convoso_exporter.config.load import Document, KeyPath, ReadError, YamlError, format_path, read_text
 from convoso_exporter.config.load import parse as parse_yaml
 from convoso_exporter.config.units import format_duration, hide, hiding
 

@@ -152,6 +152,14 @@ SPECS: tuple[Spec, ...] = (
          "Requests made to the Convoso API, by endpoint and outcome (success or an error kind)."),
     Spec("convoso_exporter_api_request_duration_seconds", "histogram", EXPORTER, ("endpoint",),
          "Latency of requests to the Convoso API, by endpoint (exporter clock).", ApiStats.BUCKETS + (INF,)),
+    Spec("convoso_exporter_api_drift_total", "counter", EXPORTER, ("endpoint", "field", "kind"),
+         "Answers from the Convoso API that held something the exporter's model did not expect, by endpoint, "
+         "field and kind (unknown_field, missing_field, wrapped, keyed_by_id, number_as_text, empty_as_text, "
+         "other_type, wrong_type, invalid_text, out_of_bounds, invalid_unicode); a series appears with the first "
+         "such answer. Listed with an example on the landing page and in /api/v1/snapshot."),
+    Spec("convoso_exporter_parse_fallbacks_total", "counter", EXPORTER, ("endpoint",),
+         "Answers the fast typed decoder did not take as they were and the reference parser read instead "
+         "(slower, same result), by endpoint."),
     Spec("convoso_exporter_api_budget_calls_per_minute", "gauge", EXPORTER, (),
          "API calls per minute the current targets and intervals imply for this exporter "
          "(sum over polled targets of 60 / interval, as configured; retries and backoff not included). Over "

@@ -1,5 +1,6 @@
-"""The exporter's own families: build, API requests and latency, targets, discovery,
-the API budget and its ceiling (the stretch, the waits) and the config's reload state."""
+"""The exporter's own families: build, API requests and latency, the shape telemetry of
+the answers read, targets, discovery, the API budget and its ceiling (the stretch, the
+waits) and the config's reload state."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
     reload_time = new_family("convoso_exporter_config_last_reload_success_timestamp_seconds")
     if info.reload_timestamp is not None:
         reload_time.add((), info.reload_timestamp)
-    return [build, _requests_family(stats), _latency_family(stats), budget, ceiling, stretch, waits, targets,
-            discovered, reload_ok, reload_time]
+    return [build, _requests_family(stats), _latency_family(stats), *_drift_families(stats), budget, ceiling, stretch,
+            waits, targets, discovered, reload_ok, reload_time]
 
 
 def _requests_family(stats: ApiStats) -> Family:
@@ -79,3 +80,17 @@ def _latency_family(stats: ApiStats) -> Family:
         histogram = stats.latency[endpoint]
         family.add_histogram((endpoint,), list(histogram.counts) + [histogram.count], histogram.sum)
     return family
+
+
+def _drift_families(stats: ApiStats) -> list[Family]:
+    """What the answers held that the model did not expect (api/drift.py), and how many
+    the reference parser read; the fallbacks of search from 0."""
+    report = stats.drift.report()
+    drift = new_family("convoso_exporter_api_drift_total")
+    for entry in report.entries:
+        drift.add((entry.endpoint, entry.field, entry.kind), entry.answers)
+    fallbacks = new_family("convoso_exporter_parse_fallbacks_total")
+    counts = {"search": 0, **report.fallbacks}
+    for endpoint in sorted(counts):
+        fallbacks.add((endpoint,), counts[endpoint])
+    return [drift, fallbacks]

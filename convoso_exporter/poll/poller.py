@@ -31,7 +31,7 @@ from typing import Any
 
 from convoso_exporter.api.errors import INTERNAL, ConvosoError
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.api.parse import one_line
+from convoso_exporter.api.errors import one_line
 from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.budget import Ceiling, Stretch
 from convoso_exporter.poll.state import TargetState, stale_after

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convoso_exporter.api.drift import DriftReport
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult, id_order
 from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN
 from convoso_exporter.derive.agreement import Gap, compare
@@ -46,6 +47,9 @@ class View:
     agent_metrics: bool = True
     agent_names: bool = True
     banner: str | None = None  # e.g. the demo's "simulated data"
+    # What the answers held that the model did not expect (ApiStats.drift.report());
+    # None: not tracked here (the pages then leave it out).
+    drift: DriftReport | None = None
 
     def account(self) -> TargetState | None:
         """The account target's state (the source of every agent), if it is polled."""

@@ -18,6 +18,7 @@ import json
 from importlib import resources
 from string import Template
 
+from convoso_exporter.api.drift import KINDS, DriftReport
 from convoso_exporter.config.schema import ACCOUNT, Target
 from convoso_exporter.derive.agreement import describe
 from convoso_exporter.poll.state import TargetState
@@ -98,6 +99,7 @@ def landing_page(view: View, *, version: str, telemetry_path: str, series: int, 
         scope_rows="\n".join(scope_row(line, now) for line in campaign_lines(view)),
         drop_note=html.escape(DROP_NOTE),
         counts=counts_line(count_check(view)),
+        drift=drift_section(view.drift, now),
         rows=rows,
     )
 
@@ -125,6 +127,42 @@ def counts_line(check: CountCheck) -> str:
 
 def _targets(n: int) -> str:
     return "1 target" if n == 1 else f"{n} targets"
+DRIFT_HEAD = (
+    "<tr><th>answer</th><th>field</th><th>kind</th><th>what the exporter did</th><th>answers</th>"
+    "<th>example</th><th>last seen</th></tr>"
+)
+DRIFT_ROW = (
+    '<tr><td>{endpoint}</td><td>{field}</td><td>{kind}</td><td>{action}</td><td class="num">{answers}</td>'
+    "<td><code>{example}</code></td><td>{seen} ago</td></tr>"
+)
+
+
+def drift_section(report: DriftReport | None, now: float) -> str:
+    """What the API sent that the model did not expect (api/drift.py): a line when
+    nothing, else one row per endpoint, field and kind; nothing when not tracked."""
+    if report is None:
+        return ""
+    read = sum(report.answers.values())
+    parts = ["<h2>What the API sent that the model did not expect</h2>"]
+    if not report.entries:
+        parts.append(f"<p>No unexpected fields: every answer read so far ({read:,}) matched the model.</p>"
+                     if read else "<p>No answer read yet.</p>")
+    else:
+        parts.append(f"<p>{len(report.entries)} differences in the {read:,} answers read so far. Each is counted in "
+                     "<code>convoso_exporter_api_drift_total</code> and was logged once.</p>")
+        parts.append("<table>\n" + DRIFT_HEAD)
+        parts += [DRIFT_ROW.format(
+            endpoint=html.escape(entry.endpoint), field=html.escape(entry.field), kind=entry.kind,
+            action=html.escape(KINDS.get(entry.kind, "")),
+            answers=f"{entry.answers:,} of {report.answers.get(entry.endpoint, entry.answers):,}",
+            example=html.escape(entry.example), seen=format_age(now - entry.last_seen),
+        ) for entry in report.entries]
+        parts.append("</table>")
+    fallbacks = sum(report.fallbacks.values())
+    if fallbacks:
+        parts.append(f'<p class="note">{fallbacks:,} of these answers were read by the reference parser '
+                     "(slower, same result): <code>convoso_exporter_parse_fallbacks_total</code>.</p>")
+    return "\n".join(parts) + "\n"
 
 
 def scope_row(line: ScopeLine, now: float) -> str:

@@ -23,7 +23,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence
 
-from convoso_exporter.api.parse import one_line
+from convoso_exporter.api.errors import one_line
 from convoso_exporter.web import snapshot
 from convoso_exporter.web.board import View
 from convoso_exporter.web.http import HttpServer, Request, Response, text_response

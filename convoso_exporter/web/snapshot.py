@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from convoso_exporter.api.drift import KINDS, DriftReport
 from convoso_exporter.api.model import Agent, SearchResult
 from convoso_exporter.config.schema import CAMPAIGN, QUEUE
 from convoso_exporter.derive.agreement import compare, listed
@@ -54,6 +55,7 @@ def document(view: View, *, now: float, version: str, target: str | None = None)
             "agent_metrics": view.agent_metrics,
             "agent_names": view.agent_names,
         },
+        "api_drift": drift_entry(view.drift),
         "targets": [target_entry(state, now) for state in selected],
         "account": None if account is None else account_entry(account, answer, agents, filters, view, now),
     }
@@ -65,6 +67,21 @@ def document(view: View, *, now: float, version: str, target: str | None = None)
 def encode(doc: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON; a non-finite number is a bug, never sent."""
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def drift_entry(report: DriftReport | None) -> dict[str, Any] | None:
+    """What the API sent that the model did not expect, since start (None: not tracked)."""
+    if report is None:
+        return None
+    return {
+        "answers": dict(report.answers),
+        "fallbacks": dict(report.fallbacks),
+        "entries": [
+            {"endpoint": e.endpoint, "field": e.field, "kind": e.kind, "action": KINDS.get(e.kind),
+             "answers": e.answers, "example": e.example, "first_seen": e.first_seen, "last_seen": e.last_seen}
+            for e in report.entries
+        ],
+    }
 
 
 def health(state: TargetState, now: float) -> dict[str, Any]:

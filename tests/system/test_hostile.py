@@ -163,26 +163,34 @@ HUGE_NUMBERS = {
     # 5,000 digits: Python's int-string limit raised ValueError, an unclassified error
     "82": lambda asked: response(b'{"agents": [], "agent_total": ' + b"7" * 5000 + b"}"),
     # the same number as a string, in an agent
-    "83": lambda asked: response(b'{"agents": [{"user_id": "u", "calls_today": "1' + b"0" * 400 + b'"}]}'),
+    "83": lambda asked: response(b'{"agents": [{"user_id": "u", "status": "READY", "calls_today": "1'
+                                 + b"0" * 400 + b'"}]}'),
 }
 
 
-def test_numbers_out_of_range_fail_their_target_only_and_every_request_is_counted_once(tmp_path):
+def test_numbers_out_of_range_cost_their_value_only_counted_and_logged_once(tmp_path):
+    """They failed their target's poll ("number out of range"), every series of it gone
+    for one value; now the value is cleared, counted in the shape telemetry and logged
+    once, and the rest of the answer is published (issue 23)."""
     with stack(tmp_path, HUGE_NUMBERS) as (server, exp):
-        before = exp.wait_for(lambda s: s.up("ok") == 1, "ok up")
         targets = [f"hostile-{campaign}" for campaign in HUGE_NUMBERS]
-        scrape = exp.wait_for(lambda s: all(s.poll_errors(t, "protocol") >= 2 for t in targets)
-                              and (s.last_success("ok") or 0) > (before.last_success("ok") or 0),
-                              "every hostile target failing as protocol while ok is fresh", timeout=20)
-        assert scrape.up("ok") == 1 and all(scrape.up(t) == 0 for t in targets)
-        assert "number out of range: 100000000000...000000 (401 characters)" in error_line(exp, targets[0])
-        assert "agents[0].calls_today: number out of range" in error_line(exp, targets[2])
-        # One outcome per request: every failed poll is one protocol request, none internal.
-        protocol_polls = sum(value for _, value in scrape.select("convoso_exporter_poll_errors_total", kind="protocol"))
-        assert scrape.api_requests("protocol") == protocol_polls
-        assert scrape.select("convoso_exporter_poll_errors_total", kind="internal") == []
-        assert scrape.api_requests("internal") == 0
-        assert not [r for r in exp.records() if "Traceback" in str(r) or r["level"] == "error"]
+        scrape = exp.wait_for(lambda s: all(s.up(t) == 1 for t in ["ok", *targets])
+                              and s.value("convoso_exporter_api_drift_total", endpoint="search",
+                                          field="agents.calls_today", kind="out_of_bounds"),
+                              "every target up, the values out of range counted", timeout=20)
+        assert all(scrape.value("convoso_agent_count", target=t) is None for t in targets[:2])  # cleared
+        assert scrape.value("convoso_agent_count", target=targets[2]) is None  # not sent
+        assert scrape.value("convoso_target_agents", target=targets[2], status="READY") == 1  # its agent published
+        assert scrape.value("convoso_exporter_api_drift_total", endpoint="search", field="agent_total",
+                            kind="out_of_bounds") >= 2
+        assert scrape.api_requests("protocol") == 0 and scrape.api_requests("internal") == 0
+        assert scrape.select("convoso_exporter_poll_errors_total", kind="protocol") == [
+            (labels, 0.0) for labels, _ in scrape.select("convoso_exporter_poll_errors_total", kind="protocol")]
+        records = exp.records()
+        drift = [r["msg"] for r in records if "did not expect" in r["msg"]]
+        assert len([m for m in drift if "field agent_total: out_of_bounds" in m]) == 1, drift
+        assert len([m for m in drift if "field agents.calls_today: out_of_bounds" in m]) == 1, drift
+        assert not [r for r in records if "Traceback" in str(r) or r["level"] == "error"]
 
 
 # --- 5. label values are normalised before they are compared --------------------------------

@@ -343,6 +343,41 @@ def test_every_runtime_dependency_is_pinned():
                 f"constraints.txt pins {name}=={pins[name]}, but {requirement} is required")
 
 
+def imported_distributions() -> dict[str, set[str]]:
+    """The distribution of every third-party module the package imports (at any depth of
+    its code, lazily or not) → the files importing it."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "convoso_exporter").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.partition(".")[0]
+                if top in sys.stdlib_module_names or top == "convoso_exporter":
+                    continue
+                for dist in owners.get(top, [top]):
+                    found.setdefault(canonicalize_name(dist), set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_module_the_package_imports_is_a_declared_dependency():
+    """h11 and httpcore were imported (api/transport.py, api/failures.py) but only came in
+    through httpx: a httpx release that dropped or bounded them differently would break
+    the client with nothing in pyproject.toml saying so."""
+    declared = {canonicalize_name(Requirement(r).name) for r in tomllib.loads(
+        (ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    undeclared = {dist: sorted(files) for dist, files in imported_distributions().items() if dist not in declared}
+    assert not undeclared, f"imported but not in pyproject.toml's dependencies: {undeclared}"
+
+
 def test_the_pins_are_what_this_environment_tests_with():
     """The image and the sdist test (Python 3.13) install exactly the pins; a development
     environment resolved later may hold newer versions: said, not failed."""

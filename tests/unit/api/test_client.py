@@ -293,7 +293,6 @@ def test_server_errors(status: int, body: bytes, headers: dict) -> None:
         (b'{"agents": [{"user_id": "1"}', {}, "truncated JSON"),
         (b'{"agents": [{"user_id": "12', {}, "truncated JSON"),
         (b'{"agent_total": 1} trailing', {}, "not JSON"),
-        (b'{"user_full_name": "Jos\xe9"}', {}, "not valid UTF-8"),
         (b"", {}, "empty body"),
         (b"[" * 100000 + b"]" * 100000, {}, "nested too deeply"),
         (b'"just a string"', {}, "expected a JSON object"),
@@ -305,6 +304,19 @@ def test_bad_bodies_are_protocol_errors(body: bytes, headers: dict, words: str) 
     router.post(SEARCH).respond(200, content=body, headers=headers)
     error = fail(router, ProtocolError)
     assert words in str(error) and str(error).startswith("search: HTTP 200: ")
+
+
+def test_a_byte_that_is_not_utf8_costs_its_value_not_the_answer() -> None:
+    """It was "body is not valid UTF-8": one agent's name failed the whole account."""
+    router = new_router()
+    router.post(SEARCH).respond(200, content=b'{"agents": [{"user_id": "1", "user_full_name": "Jos\xe9"}, '
+                                             b'{"user_id": "2", "user_full_name": "Ann"}]}')
+    stats = ApiStats()
+    result = call(router, stats=stats)
+    assert [(a.user_id, a.user_full_name) for a in result.agents] == [("1", "Jos\ufffd"), ("2", "Ann")]
+    report = stats.drift.report()
+    assert [(e.field, e.kind) for e in report.entries if e.kind == "invalid_unicode"] == [
+        ("agents.user_full_name", "invalid_unicode")]
 
 
 def test_logout_without_success_is_protocol_error() -> None:
@@ -483,11 +495,13 @@ def test_timeouts_and_connection_failures_are_recorded() -> None:
 
 def test_every_request_ends_in_exactly_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
     """A number of thousands of digits was a ValueError from json.loads, outside the
-    taxonomy: not counted at all. Now a protocol error; and a bug in parsing is counted
-    as `internal` (and raised as it is)."""
+    taxonomy: not counted at all. Then a protocol error; now a value cleared (counted in
+    the shape telemetry). A body that is not JSON is a protocol error; and a bug in
+    parsing is counted as `internal` (and raised as it is)."""
     stats = ApiStats()
     router = new_router()
     answers = [httpx.Response(200, content=b'{"agent_total": ' + b"7" * 5000 + b"}"),
+               httpx.Response(200, content=b'{"agents": [{"user_id": "1"'),
                httpx.Response(200, json={"agents": []}), httpx.Response(200, json={})]
     router.post(SEARCH).mock(side_effect=lambda request: answers.pop(0))
 
@@ -496,16 +510,19 @@ def test_every_request_ends_in_exactly_one_outcome(monkeypatch: pytest.MonkeyPat
 
     async def go() -> None:
         async with make_client(router, stats=stats) as client:
-            with pytest.raises(ProtocolError, match="number out of range"):
+            assert (await client.search()).agent_total is None
+            with pytest.raises(ProtocolError, match="truncated JSON"):
                 await client.search()
-            monkeypatch.setattr(client_module, "parse_search", buggy)
+            monkeypatch.setattr(client_module, "read_search", buggy)
             with pytest.raises(RuntimeError):
                 await client.search()
             monkeypatch.undo()
             await client.search()
 
     asyncio.run(go())
-    assert stats.requests == {("search", "protocol"): 1, ("search", "internal"): 1, ("search", "success"): 1}
+    assert stats.requests == {("search", "protocol"): 1, ("search", "internal"): 1, ("search", "success"): 2}
+    assert [(e.field, e.kind, e.answers) for e in stats.drift.report().entries if e.kind == "out_of_bounds"] == [
+        ("agent_total", "out_of_bounds", 1)]
 
 
 # --- concurrency -------------------------------------------------------------------

@@ -9,6 +9,7 @@ import zlib
 import pytest
 
 from convoso_exporter.api.decode import CHUNK, BodyDecoder, codings, decode_json
+from convoso_exporter.api.fields import Unreadable
 from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
 from convoso_exporter.api.limits import Limits
 
@@ -119,19 +120,54 @@ def test_an_answer_beyond_the_bounds_is_too_large_and_not_parsed(body, words, mo
     assert words in str(problem) and str(problem).endswith("; not parsed")
 
 
+@pytest.mark.parametrize("number", [
+    b"1" + b"0" * 400, b"9" * 5000, b"1e400", b"-1e400", b"0." + b"1" * 40,
+])
+def test_a_number_beyond_the_bounds_is_unreadable_where_it_stood(number):
+    """It refused the whole answer ("number out of range"); now it costs that value."""
+    doc, problem = decode_json(b'{"agents": [{"user_id": "1"}], "x": ' + number + b"}", "application/json")
+    assert problem is None and doc["agents"] == [{"user_id": "1"}]
+    assert type(doc["x"]) is Unreadable and doc["x"].text == number.decode()
+    assert doc["x"].why == "at most 32 characters, and finite"
+
+
 @pytest.mark.parametrize(("body", "words"), [
-    (b'{"agent_total": 1' + b"0" * 400 + b"}", "number out of range: 100000000000...000000 (401 characters)"),
-    (b'{"agent_total": ' + b"9" * 5000 + b"}", "(5000 characters); at most 32 characters, and finite"),
-    (b'{"x": 1e400}', "number out of range: 1e400; at most 32 characters, and finite"),
-    (b'{"x": -1e400}', "number out of range: -1e400"),
-    (b'{"x": 0.' + b"1" * 40 + b"}", "number out of range: 0.1111111111...111111 (42 characters)"),
     (b'{"x": NaN}', "body is not JSON (NaN is not a JSON value)"),
     (b'{"x": -Infinity}', "body is not JSON (-Infinity is not a JSON value)"),
 ])
-def test_numbers_are_bounded_while_decoding(body, words):
+def test_constants_that_are_not_json_refuse_the_answer(body, words):
     doc, problem = decode_json(body, "application/json")
     assert doc is None and type(problem) is ProtocolError
     assert words in str(problem), str(problem)
+
+
+def test_bytes_that_are_not_utf8_are_kept_as_lone_surrogates():
+    """"body is not valid UTF-8" refused the whole answer for one byte of one name."""
+    doc, problem = decode_json(b'{"agents": [{"user_full_name": "Jos\xe9"}, {"user_full_name": "Ann"}]}', "")
+    assert problem is None and doc["agents"] == [{"user_full_name": "Jos\udce9"}, {"user_full_name": "Ann"}]
+
+
+def test_an_entry_nested_too_deeply_is_unreadable_and_the_rest_is_read():
+    """The decoder's RecursionError refused the whole answer ("JSON nested too deeply")."""
+    deep = b"[" * 5000 + b"]" * 5000
+    body = (b'{"success": true, "data": {"entries": {"agents": {"1": {"user_id": "1"}, "2": {"x": ' + deep
+            + b'}, "3": {"user_id": "3", "n": ' + b"9" * 40 + b'}}, "agent_total": 2, "deep": ' + deep + b"}}}")
+    doc, problem = decode_json(body, "application/json")
+    assert problem is None
+    entries = doc["data"]["entries"]
+    assert entries["agents"]["1"] == {"user_id": "1"} and entries["agents"]["3"]["user_id"] == "3"
+    assert type(entries["agents"]["2"]) is Unreadable and "nested deeper" in entries["agents"]["2"].why
+    assert type(entries["deep"]) is Unreadable and entries["agent_total"] == 2
+    assert type(entries["agents"]["3"]["n"]) is Unreadable
+
+
+@pytest.mark.parametrize("body", [
+    b'{"agents": [' + b"[" * 5000 + b"]" * 5000 + b", {} ",  # truncated
+    b'{"agents": [' + b"[" * 5000 + b"]" * 5000 + b"]} trailing",
+])
+def test_a_deep_answer_that_is_not_json_is_still_refused(body):
+    doc, problem = decode_json(body, "application/json")
+    assert doc is None and type(problem) is ProtocolError
 
 
 def test_numbers_within_the_bounds_decode():

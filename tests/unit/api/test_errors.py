@@ -1,5 +1,6 @@
-"""convoso_exporter.api.errors: the error taxonomy (a stable kind per class) and the
-redaction of the auth token in every form it takes in a URL or a form body."""
+"""convoso_exporter.api.errors: the error taxonomy (a stable kind per class), the
+redaction of the auth token in every form it takes in a URL or a form body, and the one
+way a message is put on one line."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from convoso_exporter.api.errors import (
     RateLimited,
     ResponseTooLarge,
     ServerError,
+    escaped,
+    one_line,
     redact,
     secret_forms,
 )
@@ -125,3 +128,30 @@ def test_redact_leaves_no_piece_of_a_form_that_contains_another():
 @pytest.mark.parametrize("secret", ["", None])
 def test_without_a_secret_the_text_is_unchanged(secret):
     assert redact("nothing to hide", secret) == "nothing to hide"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a\n b\t\tc ", "a b c"),
+    ("  one\r\ntwo\u2028three  ", "one two three"),
+    ("plain", "plain"),
+    ("", ""),
+    (" \n ", ""),
+    ("café ☎", "café ☎"),
+    ("red\x1b[31m", "red\\x1b[31m"),
+    ("bell\x07 nul\x00", "bell\\x07 nul\\x00"),
+    ("lone \ud800", "lone \\ud800"),
+    ("bidi \u202e", "bidi \\u202e"),
+])
+def test_one_line_collapses_whitespace_and_escapes_the_rest_that_is_not_printable(text, line):
+    """There were two one_line functions: api's collapsed whitespace but kept an escape
+    sequence from a server's error text as it was (it reached logs and terminals); the
+    config's escaped everything. One now serves both."""
+    assert one_line(text) == line
+    assert one_line(text).isprintable()
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("bad\nkey", "bad\\nkey"), ("a\tb", "a\\tb"), ("plain key", "plain key"), ("\x1b", "\\x1b"),
+])
+def test_escaped_shows_a_value_exactly_on_one_line(text, shown):
+    assert escaped(text) == shown and one_line(escaped(text)) == shown

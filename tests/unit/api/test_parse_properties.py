@@ -76,9 +76,10 @@ def test_any_answer_as_bytes_decodes_and_parses_to_a_snapshot_or_a_classified_er
 
 @settings(max_examples=100, deadline=None)
 @given(good_documents())
-def test_answers_of_the_right_shape_parse_unless_a_count_is_out_of_range(doc):
+def test_answers_of_the_right_shape_always_parse(doc):
+    """A count out of range refused the whole answer; now it is cleared (and noted)."""
     outcome = parsed(doc)
-    assert isinstance(outcome, SearchResult) or "number out of range" in str(outcome), outcome
+    assert isinstance(outcome, SearchResult), outcome
 
 
 @FUZZ

@@ -96,3 +96,16 @@ def test_a_negative_duration_is_recorded_as_zero():
 def test_no_endpoint_is_listed_before_its_first_request():
     stats = ApiStats()
     assert stats.requests == {} and stats.latency == {}
+
+
+def test_a_snapshot_holds_the_shape_telemetry_as_it_was():
+    from convoso_exporter.api.drift import Tally
+
+    stats = ApiStats()
+    tally = Tally("search")
+    tally.note("agents.lead_id", "empty_as_text", "0")
+    stats.drift.add(tally)
+    copy = stats.snapshot()
+    stats.drift.add(tally)
+    assert [(e.field, e.answers) for e in copy.drift.report().entries] == [("agents.lead_id", 1)]
+    assert [(e.field, e.answers) for e in stats.drift.report().entries] == [("agents.lead_id", 2)]

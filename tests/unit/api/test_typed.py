@@ -1,8 +1,7 @@
-"""The client's typed path (api/typed.py) against the reference parser (decode_json +
-parse_search over the decoded document): on every generated answer it gives what the
-reference gives of the answer, or of the part of it the exporter reads (it skips the
-fields it does not read, unbuilt: a number of 400 digits there no longer refuses the
-answer, since it costs nothing)."""
+"""The client's typed path (api/typed.py, through api/read.py) against the reference
+parser (decode_json + parse_search over the decoded document): on every generated answer
+it gives what the reference gives of the answer, or of the part of it the exporter reads
+(it skips the fields it does not read, unbuilt)."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from convoso_exporter.api.decode import Body, decode_json
 from convoso_exporter.api.errors import ConvosoError
 from convoso_exporter.api.model import Agent, status_counts
 from convoso_exporter.api.parse import parse_search
+from convoso_exporter.api.read import read_search
 from tests.api_strategies import documents, good_documents
 
 TOKEN = "pr0perty/T0ken+x"
@@ -42,7 +42,7 @@ def reference(raw: bytes, agents: bool = True):
 
 
 def typed(raw: bytes, agents: bool = True):
-    return outcome(lambda b: parse_search(b, secret=TOKEN, agents=agents), Body(raw, "application/json"))
+    return outcome(lambda b: read_search(b, secret=TOKEN, agents=agents), Body(raw, "application/json"))
 
 
 def record(entry, fields=Agent.__struct_fields__):
@@ -107,6 +107,16 @@ def test_figures_only_reads_the_labels_it_counts_and_keeps_no_agent(doc):
     if got != reference(raw, agents=False):
         assert got == reference(encoded(read_part(doc, LABELS), False), agents=False), raw[:300]
     assert not isinstance(got, tuple) and got.agents == () or isinstance(got, tuple)
+
+
+def test_text_padded_with_whitespace_other_than_a_space_reads_as_the_reference_reads_it():
+    """Found by the property above: the typed path took only " " for padding, so "\\t-"
+    stayed a name where the reference reads an empty, and a user_id "\\x1f" stayed one
+    where the reference takes the key of a keyed collection."""
+    for doc in ({"agents": {"0": {"user_id": "0"}, "1": {"user_id": "\x1f", "status": "READY"}}},
+                {"agents": [{"user_full_name": "\t-", "status": "\x0bREADY\n", "lead_id": "\r0"}]}):
+        raw = json.dumps(doc).encode()
+        assert typed(raw) == reference(raw)
 
 
 def test_a_figures_only_answer_counts_its_statuses_as_the_kept_agents_would():

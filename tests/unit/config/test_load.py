@@ -93,7 +93,7 @@ def test_format_path():
     assert format_path(()) == "(top level)"
     assert format_path(("targets", 1, "queue_id")) == "targets[1].queue_id"
     assert format_path(("targets", 0, "skills", 2)) == "targets[0].skills[2]"
-    assert format_path(("a\nb",)) == "a\nb"  # escaped when the message is made one line
+    assert format_path(("a\nb",)) == "a\\nb"  # shown exactly: a message's one_line makes line breaks spaces
     assert format_path(("k" * 61,)) == repr("k" * 57 + "...")
 
 

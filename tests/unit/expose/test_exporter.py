@@ -81,3 +81,24 @@ def test_build_info_carries_the_revision():
     body = renderer().render([state("t")], ApiStats(), NOW, info).body
     assert value(body, "convoso_exporter_build_info", version="1.2.3", revision="0123abc",
                  python_version=platform.python_version()) == 1
+
+
+def test_the_shape_telemetry_is_rendered_with_its_fallbacks_from_zero():
+    from convoso_exporter.api.drift import Tally
+
+    stats = ApiStats()
+    body = renderer().render([state("t")], stats, NOW, INFO).body
+    assert value(body, "convoso_exporter_parse_fallbacks_total", endpoint="search") == 0
+    assert "convoso_exporter_api_drift_total" not in names(body)  # no answer showed any
+    for fallback in (None, "bom"):
+        tally = Tally("search", "tok")
+        tally.note("agents.calls_today", "number_as_text", "12")
+        tally.unknown("agents.", 'odd "name"\n\\', 1)
+        tally.fallback = fallback
+        stats.drift.add(tally)
+    body = renderer().render([state("t")], stats.snapshot(), NOW, INFO).body
+    assert value(body, "convoso_exporter_api_drift_total", endpoint="search", field="agents.calls_today",
+                 kind="number_as_text") == 2
+    assert value(body, "convoso_exporter_api_drift_total", endpoint="search", field='agents.odd "name"\\n\\',
+                 kind="unknown_field") == 2
+    assert value(body, "convoso_exporter_parse_fallbacks_total", endpoint="search") == 1

@@ -172,3 +172,21 @@ async def serving(backend: FakeBackend, **options) -> AsyncIterator[tuple[Export
             yield server, client
     finally:
         await server.close()
+
+
+def drift_report():
+    """The shape telemetry after two live-style answers, one read by the reference, and an
+    unknown field whose name and example try to break the page."""
+    from convoso_exporter.api.drift import Drift, Tally
+
+    drift = Drift(clock=lambda: NOW - 30)
+    for fallback in (None, "a byte-order mark"):
+        tally = Tally("search", "tok")
+        tally.note("agents.calls_today", "number_as_text", "52")
+        tally.note("data.entries", "wrapped")
+        tally.fallback = fallback
+        drift.add(tally)
+    hostile = Tally("search", "tok")
+    hostile.unknown("agents.", "<b>x</b>", "<script>alert(1)</script>")
+    drift.add(hostile)
+    return drift.report()

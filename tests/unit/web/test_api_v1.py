@@ -58,7 +58,7 @@ def by_name(document_: dict) -> dict[str, dict]:
 
 def test_top_level_shape_and_version():
     d = doc()
-    assert set(d) == {"schema", "generated_at", "generation", "exporter", "targets", "account", "agents"}
+    assert set(d) == {"schema", "generated_at", "generation", "exporter", "api_drift", "targets", "account", "agents"}
     assert d["schema"] == SCHEMA == 1
     assert d["generated_at"] == NOW and d["generation"] == 7
     assert d["exporter"] == {"version": "9.9", "poll_interval_seconds": 15.0, "api_calls_per_minute": 7.0,

@@ -20,7 +20,7 @@ from convoso_exporter.derive.agreement import Gap
 from convoso_exporter.web.board import CountCheck
 from convoso_exporter.web.pages import counts_line, format_age, landing_page, wallboard_page
 from tests.support import ROOT
-from tests.unit.web.floor import NOW, floor_states, view
+from tests.unit.web.floor import NOW, drift_report, floor_states, view
 
 STATIC = ROOT / "convoso_exporter" / "web" / "static"
 
@@ -131,6 +131,28 @@ def test_landing_page_escapes_names_from_the_api():
     states["campaign:1001"] = TargetState(hostile)
     page = landing(view(states))
     assert "<i>" not in page
+
+
+def test_landing_page_lists_what_the_api_sent_that_the_model_did_not_expect():
+    page = landing(view(drift=drift_report()))
+    assert "<h2>What the API sent that the model did not expect</h2>" in page
+    rows = rows_of(page)
+    assert ["search", "agents.calls_today", "number_as_text", "read as the number", "2 of 3", "&quot;52&quot;",
+            "30s ago"] in rows
+    assert ["search", "data.entries", "wrapped", "read inside", "2 of 3", "", "30s ago"] in rows
+    assert "<b>x</b>" not in page and "<script>" not in page and "agents.&lt;b&gt;x&lt;/b&gt;" in page
+    assert "1 of these answers were read by the reference parser" in page
+
+
+def test_landing_page_says_when_every_answer_matched_the_model_and_when_it_is_not_tracked():
+    from convoso_exporter.api.drift import Drift, Tally
+
+    drift = Drift()
+    drift.add(Tally("search"))
+    page = landing(view(drift=drift.report()))
+    assert "No unexpected fields: every answer read so far (1) matched the model." in page
+    assert "No answer read yet." in landing(view(drift=Drift().report()))
+    assert "did not expect" not in landing(view())  # drift not passed: nothing claimed
 
 
 @pytest.mark.parametrize(

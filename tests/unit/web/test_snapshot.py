@@ -22,7 +22,7 @@ from convoso_exporter.poll.state import TargetState
 from convoso_exporter.simulator.center import ContactCenter, FakeClock
 from convoso_exporter.web.board import View
 from convoso_exporter.web.snapshot import agent_row, document, encode, figures_entry, health, target_entry
-from tests.unit.web.floor import ACCOUNT_AGENTS, HOSTILE, NOW, agent, answer, ok, view
+from tests.unit.web.floor import ACCOUNT_AGENTS, HOSTILE, NOW, agent, answer, drift_report, ok, view
 
 FLOOR = ("READY", "INCALL", "PAUSED", "WRAP", "RINGING", "TRANSFER", "LOGGED_OUT")  # the simulator's statuses
 ROW_KEYS = ["user_id", "name", "status", "status_label", "status_seconds", "time_level", "calls_today",
@@ -127,8 +127,18 @@ def test_an_exporter_with_no_targets_yet():
         "schema": 1, "generated_at": NOW, "generation": 0,
         "exporter": {"version": "0.0.1", "poll_interval_seconds": 15.0, "api_calls_per_minute": 0.0,
                      "banner": None, "agent_metrics": True, "agent_names": True},
-        "targets": [], "account": None, "agents": [],
+        "api_drift": None, "targets": [], "account": None, "agents": [],
     }
+
+
+def test_the_shape_telemetry_is_listed_with_what_was_done():
+    drift = read(view(drift=drift_report()))["api_drift"]
+    assert drift["answers"] == {"search": 3} and drift["fallbacks"] == {"search": 1}
+    assert drift["entries"][0] == {"endpoint": "search", "field": "agents.<b>x</b>", "kind": "unknown_field",
+                                   "action": "ignored", "answers": 1, "example": '"<script>alert(1)</script>"',
+                                   "first_seen": NOW - 30, "last_seen": NOW - 30}
+    assert [(e["field"], e["kind"], e["answers"]) for e in drift["entries"][1:]] == [
+        ("agents.calls_today", "number_as_text", 2), ("data.entries", "wrapped", 2)]
 
 
 def test_the_api_budget_is_rounded_to_three_decimals():
