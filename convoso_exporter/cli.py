@@ -67,6 +67,17 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="run against the built-in simulator (default without --config.file)")
     parser.add_argument(
+        "--demo.style", dest="demo_style", choices=["documented", "live"], default="documented",
+        help="how the demo's simulator answers: as the vendor documents, or as the live service is known to "
+        "(wrapped, numbers as text, ...: the landing page then lists what it sent that the model did not expect)",
+    )
+    parser.add_argument(
+        "--demo.count-style", dest="demo_count_style", default="documented",
+        choices=["documented", "ringing-as-ready", "wrap-as-paused", "logged-in-total"],
+        help="how the demo's simulator counts its own agent_* figures (not documented: the landing page and "
+        "convoso_exporter_count_disagreement then show the gap)",
+    )
+    parser.add_argument(
         "--web.listen-address", dest="listen", action="append", default=None, metavar="ADDRESS",
         help=f"address to listen on, repeatable: each one listens (default {DEFAULT_LISTEN}: IPv6 and IPv4; "
         f"0.0.0.0:PORT IPv4 only, [::]:PORT, [::1]:PORT, HOST:PORT; the demo: {DEMO_LISTEN}, this machine only)",
@@ -131,7 +142,7 @@ def _run(argv: Sequence[str]) -> int:
         args.listen = [DEMO_LISTEN if demo else DEFAULT_LISTEN]
     options = _run_options(args)
     if demo:
-        return asyncio.run(_serve_demo(options))
+        return asyncio.run(_serve_demo(options, args.demo_style, args.demo_count_style))
     path = args.config_file
     config = load_config(path)
     return asyncio.run(_serve(config, options, lambda: load_config(path)))
@@ -176,10 +187,10 @@ async def _serve(config: Config, options, loader, banner: str | None = None) -> 
         raise UsageError(f"--web.systemd-socket: {exc}") from None
 
 
-async def _serve_demo(options) -> int:
+async def _serve_demo(options, style: str = "documented", count_style: str = "documented") -> int:
     from convoso_exporter.demo import start_demo
 
-    sim, config = await start_demo()
+    sim, config = await start_demo(style=style, count_style=count_style)
     # Debug: before the exporter binds its port, stderr must stay one line if that fails.
     log.debug("demo mode: simulator listening at %s", sim.base_url)
     # Shown on the landing page, the wallboard and in /api/v1/snapshot, and logged once listening.

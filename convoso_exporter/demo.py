@@ -18,14 +18,17 @@ DEMO_POLL_INTERVAL = 5.0
 DEMO_DISCOVERY_INTERVAL = 15.0
 
 
-async def start_demo(*, agents: int = DEMO_AGENTS, seed: int = 7):
-    """Start the simulator; return it with the preset config. Close it with `await sim.close()`."""
+async def start_demo(*, agents: int = DEMO_AGENTS, seed: int = 7, style: str = "documented",
+                     count_style: str = "documented"):
+    """Start the simulator answering in `style` (documented, or live: the live service's
+    known differences) and counting agents by `count_style`; return it with the preset
+    config. Close it with `await sim.close()`."""
     from convoso_exporter.simulator import ContactCenter, Simulator
 
     center = ContactCenter(agents=agents, campaigns=3, queues=4, seed=seed)
     # A fresh random token per run: the demo never has a fixed credential to leak.
     token = secrets.token_urlsafe(16)
-    sim = Simulator(center, token=token)
+    sim = Simulator(center, token=token, style=style, count_style=count_style)
     await sim.start("127.0.0.1", 0)
     return sim, demo_config(sim.base_url, token)
 

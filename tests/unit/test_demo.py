@@ -99,3 +99,36 @@ def test_agents_and_seed_are_passed_to_the_center():
     assert len(same["agents"]) == 6 and len(same["campaigns"]) == 3 and len(same["queues"]) == 4
     assert (same["campaigns"], same["queues"]) == (again["campaigns"], again["queues"])
     assert same["campaigns"] != other["campaigns"]  # another seed, other campaigns
+
+
+def test_the_demo_flags_offer_exactly_the_simulators_styles():
+    # The command line names them without importing the simulator (only the demo does).
+    from convoso_exporter.cli import _run_parser
+    from convoso_exporter.simulator.render import COUNT_STYLES, STYLES
+
+    actions = {action.dest: action for action in _run_parser()._actions}
+    assert tuple(actions["demo_style"].choices) == STYLES
+    assert tuple(actions["demo_count_style"].choices) == tuple(COUNT_STYLES)
+
+
+def test_a_live_style_demo_shows_what_the_live_service_sends_and_a_count_style_the_gap():
+    from convoso_exporter.app import App, RunOptions
+    from convoso_exporter.web.board import count_check
+
+    async def main():
+        sim, config = await start_demo(style="live", count_style="ringing-as-ready")
+        app = App(config, RunOptions())
+        try:
+            await app.poll_all_once()
+            return app.view(), app.render_now().body.decode()
+        finally:
+            await app.client.aclose()
+            await sim.close()
+
+    view, text = asyncio.run(main())
+    kinds = {(entry.field, entry.kind) for entry in view.drift.entries}
+    assert ("data.entries", "wrapped") in kinds and ("agents", "keyed_by_id") in kinds
+    assert 'convoso_exporter_api_drift_total{endpoint="search",field="data.entries",kind="wrapped"}' in text
+    ringing = sum(agent.status == "RINGING" for agent in view.states["account"].snapshot.agents)
+    assert ringing > 0 and not count_check(view).agree
+    assert f'convoso_exporter_count_disagreement{{figure="ready",target="account"}} {ringing:.1f}' in text
