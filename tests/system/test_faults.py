@@ -405,7 +405,7 @@ def held() -> tuple[int, int]:
 def biggest_holders(count: int = 3) -> str:
     """Where the most traced memory was allocated: what a failure message names."""
     stats = tracemalloc.take_snapshot().statistics("traceback")[:count]
-    return "; ".join(f"{stat.size} B at {' <- '.join(str(frame) for frame in stat.traceback[-3:])}" for stat in stats)
+    return "; ".join(f"{stat.size} B at {' <- '.join(str(frame) for frame in stat.traceback[-8:])}" for stat in stats)
 
 
 async def settled(before: int, patience: float = 3.0) -> tuple[int, int]:

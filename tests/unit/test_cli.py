@@ -23,8 +23,10 @@ def served(monkeypatch):
     """Run `cli.main` up to the point of serving; record what it would serve with."""
     seen: dict = {}
 
-    async def serve_demo(options):
+    async def serve_demo(options, style="documented", count_style="documented"):
         seen.update(mode="demo", listen=options.listen_addresses, systemd=options.systemd_socket)
+        if (style, count_style) != ("documented", "documented"):
+            seen.update(style=style, count_style=count_style)
         return 0
 
     async def serve(config, options, loader, banner=None):
@@ -43,6 +45,11 @@ def test_the_demo_listens_on_loopback_unless_told(served):
     assert served["listen"] == ("127.0.0.1:10717",)
     assert cli.main(["--demo", "--web.listen-address", ":10717"]) == 0
     assert served == {"mode": "demo", "listen": (":10717",), "systemd": False}
+
+
+def test_the_demo_answers_in_the_style_asked_for(served):
+    assert cli.main(["--demo.style", "live", "--demo.count-style", "wrap-as-paused"]) == 0
+    assert (served["style"], served["count_style"]) == ("live", "wrap-as-paused")
 
 
 def test_a_real_config_listens_on_every_address_by_default(served, monkeypatch):
