@@ -71,13 +71,16 @@ def scrape_while_busy(bench: Bench, sim: Simulator, idle: dict[bool, LoadResult]
         result = bench.load(Load(busy.port, gzip=gzip, concurrency=1, duration=s.busy_seconds))
         busy_share = (tree_cpu_seconds(busy.pid) - cpu_before) / (time.monotonic() - started)
         ratio = p99(result) / p99(idle[gzip])
+        # Reported, not judged: one process shares its CPU between polling and serving,
+        # and issue #20 judges what a scraper feels instead, the worst scrape and the p99
+        # against fixed limits at the account's size (bench/busy.py).
         yield Row(
             f"GET /metrics {thousands(series)} series, {encoding(gzip)}, polling+rendering every {s.busy_poll_interval:g} s",
             f"p99 {ms(p99(result))} (exporter CPU {busy_share * 100:.0f} %)",
             f"idle p99 {ms(p99(idle[gzip]))}",
             ratio,
-            "p99 ≤ 2×",
-            ratio <= 2,
+            "report",
+            None,
         )
 
 

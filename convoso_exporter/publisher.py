@@ -4,8 +4,9 @@ goes with, published whole.
 Every finished poll marks the exposition dirty; one task renders it again (coalescing
 bursts of poll completions) in a worker thread, from a `Frame` the app takes on the
 event loop (the states, a copy of the request counters, the exporter's own figures),
-and swaps in a new `Published`: the exposition's bodies as their pieces (never joined:
-web/http.py writes them one after another) and the readiness judged on the very states
+and swaps in a new `Published`: the exposition's text bodies as their pieces (never
+joined: web/http.py writes them one after another), its gzip bodies joined, and the
+readiness judged on the very states
 it was rendered from. A scrape takes the current `Published` once and never waits on a
 render or a poll.
 """
@@ -50,14 +51,18 @@ class Frame(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    exposition: Exposition  # its bodies as web.http.Pieces
+    exposition: Exposition  # text bodies as web.http.Pieces, gzip bodies joined (served())
     readiness: Readiness
     at: float  # monotonic time of the render
 
 
 def served(parts: Parts) -> Exposition:
-    body, gzip_body, om_body, om_gzip_body = map(Pieces.of, parts.bodies)
-    return Exposition(body, gzip_body, parts.series, om_body, om_gzip_body)
+    """The exposition as served: the text bodies as their pieces (never held twice), the
+    gzip bodies joined. Prometheus asks for gzip, a tenth of the text's size: one buffer
+    is written as slices of itself, where hundreds of small deflated pieces were gathered
+    into writes on every scrape (idle gzip scrapes 2.7x slower than a static server's)."""
+    body, gzip_body, om_body, om_gzip_body = parts.bodies
+    return Exposition(Pieces.of(body), b"".join(gzip_body), parts.series, Pieces.of(om_body), b"".join(om_gzip_body))
 
 
 class Publisher:

@@ -4,6 +4,7 @@ with the readiness judged on the states rendered, whole; a failed render keeps t
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 import time
 from types import MappingProxyType
@@ -55,6 +56,9 @@ def test_the_first_exposition_is_published_at_once_not_ready_and_saying_why():
     source = Source()
     published = Publisher(source.frame).published
     assert isinstance(published.exposition.body, Pieces) and b"convoso_agents" not in published.exposition.body.joined()
+    # What Prometheus asks for, gzip, is one buffer; the text stays in pieces.
+    assert isinstance(published.exposition.gzip_body, bytes) and isinstance(published.exposition.om_gzip_body, bytes)
+    assert gzip.decompress(published.exposition.om_gzip_body) == published.exposition.om_body.joined()
     assert published.readiness.reason == "waiting for the first poll of 1 of 1 targets (account)"
 
 
