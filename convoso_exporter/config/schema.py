@@ -38,7 +38,7 @@ from convoso_exporter.config.fields import (
 )
 from convoso_exporter.config.load import Document, ReadError, YamlError, read_text
 from convoso_exporter.config.load import parse as parse_yaml
-from convoso_exporter.config.token import TOKEN_ENV, clean_token, resolve_token, token_problem
+from convoso_exporter.config.credential import TOKEN_ENV, clean_token, resolve_token, token_problem
 from convoso_exporter.config.units import format_duration, hide, hiding
 
 MIN_POLL_INTERVAL = 1.0

@@ -58,15 +58,17 @@ def target_name(kind: str, scope: str) -> str:
 def endpoint_targets(config: Config, scopes: Sequence[Target], polling: Polling) -> list[Target]:
     """The optional endpoints' targets beside `scopes` (the planned search targets): the
     account's and each discovered campaign's this replica publishes; user-activity first,
-    then agent-performance (the account's only with agent_metrics). An endpoint polled as a
+    then agent-performance (the account's only with per-agent series: agent_metrics and
+    max_agents_per_target). An endpoint polled as a
     probe gets its first target alone."""
     made: dict[str, list[Target]] = {USER_ACTIVITY: [], PERFORMANCE: []}
     for scope in scopes:
         if not scope.publish or scope.kind not in (ACCOUNT, CAMPAIGN):
             continue
         for kind, interval in ((USER_ACTIVITY, scope.interval), (PERFORMANCE, config.performance.interval)):
-            if kind == PERFORMANCE and scope.kind == ACCOUNT and not config.agent_metrics:
-                continue
+            if kind == PERFORMANCE and scope.kind == ACCOUNT and not (config.agent_metrics and
+                                                                    config.max_agents_per_target):
+                continue  # the account's is for per-agent series alone
             made[kind].append(Target(target_name(kind, scope.name), campaign_id=scope.campaign_id, kind=kind,
                                      interval=interval, scope=scope.name, campaign_name=scope.campaign_name))
     return [target for kind, targets in made.items() if kind in polling

@@ -39,9 +39,9 @@ def test_beside_the_account_and_each_campaign_at_their_intervals():
     assert made[1].campaign_name == "Sales" and all(t.publish and not t.keeps_agents for t in made)
     # Not beside an account another shard publishes; the account's agent figures only with agent_metrics.
     assert endpoint_targets(config, [HIDDEN], configured(config)) == []
-    quiet = Config(agent_metrics=False)
-    assert [t.name for t in endpoint_targets(quiet, [ACCOUNT, SALES], {"performance": True})] == [
-        "performance:campaign:1"]
+    for quiet in (Config(agent_metrics=False), Config(max_agents_per_target=0)):
+        assert [t.name for t in endpoint_targets(quiet, [ACCOUNT, SALES], {"performance": True})] == [
+            "performance:campaign:1"]
 
 
 def test_the_config_turns_each_off():
