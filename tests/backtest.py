@@ -66,6 +66,7 @@ FAMILIES = (
 )
 # With Month.performance: a campaign's agent-performance figures, as the exporter publishes them.
 PERFORMANCE_FAMILIES = (
+    "convoso_exporter_endpoint_enabled",  # the live-human tiles count only while it says 1 (mixin LIVE_POLLED)
     "convoso_campaign_live_answered_total",
     "convoso_campaign_machine_answered_total",
     "convoso_campaign_agent_calls_total",
@@ -150,6 +151,7 @@ class Exporter:
             config = Config(agent_metrics=False, performance=PerformanceSettings(interval=POLL_EVERY))
             targets += [t for t in endpoint_targets(config, found.targets, {"performance": True})]
         self.states = {target.name: TargetState(target) for target in targets}
+        self.performance_on = performance
 
     def performance(self, state: TargetState, at: float):
         """A campaign's agent-performance answer for the account's day at `at`, read from
@@ -184,6 +186,9 @@ class Exporter:
         """Every target polled at `at` (the names in `faulty` get a glitched answer); their samples."""
         labels = f'job="{job}",instance="{self.instance}"'
         lines = []
+        if self.performance_on:  # as the exporter's own family says it, once per exporter
+            name = "convoso_exporter_endpoint_enabled"
+            lines.append((name, f'{name}{{{labels},endpoint="performance"}} 1 {at:.0f}'))
         for name, state in self.states.items():
             if state.target.kind == "performance":
                 result = self.performance(state, at)
