@@ -180,8 +180,11 @@ class Soak:
     def _start_exporter(self) -> tuple[str, int]:
         (self.workdir / "token").write_text(self.token + "\n")
         (self.workdir / "token").chmod(0o600)
+        # The ceiling above what the targets ask (the account and its user-activity, and the
+        # slices, every second): STALE_AFTER holds for intervals as configured, not stretched.
         lines = ["convoso:", f"  base_url: {self.sim_url}/v1", "  auth_token_file: token", "  timeout: 1500ms",
-                 "  max_backoff: 2s", "  max_response_bytes: 1MiB", f"poll_interval: {POLL_INTERVAL:g}s", "targets:"]
+                 "  max_backoff: 2s", "  max_response_bytes: 1MiB", "  max_requests_per_minute: 1200",
+                 f"poll_interval: {POLL_INTERVAL:g}s", "targets:"]
         for name, scope in self.scopes.items():
             lines.append(f"  - name: {name}")
             lines += [f'    {key}: "{value}"' for key, value in scope.items()]

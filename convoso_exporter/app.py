@@ -26,13 +26,16 @@ import httpx
 
 from convoso_exporter import __version__
 from convoso_exporter.api.client import ConvosoClient
+from convoso_exporter.api.errors import AccessDenied
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.config.schema import ACCOUNT, Config, ConfigError, Target
+from convoso_exporter.config.schema import ACCOUNT, ENDPOINT_KINDS, Config, ConfigError, Target
 from convoso_exporter.derive.history import Deriver
 from convoso_exporter.expose.cache import Exposition, MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
 from convoso_exporter.logs import add_secret
+from convoso_exporter.poll.calls import Calls
 from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.endpoints import Endpoints
 from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
@@ -98,6 +101,10 @@ class App:
         self.renderer = self._make_renderer(config)
         self.discovery = Discovery(config.discovery) if config.discovery.enabled else None
         self.deriver = self._make_deriver(config)
+        # The optional endpoints: on or off (the config, the token's refusals), and what a
+        # poll asks for each kind of target (the account's day in its time zone).
+        self.endpoints = Endpoints(config, wall)
+        self.calls = Calls(config.timezone)
         self.poller = Poller(
             self._targets(config),
             self.client,
@@ -108,6 +115,7 @@ class App:
             max_requests_per_minute=config.convoso.max_requests_per_minute,
             wall=wall,
             logger=poll_log,
+            call=lambda *args: self.calls(*args),
         )
         self.publisher = Publisher(self._frame, wall=wall)
         self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
@@ -139,6 +147,7 @@ class App:
             agent_names=self.config.agent_names,
             banner=self._banner,
             drift=self.stats.drift.report(),
+            endpoints=self.endpoints.statuses(),
         )
 
     async def reload(self) -> str:
@@ -268,7 +277,7 @@ class App:
 
     def _targets(self, config: Config) -> tuple[Target, ...]:
         found = self.discovery.found.targets if self.discovery is not None else ()
-        return plan(config, found, self.options.shard)
+        return plan(config, found, self.options.shard, self.endpoints.polling())
 
     def _make_client(self, config: Config) -> ConvosoClient:
         settings = config.convoso
@@ -301,6 +310,9 @@ class App:
             self.renderer = self._make_renderer(new)
         if (new.timezone, new.discovery.interval) != (old.timezone, old.discovery.interval):
             self.deriver = self._make_deriver(new)
+            self.calls = Calls(new.timezone)
+        # An endpoint the token was refused is tried again on reload.
+        self.endpoints = Endpoints(new, self._wall)
         if new.discovery != old.discovery:
             # New rules for what to poll: the next account answer rediscovers at once.
             self.discovery = Discovery(new.discovery) if new.discovery.enabled else None
@@ -317,16 +329,29 @@ class App:
 
     def _on_change(self, state: TargetState) -> None:
         self._generation += 1
-        if state.target.kind == ACCOUNT and state.up and self.discovery is not None:
-            self._discover(state)
+        if state.target.kind in ENDPOINT_KINDS:
+            self._endpoint_answered(state)
+        if state.target.kind == ACCOUNT and state.up:
+            if self.discovery is not None:
+                assert state.snapshot is not None and state.last_success is not None
+                self.discovery.update(state.snapshot, state.last_success)
+            self._replan()  # new scopes start polling now; a refused endpoint's hourly try
         # The account, a custom slice, a first poll: published promptly; discovered
         # campaigns' and queues' figures may wait for the batch.
         self.publisher.changed(prompt=state.target.keeps_agents or state.generation <= 1)
 
-    def _discover(self, account: TargetState) -> None:
-        """A discovery round from a fresh account answer: new scopes start polling now."""
-        assert account.snapshot is not None and account.last_success is not None
-        self.discovery.update(account.snapshot, account.last_success)
+    def _endpoint_answered(self, state: TargetState) -> None:
+        """A token refused for an optional endpoint turns that endpoint off (its targets
+        leave the plan); an answer turns it back on (a probe's, an hour later)."""
+        endpoint = state.target.kind
+        if state.last_error_kind == AccessDenied.kind:
+            self.endpoints.deny(endpoint, state.last_error or AccessDenied.kind)
+            self._replan()
+        elif state.up and self.endpoints.allow(endpoint):
+            self._replan()
+
+    def _replan(self) -> None:
+        """The targets as discovery and the endpoints now say; swapped in if they changed."""
         targets = self._targets(self.config)
         if not same_plan(targets, [state.target for state in self.poller.states.values()]):
             self.poller.replace(targets)
@@ -349,4 +374,5 @@ class App:
             discovered=self.discovery.found.counts if self.discovery is not None else {},
             stretch=self.poller.stretch,
             ceiling_wait_seconds=self.poller.ceiling_wait_seconds,
+            endpoints=self.endpoints.enabled(),
         )

@@ -3,8 +3,10 @@
 `--config.check` only proves the file is well formed; a wrong token, a typo in the
 host or an unknown campaign id show only against the API. This command validates the
 config, then makes one real search per target (the account first, then one discovery
-round, then every discovered and explicit target) and prints a table: the target, OK or
-the error in plain words with what to do, the agents it saw and how long it took; and the
+round, then every discovered and explicit target) and the optional endpoints' calls
+beside them (user-activity, agent-performance search of today: a token without their
+permission is told which one to tick), and prints a table: the target, OK or the error
+in plain words with what to do, the agents it saw and how long it took; and the
 API calls per minute the config implies, against `convoso.max_requests_per_minute`, with
 the intervals the exporter would stretch to stay within it. Its own searches wait their
 turn under that ceiling too. Exit 0 only when every target works.
@@ -14,19 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
 from convoso_exporter.api.client import ConvosoClient
-from convoso_exporter.api.errors import ApiError, ConvosoError
-from convoso_exporter.api.model import SearchResult
+from convoso_exporter.api.endpoints.activity import UserActivity
+from convoso_exporter.api.errors import AccessDenied, ApiError, ConvosoError
 from convoso_exporter.config.schema import Config, Target
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.budget import ADVICE as STRETCH_ADVICE, RateLimiter, Stretch, stretch
+from convoso_exporter.poll.calls import Calls
 from convoso_exporter.poll.plan import calls_per_minute, plan
+from convoso_exporter.poll.state import TargetState
 
 # What to do about each kind of failure, in words an operator acts on (a connection
 # failure or a timeout whose cause is known says what to check in its own message).
@@ -50,7 +54,7 @@ API_CODES = {
 class Outcome:
     target: Target
     seconds: float
-    result: SearchResult | None = None
+    result: Any = None  # a SearchResult, or an optional endpoint's answer
     error: ConvosoError | None = None
 
     @property
@@ -60,6 +64,10 @@ class Outcome:
     def verdict(self) -> str:
         if self.error is None:
             return "OK"
+        if isinstance(self.error, AccessDenied):
+            kind = self.target.kind
+            return (f"FAILED: {self.error} -> tick the {self.error.permission} permission for this token in Convoso "
+                    f"(or set {kind}.enabled: false); the exporter turns only {kind} off and polls the rest")
         if getattr(self.error, "reason", None) is not None:
             # A transport failure told in words (api/failures.py): its message names the
             # host and port and already says what to check.
@@ -71,27 +79,31 @@ class Outcome:
         return f"FAILED: {self.error} -> {advice}"
 
 
-async def check(config: Config, *, transport: httpx.AsyncBaseTransport | None = None) -> tuple[list[Outcome], Stretch]:
+async def check(config: Config, *, transport: httpx.AsyncBaseTransport | None = None,
+                wall: Callable[[], float] = time.time) -> tuple[list[Outcome], Stretch]:
     """Every target's outcome (account first) and the API calls per minute against the
-    ceiling; over `transport` when given (a recording's, record/session.py)."""
+    ceiling; over `transport` when given (a recording's, record/session.py), at the time
+    `wall` says (the account's day agent-performance is asked for)."""
     ceiling = config.convoso.max_requests_per_minute
     limiter = RateLimiter(ceiling, clock=time.monotonic, sleep=asyncio.sleep)
+    calls = Calls(config.timezone)
     async with ConvosoClient.from_settings(config.convoso, transport=transport) as client:
         targets = plan(config, (), None)
-        account = await _search(client, limiter, targets[0])
+        account = await _call(calls, client, limiter, targets[0], wall())
         found = ()
         if account.ok and config.discovery.enabled and account.result is not None:
-            found = Discovery(config.discovery).update(account.result, time.time()).targets
+            found = Discovery(config.discovery).update(account.result, wall()).targets
         targets = plan(config, found, None)
-        rest = await asyncio.gather(*(_search(client, limiter, target) for target in targets[1:]))
+        rest = await asyncio.gather(*(_call(calls, client, limiter, target, wall()) for target in targets[1:]))
     return [account, *rest], stretch(calls_per_minute(targets, config.poll_interval), ceiling)
 
 
-async def _search(client: ConvosoClient, limiter: RateLimiter, target: Target) -> Outcome:
+async def _call(calls: Calls, client: ConvosoClient, limiter: RateLimiter, target: Target, at: float) -> Outcome:
+    """The target's call(s), as a poll makes them (poll/calls.py), each in turn under the ceiling."""
     await limiter.acquire()
     started = time.perf_counter()
     try:
-        result = await client.search(**target.filters())
+        result = await calls(client, TargetState(target), at, limiter.acquire)
     except ConvosoError as err:
         return Outcome(target, time.perf_counter() - started, error=err)
     return Outcome(target, time.perf_counter() - started, result=result)
@@ -101,7 +113,7 @@ def report(outcomes: Sequence[Outcome], budget: Stretch, out: TextIO) -> int:
     """The table, the budget and the exit code: 0 when every target works, 1 otherwise."""
     rows = [("target", "kind", "agents", "latency", "result")]
     for outcome in outcomes:
-        agents = str(len(outcome.result.agents)) if outcome.result is not None else "-"
+        agents = seen(outcome.result)
         rows.append((outcome.target.name, outcome.target.kind, agents, f"{outcome.seconds * 1000:.0f} ms",
                      outcome.verdict()))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -116,3 +128,12 @@ def report(outcomes: Sequence[Outcome], budget: Stretch, out: TextIO) -> int:
         return 1
     print(f"All {len(outcomes)} targets work.", file=out)
     return 0
+
+
+def seen(result: Any) -> str:
+    """The agents an answer counted: listed (search, agent-performance), or logged in
+    as Convoso counts them (user-activity)."""
+    if isinstance(result, UserActivity):
+        return "-" if result.logged_in is None else str(result.logged_in)
+    agents = getattr(result, "agents", None)
+    return "-" if agents is None else str(len(agents))

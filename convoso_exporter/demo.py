@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings
+from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings, PerformanceSettings
 
 DEMO_AGENTS = 60
 DEMO_POLL_INTERVAL = 5.0
@@ -38,4 +38,6 @@ def demo_config(base_url: str, token: str) -> Config:
         convoso=ConvosoSettings(base_url=base_url, auth_token=token, timeout=5.0, concurrency=4, max_backoff=20.0),
         poll_interval=DEMO_POLL_INTERVAL,
         discovery=DiscoverySettings(interval=DEMO_DISCOVERY_INTERVAL),
+        # Agent-performance every 5 min in real use; the demo shows its figures moving too.
+        performance=PerformanceSettings(interval=DEMO_DISCOVERY_INTERVAL),
     )

@@ -14,6 +14,13 @@ exactly. (A real exporter, at a random phase, misses the calls of the last part 
 poll interval before midnight: about POLL_EVERY / 2 of the day's calls, dropped and
 answered alike.) The campaign targets come from `Discovery` on a first account answer.
 
+With `Month.performance` the exporter also polls each campaign's agent-performance search
+as it does (poll/endpoints.py): the simulator's answer on the wire ▶ `read_performance`
+(the day before closed first at the first poll of a day, `closing_day`) ▶ `Deriver` ▶
+`target_families`, whose `PERFORMANCE_FAMILIES` (the live-human basis, agent seconds) are
+written beside the others, and `Run.truth_performance` keeps the simulator's
+`truth()["performance"]` (per local day and campaign: machine, live_handled, seconds).
+
 Faults a month can carry: a surge (the drop ratio for some days), content glitches
 (one answer's day figures halved, as the simulator's `glitch` fault does on the wire;
 the wire itself is tested elsewhere and would double the run's time), and an exporter restart
@@ -24,17 +31,23 @@ the calls of the poll interval it was away lost, as docs/metrics.md says.
 from __future__ import annotations
 
 import datetime
+import json
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from convoso_exporter.api.decode import Body
 from convoso_exporter.api.parse import parse_search
-from convoso_exporter.config.schema import ACCOUNT, DiscoverySettings, Target
+from convoso_exporter.api.read import read_performance
+from convoso_exporter.config.schema import ACCOUNT, Config, DiscoverySettings, PerformanceSettings, Target
 from convoso_exporter.derive.history import Deriver
 from convoso_exporter.expose.exposition import escape_label_value, format_value
 from convoso_exporter.expose.families import FamilyOptions, target_families
+from convoso_exporter.poll.calls import closing_day
 from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.endpoints import endpoint_targets
 from convoso_exporter.poll.state import TargetState
+from convoso_exporter.simulator import performance as simulated_performance
 from convoso_exporter.simulator.center import ContactCenter, FakeClock
 
 TIMEZONE = "America/New_York"  # DST ends on 1 November 2026: one 25-hour day inside
@@ -50,6 +63,14 @@ FAMILIES = (
     "convoso_queue_answered_today",
     "convoso_queue_dropped_today",
     "convoso_target_info",
+)
+# With Month.performance: a campaign's agent-performance figures, as the exporter publishes them.
+PERFORMANCE_FAMILIES = (
+    "convoso_exporter_endpoint_enabled",  # the live-human tiles count only while it says 1 (mixin LIVE_POLLED)
+    "convoso_campaign_live_answered_total",
+    "convoso_campaign_machine_answered_total",
+    "convoso_campaign_agent_calls_total",
+    "convoso_campaign_agent_seconds_total",
 )
 OPTIONS = FamilyOptions(agent_metrics=False)
 DAY_FIGURES = ("queue_calls_today", "queue_answered", "queue_dropped")
@@ -71,6 +92,7 @@ class Month:
     glitches: tuple[tuple[float, int], ...] = ()  # (poll time, campaign index): that answer halved
     restart: float | None = None  # the exporter restarts (new instance) just before this poll
     seed: int = 11
+    performance: bool = False  # also poll each campaign's agent-performance search (PERFORMANCE_FAMILIES)
 
 
 @dataclass
@@ -89,6 +111,7 @@ class Run:
     # Every exporter's glitch counts (as it ended): target -> {(counter, kind): episodes}
     glitches: dict[str, dict[tuple[str, str], int]] = field(default_factory=lambda: defaultdict(dict))
     instances: list[str] = field(default_factory=list)
+    truth_performance: dict[str, dict] = field(default_factory=dict)  # truth()["performance"] at the end
 
 
 def poll_times() -> list[float]:
@@ -103,7 +126,8 @@ def sample_lines(families, labels: str, at: float) -> list[tuple[str, str]]:
     """(family name, OpenMetrics sample line) for the wanted families, stamped `at`."""
     found = []
     for family in families:
-        if family.name not in FAMILIES and f"{family.name}_total" not in FAMILIES:
+        wanted = (*FAMILIES, *PERFORMANCE_FAMILIES)
+        if family.name not in wanted and f"{family.name}_total" not in wanted:
             continue
         name = f"{family.name}_total" if family.type == "counter" else family.name
         for values, value in family.metrics:
@@ -117,12 +141,31 @@ def sample_lines(families, labels: str, at: float) -> list[tuple[str, str]]:
 class Exporter:
     """The exporter's poll path for the campaign targets, as one process would run it."""
 
-    def __init__(self, center: ContactCenter, instance: str, at: float) -> None:
+    def __init__(self, center: ContactCenter, instance: str, at: float, performance: bool = False) -> None:
         self.center, self.instance = center, instance
         self.deriver = Deriver(TIMEZONE)
         account = self.answer(Target("account", kind=ACCOUNT), False)
         found = Discovery(DiscoverySettings(queues=False, interval=POLL_EVERY)).update(account, at)
-        self.states = {target.name: TargetState(target) for target in found.targets}
+        targets = list(found.targets)
+        if performance:  # the campaigns' agent-performance targets, as the exporter plans them
+            config = Config(agent_metrics=False, performance=PerformanceSettings(interval=POLL_EVERY))
+            targets += [t for t in endpoint_targets(config, found.targets, {"performance": True})]
+        self.states = {target.name: TargetState(target) for target in targets}
+        self.performance_on = performance
+
+    def performance(self, state: TargetState, at: float):
+        """A campaign's agent-performance answer for the account's day at `at`, read from
+        the simulator's live-style bytes, with the day before closed at a new day's first poll."""
+        today = self.deriver.calendar.day(at)
+
+        def day_of(day: str):
+            params = {"date_start": day, "date_end": day, "campaign_ids": state.target.campaign_id}
+            wire = json.dumps(simulated_performance.search(self.center, params, "live")).encode()
+            return read_performance(Body(wire, "application/json"), day)
+
+        closing = closing_day(state, today)
+        answer = day_of(today)
+        return answer if closing is None else replace(answer, closing=day_of(closing))
 
     def answer(self, target: Target, glitch: bool):
         """The target's answer, parsed: the simulator's documented dict (a glitch halves its
@@ -143,8 +186,14 @@ class Exporter:
         """Every target polled at `at` (the names in `faulty` get a glitched answer); their samples."""
         labels = f'job="{job}",instance="{self.instance}"'
         lines = []
+        if self.performance_on:  # as the exporter's own family says it, once per exporter
+            name = "convoso_exporter_endpoint_enabled"
+            lines.append((name, f'{name}{{{labels},endpoint="performance"}} 1 {at:.0f}'))
         for name, state in self.states.items():
-            result = self.answer(state.target, name in faulty)
+            if state.target.kind == "performance":
+                result = self.performance(state, at)
+            else:
+                result = self.answer(state.target, name in faulty)
             derived = self.deriver.advance(state.target, state.derived, result, at)
             state = self.states[name] = state.succeeded(result, wall=at, duration=0.05, derived=derived)
             lines += sample_lines(target_families(state, at, OPTIONS), labels, at)
@@ -196,11 +245,12 @@ def simulate(month: Month) -> Run:
                     run.lost[cid] = (truth["today"], a1 - a0, d1 - d0)
             if exporter is not None:
                 exporter.count_glitches(run.glitches)
-            exporter = Exporter(center, f"exporter-{len(run.instances)}:10717", at)
+            exporter = Exporter(center, f"exporter-{len(run.instances)}:10717", at, month.performance)
             run.instances.append(exporter.instance)
         for name, line in exporter.poll(at, month.job, glitches.get(at, set())):
             run.lines[name].append(line)
     run.truth_days = center.truth()["days"]
+    run.truth_performance = center.truth()["performance"] if month.performance else {}
     assert exporter is not None
     exporter.count_glitches(run.glitches)
     return run
@@ -210,7 +260,7 @@ def openmetrics(runs: list[Run]) -> str:
     """Every run's samples as one OpenMetrics document: one block per family, `# EOF`."""
     kinds = {"convoso_target_info": "gauge"}
     parts = []
-    for name in FAMILIES:
+    for name in (*FAMILIES, *(f for f in PERFORMANCE_FAMILIES if any(run.lines[f] for run in runs))):
         family = name.removesuffix("_total")
         kind = "counter" if name.endswith("_total") else kinds.get(name, "gauge")
         parts.append(f"# TYPE {family} {kind}")

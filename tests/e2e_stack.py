@@ -38,15 +38,27 @@ from tests.support import ROOT, free_port, process, simulator_process, wait_http
 T = TypeVar("T")
 
 SIM_TOKEN = "e2e-T0KEN/s3cret"
+
+
+def afternoon_zone(now: float | None = None) -> str:
+    """A fixed-offset time zone (Etc/GMT±N) in which it is now 14:xx: the simulator and the
+    exporter share it and the real clock, so the exporter's "today" (the day it asks
+    agent-performance search for) is the simulator's, and the run can never cross the
+    account's midnight (when the daily counters reset), whatever time CI runs at."""
+    hour = time.gmtime(time.time() if now is None else now).tm_hour
+    offset = 14 - hour  # -9 .. +14 hours: every one is an Etc zone (whose sign is inverted)
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 # A healthy contact center: 0.5% drops can never reach the 2% warning once the
 # 100-answered guard is met (at most ~1% plus one rounding drop), nor make 5 drops in
 # the burst window. 200 agents take a call about every 2 s between them.
-# A pinned, busy simulated afternoon: the run can never cross the simulated midnight
-# (when the daily counters reset), whatever time CI runs at.
+# A busy afternoon, in the account's zone (`afternoon_zone`).
 CAMPAIGNS = 2
+TIMEZONE = afternoon_zone()
 SIM_ARGS = (
     "--agents", "200", "--campaigns", str(CAMPAIGNS), "--queues", "4", "--seed", "7", "--drop-ratio", "0.005",
-    "--start-time", "2026-11-24T14:00:00Z",
+    "--timezone", TIMEZONE,
 )
 # Fast rules. The burst must fire, end and send its resolved notification before the
 # daily-ratio alerts leave `pending`: once ConvosoDropRateCritical fires, the example
@@ -60,6 +72,11 @@ AM_TIMERS = {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1m"
 SCRAPE_INTERVAL = "1s"
 POLL_INTERVAL = "1s"
 DISCOVERY_INTERVAL = "1s"
+# Agent-performance every 5 s (its counters step at each poll); the ceiling above what the
+# intervals imply (account, custom target, 6 scopes and 3 user-activity calls every second,
+# 3 agent-performance calls every 5 s: 696 a minute), so that no interval is stretched.
+PERFORMANCE_INTERVAL = "5s"
+MAX_REQUESTS_PER_MINUTE = 720
 # The one explicit target: a skill slice, so the custom-slice panels have data.
 CUSTOM_TARGET = "spanish-slice"
 
@@ -228,8 +245,11 @@ def write_exporter_config(folder: Path, base_url: str, custom: dict[str, Any]) -
     token.write_text(SIM_TOKEN + "\n")
     token.chmod(0o600)
     config = {
-        "convoso": {"base_url": base_url, "auth_token_file": "token", "timeout": "800ms", "max_backoff": "2s"},
+        "convoso": {"base_url": base_url, "auth_token_file": "token", "timeout": "800ms", "max_backoff": "2s",
+                    "max_requests_per_minute": MAX_REQUESTS_PER_MINUTE},
         "poll_interval": POLL_INTERVAL,
+        "timezone": TIMEZONE,
+        "performance": {"enabled": True, "interval": PERFORMANCE_INTERVAL},
         "agent_metrics": True,
         "discovery": {"enabled": True, "interval": DISCOVERY_INTERVAL},  # off by default beside targets
         "targets": [custom],

@@ -15,7 +15,8 @@ the bytes every Content-Encoding layer produces, not only for the bytes on the w
 It is then read (api/read.py) on the parse thread; what reading it took (the answer's
 `drift.Tally`) is added to the stats' shape telemetry back on the event loop.
 
-Status mapping: 401/403 → AuthError, 429 → RateLimited, 5xx → ServerError;
+Status mapping: 401/403 → AuthError (for the optional endpoints a 403, or a `success:
+false` about a permission, is AccessDenied: `refusals.denial`), 429 → RateLimited, 5xx → ServerError;
 any other non-2xx answer → the ApiError/AuthError its JSON body states with
 `success: false`, otherwise ProtocolError (an unknown path answers 404 + HTML).
 """
@@ -23,12 +24,9 @@ any other non-2xx answer → the ApiError/AuthError its JSON body states with
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import timezone
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -51,9 +49,21 @@ from convoso_exporter.api.drift import Tally
 from convoso_exporter.api.failures import Endpoint, Steps, describe
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
+from convoso_exporter.api.endpoints.activity import UserActivity
+from convoso_exporter.api.endpoints.performance import PerformanceAnswer, all_pages
 from convoso_exporter.api.model import SearchResult
-from convoso_exporter.api.read import LOGOUT, SEARCH, read_logout, read_search
-from convoso_exporter.api.refusals import document_error
+from convoso_exporter.api.read import (
+    LOGOUT,
+    PERFORMANCE,
+    SEARCH,
+    USER_ACTIVITY,
+    read_logout,
+    read_performance,
+    read_search,
+    read_user_activity,
+)
+from convoso_exporter.api.refusals import PERMISSIONS, denial, document_error
+from convoso_exporter.api.retry_after import parse_retry_after  # noqa: F401  (re-exported)
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker
@@ -63,37 +73,15 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"convoso-exporter/{__version__}"
 
-_PATHS = {SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout"}
+_PATHS = {
+    SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout",
+    USER_ACTIVITY: "/user-activity/search", PERFORMANCE: "/agent-performance/search",
+}
 
 # Longest error message; server text beyond it is cut (after redaction).
 MAX_MESSAGE = 300
 
 T = TypeVar("T")
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date).
-
-    None when absent or unreadable; a date in the past gives 0.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        return _retry_after_date(text, now)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _retry_after_date(text: str, now: float) -> float | None:
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # "-0000" zone: HTTP dates are always UTC
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now)
 
 
 def pool_limits(concurrency: int) -> httpx.Limits:
@@ -106,7 +94,8 @@ async def _already_read(content: bytes) -> AsyncIterator[bytes]:
 
 
 class ConvosoClient:
-    """Async client for POST /agent-monitor/search and /agent-monitor/logout."""
+    """Async client for POST /agent-monitor/search and /agent-monitor/logout, and the
+    optional /user-activity/search and /agent-performance/search."""
 
     def __init__(
         self,
@@ -206,6 +195,30 @@ class ConvosoClient:
         return await self._call(SEARCH, form, partial(read_search, limits=self._limits, secret=self._token,
                                                       agents=agents))
 
+    async def user_activity(self, campaign_id: str | None = None, queue_id: str | None = None,
+                            user_id: str | None = None, skills: Sequence[str] | None = None) -> UserActivity:
+        """Agents Convoso counts logged in and available, with search's filters. A token
+        without the permission raises AccessDenied (`denied`)."""
+        form = {"campaign_id": campaign_id, "queue_id": queue_id, "user_id": user_id,
+                "filter_by_skill_options": ",".join(skills) if skills else None}
+        return await self._call(USER_ACTIVITY, form, read_user_activity)
+
+    async def performance(self, day: str, campaign_id: str | None = None, *,
+                          turn: Callable[[], Awaitable[None]] | None = None) -> PerformanceAnswer:
+        """Every agent's figures of the account's `day` (YYYY-MM-DD), of one campaign or
+        the whole account, all pages (`performance.all_pages`; `turn` is awaited before
+        each page after the first: the request-rate ceiling). A token without the
+        permission raises AccessDenied (`denied`)."""
+        form = {"date_start": day, "date_end": day, "campaign_ids": campaign_id}
+        read = partial(read_performance, day=day, limits=self._limits, secret=self._token)
+
+        async def page(number: int) -> PerformanceAnswer:
+            if number > 1 and turn is not None:
+                await turn()
+            return await self._call(PERFORMANCE, {**form, "page": number if number > 1 else None}, read)
+
+        return await all_pages(page, self._limits)
+
     async def logout(self, user_id: str) -> None:
         """Log an agent out. ApiError code 6006: no such user, 6012: not logged in."""
         await self._call(LOGOUT, {"user_id": user_id}, read_logout)
@@ -241,8 +254,11 @@ class ConvosoClient:
             outcome = "success"
             return result
         except ConvosoError as err:
-            outcome = err.kind
-            raise
+            failure = denial(err, endpoint)  # an optional endpoint the token may not read
+            outcome = failure.kind
+            if failure is err:
+                raise
+            raise failure from None
         except asyncio.CancelledError:
             outcome = None
             raise
@@ -304,7 +320,7 @@ class ConvosoClient:
         if status == 401:
             return AuthError(self._message(endpoint, "missing or invalid auth_token", status), status=status)
         if status == 403:
-            detail = "auth_token not valid for this account"
+            detail = "access denied" if endpoint in PERMISSIONS else "auth_token not valid for this account"
             return AuthError(self._message(endpoint, detail, status), status=status)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())

@@ -186,9 +186,15 @@ def _text(value: Any, limit: int) -> str:
 
 def count_kind(value: Any) -> str | None:
     """What reading `value` as a count took (a kind), or None: an integer of 0 to 2**53."""
+    return number_kind(value, MAX_COUNT)
+
+
+def number_kind(value: Any, most: float, fraction: bool = False) -> str | None:
+    """What reading `value` as a number from 0 to `most` took (a kind), or None: an
+    integer in range (with `fraction`, any number in range: a percentage)."""
     kind = type(value)
-    if kind is int:
-        return None if 0 <= value <= MAX_COUNT else OUT_OF_BOUNDS
+    if kind is int or (fraction and kind is float):
+        return None if 0 <= value <= most else OUT_OF_BOUNDS
     if value is None:
         return MISSING_FIELD
     if kind is str:
@@ -198,9 +204,9 @@ def count_kind(value: Any) -> str | None:
         number = is_number_text(text)
         if number is None:
             return INVALID_TEXT
-        return NUMBER_AS_TEXT if 0 <= number <= MAX_COUNT else OUT_OF_BOUNDS
+        return NUMBER_AS_TEXT if 0 <= number <= most else OUT_OF_BOUNDS
     if kind is float:
-        return OTHER_TYPE if 0 <= value <= MAX_COUNT else OUT_OF_BOUNDS
+        return OTHER_TYPE if 0 <= value <= most else OUT_OF_BOUNDS
     if kind is Unreadable:
         return OUT_OF_BOUNDS
     return WRONG_TYPE

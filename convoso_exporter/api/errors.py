@@ -78,6 +78,18 @@ class AuthError(ConvosoError):
         self.status = status
 
 
+class AccessDenied(AuthError):
+    """The token works but lacks the permission for an optional endpoint (agent-performance,
+    user-activity search): HTTP 403, or `success: false` saying so. Only that endpoint is
+    turned off (poll/endpoints.py); `permission` names what to tick in Convoso."""
+
+    kind = "denied"
+
+    def __init__(self, message: str, permission: str) -> None:
+        super().__init__(message, status=403)
+        self.permission = permission
+
+
 class ApiError(ConvosoError):
     """`success:false` with a Convoso error code (6006, 6012, 6026, 6041, ...)."""
 
@@ -147,7 +159,9 @@ class ConnectionFailed(ConvosoError):
 # ConvosoError: a bug in the exporter, never the API's doing.
 INTERNAL = "internal"
 
-# Every kind, for pre-initialising error counters and documenting them.
+# Every kind, for pre-initialising error counters and documenting them. (`denied`,
+# AccessDenied's, is left out: agent-monitor search never answers it, and the optional
+# endpoints' requests show it when it happens.)
 ERROR_KINDS: tuple[str, ...] = (
     AuthError.kind,
     ApiError.kind,

@@ -4,7 +4,8 @@ took noted in the answer's `drift.Tally`.
 A search answer (up to tens of MB) is read by the typed path (api/typed.py) when it
 takes it as it is, else by the reference parser (api/parse.py): the tally says so
 (`fallback`), `convoso_exporter_parse_fallbacks_total` counts it. Every other answer is
-small: decoded whole (api/decode.py) and read by its parser.
+small: decoded whole (api/decode.py) and read by its parser (agent-performance and
+user-activity search: api/endpoints/).
 
 An endpoint's parser takes the decoded document and the tally, and notes into it what
 did not match the model (api/drift.py: `Tally.note`, `Tally.unknown`, the `*_kind`
@@ -22,6 +23,8 @@ from typing import Any, TypeVar
 
 from convoso_exporter.api.decode import Body, decode_json
 from convoso_exporter.api.drift import Tally
+from convoso_exporter.api.endpoints.activity import UserActivity, parse_user_activity
+from convoso_exporter.api.endpoints.performance import PerformanceAnswer, parse_performance
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.parse import parse_logout, parse_search
@@ -31,6 +34,10 @@ T = TypeVar("T")
 
 SEARCH = "search"
 LOGOUT = "logout"
+# The optional endpoints (api/endpoints/), by the names the stats, the shape telemetry and
+# convoso_exporter_endpoint_enabled give them.
+PERFORMANCE = "performance"
+USER_ACTIVITY = "user_activity"
 
 
 def read_search(body: Body, limits: Limits = DEFAULT_LIMITS, secret: str | None = None, agents: bool = True,
@@ -57,3 +64,15 @@ def read_document(body: Body, parse: Callable[[Any, Tally], T], tally: Tally,
     if problem is not None:
         raise problem
     return parse(doc, tally)
+
+
+def read_performance(body: Body, day: str, limits: Limits = DEFAULT_LIMITS, secret: str | None = None,
+                     tally: Tally | None = None) -> PerformanceAnswer:
+    """An /agent-performance/search answer for `day` (see `performance.parse_performance`)."""
+    tally = tally if tally is not None else Tally(PERFORMANCE, secret)
+    return read_document(body, lambda doc, tally: parse_performance(doc, tally, day, limits, secret), tally, limits)
+
+
+def read_user_activity(body: Body, tally: Tally | None = None) -> UserActivity:
+    """A /user-activity/search answer (see `activity.parse_user_activity`)."""
+    return read_document(body, parse_user_activity, tally if tally is not None else Tally(USER_ACTIVITY))

@@ -1,5 +1,6 @@
 """What an answer that says `success: false` stands for: an `AuthError` or an `ApiError`
-with the documented code, in one line.
+with the documented code, in one line; and, for the optional endpoints, when an
+`AuthError` is a token without their permission (`denial`).
 
 The live service words its errors with any of `code`, `text`, `error` and `message`, at
 any level of a wrapped answer; the reference lists error texts without their codes.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convoso_exporter.api.errors import ApiError, AuthError, ConvosoError, one_line
+from convoso_exporter.api.errors import AccessDenied, ApiError, AuthError, ConvosoError, one_line
 from convoso_exporter.api.fields import to_count
 
 # The reference lists error texts without their codes; these map them to the
@@ -23,6 +24,12 @@ _KNOWN_ERROR_TEXTS: tuple[tuple[str, int], ...] = (
     ("queue not found", 6041),
     ("invalid queue", 6041),
 )
+
+# The optional endpoints (by the name the client gives them) and the permission a token
+# needs for each, as Convoso's help centre names the APIs.
+PERMISSIONS = {"performance": "Agent Performance", "user_activity": "User Activity"}
+# How a refusal that is about the permission, not the token, is worded (lower case).
+_DENIAL_WORDS = ("permission", "access denied", "not allowed", "forbidden", "not authorized", "unauthorized")
 
 
 def flag(value: Any) -> bool | None:
@@ -79,3 +86,16 @@ def check(level: dict) -> dict:
     if flag(level.get("success")) is False:
         raise failure(level)
     return level
+
+
+def denial(error: ConvosoError, endpoint: str) -> ConvosoError:
+    """`error` as an optional endpoint's refusal: an `AccessDenied` when the token was
+    refused for this endpoint alone (HTTP 403, code 403, or words about a permission),
+    else `error` itself. An invalid token (401, "Invalid authentication token") stays an
+    `AuthError`: it fails every endpoint, agent-monitor search first."""
+    permission = PERMISSIONS.get(endpoint)
+    if permission is None or not isinstance(error, AuthError) or isinstance(error, AccessDenied):
+        return error
+    if error.status != 403 and not any(words in error.message.lower() for words in _DENIAL_WORDS):
+        return error
+    return AccessDenied(f"{error.message} (the token lacks the {permission} permission)", permission)

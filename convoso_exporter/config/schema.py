@@ -36,31 +36,38 @@ from convoso_exporter.config.fields import (
     regex,
     timezone_name,
 )
-from convoso_exporter.config.load import Document, KeyPath, ReadError, YamlError, format_path, read_text
+from convoso_exporter.config.load import Document, ReadError, YamlError, read_text
 from convoso_exporter.config.load import parse as parse_yaml
+from convoso_exporter.config.credential import TOKEN_ENV, clean_token, resolve_token, token_problem
 from convoso_exporter.config.units import format_duration, hide, hiding
 
-TOKEN_ENV = "CONVOSO_AUTH_TOKEN"
 MIN_POLL_INTERVAL = 1.0
 MAX_CONCURRENCY = 256
 MIN_RESPONSE_BYTES = 1024
-MAX_TOKEN_FILE_BYTES = 64 * 1024  # a token is short; do not slurp a wrong (huge) file
-# The ceiling on API calls a minute: a 2,000-agent account at the default intervals makes
-# 64, and the default max_targets at the default intervals at most 204 (poll/budget.py).
+# The ceiling on API calls a minute: a 2,000-agent account (20 campaigns, 40 queues) at
+# the default intervals makes 92.2 (64 of them searches); discovery's default max_targets
+# of campaigns, with both optional endpoints, would make 448 and is stretched to fit
+# (poll/budget.py).
 MAX_REQUESTS_PER_MINUTE = 300
 
 
 # What a target can be: the whole account (the backbone every agent count comes from),
-# a campaign or queue found by discovery, or a slice the config lists by hand.
+# a campaign or queue found by discovery, or a slice the config lists by hand; and the
+# calls of the optional endpoints beside a scope (poll/endpoints.py): agent-performance
+# and user-activity search, each of the account's or a discovered campaign's.
 ACCOUNT, CAMPAIGN, QUEUE, CUSTOM = "account", "campaign", "queue", "custom"
-TARGET_KINDS = (ACCOUNT, CAMPAIGN, QUEUE, CUSTOM)
+PERFORMANCE, USER_ACTIVITY = "performance", "user_activity"
+ENDPOINT_KINDS = (PERFORMANCE, USER_ACTIVITY)
+TARGET_KINDS = (ACCOUNT, CAMPAIGN, QUEUE, CUSTOM, *ENDPOINT_KINDS)
 # The fields of a target that filter its search, in one place.
 FILTER_FIELDS = ("campaign_id", "queue_id", "user_id", "skills")
 
 
 @dataclass(frozen=True)
 class Target:
-    """One search call per poll. `name` is the `target` label."""
+    """One call per poll: a search, `name` its `target` label; or (kind PERFORMANCE,
+    USER_ACTIVITY) an optional endpoint's call beside the target named `scope`, whose
+    `target` label its figures carry."""
 
     name: str
     campaign_id: str | None = None
@@ -70,6 +77,7 @@ class Target:
     kind: str = CUSTOM
     interval: float | None = None  # seconds between polls; None: the config's poll_interval
     publish: bool = True  # False: polled for discovery only, its series left to another shard
+    scope: str | None = None  # an optional endpoint's call: the target it goes beside
     # Display names: not part of what the target asks for, so a renamed campaign
     # keeps its state (and its counters).
     campaign_name: str | None = field(default=None, compare=False)
@@ -119,6 +127,22 @@ class DiscoverySettings:
 
 
 @dataclass(frozen=True)
+class PerformanceSettings:
+    """`performance:` — agent-performance search of today, per discovered campaign."""
+
+    enabled: bool = True
+    interval: float = 300.0
+
+
+@dataclass(frozen=True)
+class UserActivitySettings:
+    """`user_activity:` — user-activity search beside each poll of the account and of each
+    discovered campaign."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     convoso: ConvosoSettings = field(default_factory=ConvosoSettings)
     poll_interval: float = 15.0
@@ -127,6 +151,8 @@ class Config:
     agent_names: bool = True  # False: per-agent series without the agent's name
     max_agents_per_target: int = 5000  # per-agent series are published for at most this many agents
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    performance: PerformanceSettings = field(default_factory=PerformanceSettings)
+    user_activity: UserActivitySettings = field(default_factory=UserActivitySettings)
     targets: tuple[Target, ...] = ()
     # Diagnostics, not settings: left out of ==/hash so that a reload which only
     # changes a warning (say, a token file's mode) does not count as a change.
@@ -138,14 +164,14 @@ class ConfigError(Exception):
 
 
 TOP_KEYS = (
-    "convoso", "poll_interval", "timezone", "discovery", "agent_metrics", "agent_names", "max_agents_per_target",
-    "targets",
+    "convoso", "poll_interval", "timezone", "discovery", "performance", "user_activity", "agent_metrics", "agent_names",
+    "max_agents_per_target", "targets",
 )
 DISCOVERY_KEYS = ("enabled", "campaigns", "queues", "include", "exclude", "interval", "max_targets")
 MAX_DISCOVERED_TARGETS = 10_000
 # Names the exporter gives its own targets; an explicit target cannot take them.
 ACCOUNT_TARGET = "account"
-RESERVED_PREFIXES = ("campaign:", "queue:")
+RESERVED_PREFIXES = ("campaign:", "queue:", "performance:", "user_activity:")
 CONVOSO_KEYS = (
     "base_url",
     "auth_token",
@@ -229,6 +255,8 @@ def _build_config(data: Any, base_dir: str, environ: Mapping[str, str]) -> Confi
         poll_interval=poll_interval,
         timezone=top.value("timezone", timezone_name, default="UTC"),
         discovery=_build_discovery(top.section("discovery", DISCOVERY_KEYS), bool(targets)),
+        performance=_build_performance(top.section("performance", ("enabled", "interval"))),
+        user_activity=UserActivitySettings(top.section("user_activity", ("enabled",)).boolean("enabled", True)),
         agent_metrics=top.boolean("agent_metrics", True),
         agent_names=top.boolean("agent_names", True),
         max_agents_per_target=top.integer("max_agents_per_target", 5000, minimum=0),
@@ -250,10 +278,16 @@ def _build_discovery(section: Section, has_targets: bool) -> DiscoverySettings:
     )
 
 
+def _build_performance(section: Section) -> PerformanceSettings:
+    """On by default; its interval takes poll_interval's range (tests run it in seconds)."""
+    return PerformanceSettings(section.boolean("enabled", True),
+                               section.duration("interval", 300.0, minimum=MIN_POLL_INTERVAL))
+
+
 def _build_convoso(
     section: Section, base_dir: str, environ: Mapping[str, str], warnings: list[str]
 ) -> ConvosoSettings:
-    token, token_file = _resolve_token(section, base_dir, environ, warnings)
+    token, token_file = resolve_token(section, base_dir, environ, warnings, environment_token)
     timeout = section.duration("timeout", 10.0, minimum=0.0)
     if timeout == 0:
         section.fail("timeout", "must be greater than 0, e.g. 10s")
@@ -305,8 +339,8 @@ def _build_targets(data: Any, warnings: list[str]) -> tuple[Target, ...]:
 def _build_target(section: Section) -> Target:
     name = section.value("name", label_value)
     if name == ACCOUNT_TARGET or name.startswith(RESERVED_PREFIXES):
-        section.fail("name", f"{name!r} is reserved: the exporter names its own targets account, campaign:<id> "
-                             "and queue:<id>; choose another name")
+        section.fail("name", f"{name!r} is reserved: the exporter names its own targets account, campaign:<id>, "
+                             "queue:<id>, performance:<scope> and user_activity:<scope>; choose another name")
     return Target(
         name=name,
         campaign_id=section.value("campaign_id", identifier),
@@ -316,82 +350,10 @@ def _build_target(section: Section) -> Target:
     )
 
 
-# ---------------------------------------------------------------- the token
-
-
-def _resolve_token(
-    section: Section, base_dir: str, environ: Mapping[str, str], warnings: list[str]
-) -> tuple[str, str | None]:
-    """(token, resolved token file). The environment wins, then auth_token, then the file."""
-    inline = section.optional_str("auth_token", secret=True)
-    file_name = section.optional_str("auth_token_file")
-    if inline is not None and file_name is not None:
-        section.fail(None, "set either auth_token or auth_token_file, not both")
-    if inline is not None:
-        _check_token(inline, section.at("auth_token"))
-    token_file = None
-    if file_name is not None:
-        token_file = os.path.normpath(os.path.join(base_dir, os.path.expanduser(file_name)))
-    env_token = environment_token(environ)
-    if env_token:
-        return env_token, token_file
-    if inline is not None:
-        return inline, None
-    if token_file is not None:
-        return _read_token_file(token_file, section.at("auth_token_file"), warnings), token_file
-    section.fail(None, f"no auth token: set auth_token, auth_token_file or {TOKEN_ENV}")
-
-
-def _read_token_file(path: str, where: KeyPath, warnings: list[str]) -> str:
-    try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            raw = f.read(MAX_TOKEN_FILE_BYTES + 1)
-    except OSError as err:
-        fail(where, f"cannot read token file {path}: {err.strerror or err}")
-    if len(raw) > MAX_TOKEN_FILE_BYTES:
-        fail(where, f"token file {path} is larger than {MAX_TOKEN_FILE_BYTES} bytes; expected the token alone")
-    try:
-        token = clean_token(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        fail(where, f"token file {path} is not UTF-8 text; expected the token alone")
-    if not token:
-        fail(where, f"token file {path} is empty; expected the Convoso auth token")
-    _check_token(token, where, f"the token in {path}")
-    # "Other users": the world bits. A group-readable file is how Kubernetes mounts
-    # secrets for a pod's fsGroup, so warning on it would cry wolf on every pod.
-    if mode & 0o007:
-        warnings.append(
-            f"{format_path(where)}: {path} is readable by other users (mode {mode & 0o777:04o}); "
-            "restrict it with chmod 600"
-        )
-    return token
-
-
-def clean_token(text: str) -> str:
-    """A token as editors and shells hand it over, without what they add around it: a
-    UTF-8 byte-order mark (Windows editors write one) and surrounding whitespace (a CRLF
-    line end included). Anything else stays, for `_token_problem` to refuse."""
-    return text.strip().removeprefix("\ufeff").strip()
-
-
 def environment_token(environ: Mapping[str, str]) -> str:
     """CONVOSO_AUTH_TOKEN, cleaned; "" when unset or blank. A ConfigError when it is set
     but is not a token (no line to name: it is not in a file)."""
     token = clean_token(environ.get(TOKEN_ENV, ""))
-    if token and (problem := _token_problem(token)):
+    if token and (problem := token_problem(token)):
         raise ConfigError(f"{TOKEN_ENV}: {problem}")
     return token
-
-
-def _check_token(token: str, where: KeyPath, subject: str = "the token") -> None:
-    if problem := _token_problem(token, subject):
-        fail(where, problem)
-
-
-def _token_problem(token: str, subject: str = "the token") -> str | None:
-    """A token is one word. Whitespace inside means the wrong file or a paste
-    accident; say so without ever echoing the token."""
-    if any(c.isspace() or not c.isprintable() for c in token):
-        return f"{subject} contains whitespace or control characters; expected the token alone"
-    return None

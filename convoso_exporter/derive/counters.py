@@ -72,6 +72,15 @@ class Calendar:
         tomorrow = local.date() + datetime.timedelta(days=1)
         return datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=self.zone).timestamp()
 
+    def day(self, wall: float) -> str:
+        """The account's day at `wall`, YYYY-MM-DD."""
+        return datetime.datetime.fromtimestamp(wall, self.zone).date().isoformat()
+
+    def end_of(self, day: str) -> float:
+        """The local midnight that ends `day` (YYYY-MM-DD)."""
+        tomorrow = datetime.date.fromisoformat(day) + datetime.timedelta(days=1)
+        return datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=self.zone).timestamp()
+
 
 @dataclass(frozen=True, slots=True)
 class Tally:
@@ -156,10 +165,17 @@ def figure(result: SearchResult, path: str) -> int | None:
 
 def count_day(counters: DayCounters, result: SearchResult, wall: float, calendar: Calendar) -> tuple[DayCounters, list[tuple[str, str]]]:
     """Every counter advanced by one answer; also the glitches that started (counter, kind)."""
+    return count_figures(counters, [(name, figure(result, path)) for name, path in FIGURES], wall, calendar)
+
+
+def count_figures(counters: DayCounters, figures: list[tuple[str, int | None]], wall: float,
+                  calendar: Calendar) -> tuple[DayCounters, list[tuple[str, str]]]:
+    """Each counter advanced by its day figure ((counter name, value), in the order of
+    `counters.tallies`); also the glitches that started (counter, kind)."""
     tallies = []
     started: list[tuple[str, str]] = []
-    for (name, path), tally in zip(FIGURES, counters.tallies):
-        step = advance(tally, figure(result, path), wall, calendar)
+    for (name, value), tally in zip(figures, counters.tallies):
+        step = advance(tally, value, wall, calendar)
         tallies.append(step.tally)
         if step.glitch is not None:
             started.append((name, step.glitch))

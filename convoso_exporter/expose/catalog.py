@@ -22,12 +22,16 @@ HEALTH = "health"  # per published target, always
 DATA = "data"  # per published target, while its data is fresh
 CUSTOM = "custom"  # per custom (explicit) target, while fresh: the account and scopes have the breakdown
 ACCOUNT = "account"  # from the account-wide answer, once, while fresh
+ENDPOINT = "endpoint"  # per optional endpoint's target, labelled with its scope (poll/endpoints.py), while fresh
 AGENT = "agent"  # from the account-wide answer, per agent, only with agent_metrics
 EXPORTER = "exporter"  # the exporter itself, once
 
 _TODAY = " Resets at the account's day boundary."
 _SEARCH = " in the /agent-monitor/search answer"
 _ACCOUNT = " in the account-wide /agent-monitor/search answer"
+_PERFORMANCE = (" in the campaign's /agent-performance/search answer for the account's day (summed over its "
+                "agents)")
+_AGENT_PERFORMANCE = " in the account-wide /agent-performance/search answer for the account's day (all campaigns)"
 _COUNTER = (", across the account's day boundary (a decrease there is a new day; elsewhere it is a glitch, "
             "not counted). Starts at 0 when the exporter starts.")
 
@@ -101,6 +105,32 @@ SPECS: tuple[Spec, ...] = (
          "Answered calls in scope, counted by the exporter from call_data.answered" + _SEARCH + _COUNTER),
     Spec("convoso_calls_dropped_total", "counter", DATA, ("target",),
          "Dropped calls in scope, counted by the exporter from call_data.dropped" + _SEARCH + _COUNTER),
+    Spec("convoso_campaign_live_answered_today", "gauge", ENDPOINT, ("target",),
+         "Calls delivered to the campaign's agents that a live person answered today (human_answered"
+         + _PERFORMANCE + ")." + _TODAY),
+    Spec("convoso_campaign_machine_answered_today", "gauge", ENDPOINT, ("target",),
+         "Calls delivered to the campaign's agents that an answering machine answered today (am"
+         + _PERFORMANCE + ")." + _TODAY),
+    Spec("convoso_campaign_agent_calls_today", "gauge", ENDPOINT, ("target",),
+         "Calls delivered to the campaign's agents today (calls" + _PERFORMANCE + ")." + _TODAY),
+    Spec("convoso_campaign_agent_seconds_today", "gauge", ENDPOINT, ("target", "activity"),
+         "Seconds the campaign's agents spent today in each activity: talk, wait, pause, wrap (talk_sec, wait_sec, "
+         "pause_sec, wrap_sec" + _PERFORMANCE + ")." + _TODAY),
+    Spec("convoso_campaign_live_answered_total", "counter", ENDPOINT, ("target",),
+         "Live-human answered calls the campaign's agents handled, counted by the exporter from human_answered"
+         + _PERFORMANCE + _COUNTER),
+    Spec("convoso_campaign_machine_answered_total", "counter", ENDPOINT, ("target",),
+         "Machine-answered calls delivered to the campaign's agents, counted by the exporter from am"
+         + _PERFORMANCE + _COUNTER),
+    Spec("convoso_campaign_agent_calls_total", "counter", ENDPOINT, ("target",),
+         "Calls delivered to the campaign's agents, counted by the exporter from calls" + _PERFORMANCE + _COUNTER),
+    Spec("convoso_campaign_agent_seconds_total", "counter", ENDPOINT, ("target", "activity"),
+         "Seconds the campaign's agents spent in each activity (talk, wait, pause, wrap), counted by the exporter "
+         "from talk_sec, wait_sec, pause_sec, wrap_sec" + _PERFORMANCE + _COUNTER),
+    Spec("convoso_user_activity_agents", "gauge", ENDPOINT, ("target", "state"),
+         "Agents Convoso counts in the scope (the account, or a campaign) by state: logged_in (logged_in_agents) "
+         "and available (available_agents) in the /user-activity/search answer. Compare with convoso_agents, "
+         "counted by the exporter from the agents list."),
     Spec("convoso_target_agents", "gauge", CUSTOM, ("target", "status"),
          "Agents in each status, counted from this custom target's own agents list" + _SEARCH + " (status as "
          "sent; common statuses are always present). Targets overlap: never sum this over targets, "
@@ -145,6 +175,14 @@ SPECS: tuple[Spec, ...] = (
     Spec("convoso_agent_info", "gauge", AGENT, ("user_id",) + AGENT_INFO_FIELDS,
          "Who the agent is and where they work, from the agents list" + _ACCOUNT
          + " (empty label = not sent; user_full_name is empty with agent_names: false). Always 1."),
+    Spec("convoso_agent_live_answered_today", "gauge", ENDPOINT, ("user_id",),
+         "Calls this agent took today that a live person answered (human_answered" + _AGENT_PERFORMANCE + ")."
+         + _TODAY),
+    Spec("convoso_agent_machine_answered_today", "gauge", ENDPOINT, ("user_id",),
+         "Calls this agent took today that an answering machine answered (am" + _AGENT_PERFORMANCE + ")." + _TODAY),
+    Spec("convoso_agent_activity_seconds_today", "gauge", ENDPOINT, ("user_id", "activity"),
+         "Seconds this agent spent today in each activity: talk, wait, pause, wrap (talk_sec, wait_sec, pause_sec, "
+         "wrap_sec" + _AGENT_PERFORMANCE + ")." + _TODAY),
     Spec("convoso_exporter_build_info", "gauge", EXPORTER, ("version", "revision", "python_version"),
          "Version of convoso-exporter, the git commit it was built from (revision; unknown when not recorded) "
          "and the Python running it. Always 1."),
@@ -178,6 +216,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("convoso_exporter_day_figure_glitches_total", "counter", HEALTH, ("target", "kind"),
          "Day figures of this target that went down outside the account's day boundary, by kind: decrease "
          "(an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
+    Spec("convoso_exporter_performance_glitches_total", "counter", ENDPOINT, ("target", "kind"),
+         "Agent-performance day figures of this campaign that went down outside the account's day boundary, by "
+         "kind: decrease (an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
     Spec("convoso_exporter_folded_values", "gauge", DATA, ("target", "label"),
          "Distinct values of a label (status, campaign_id, queue_id) in this target's last answer beyond the "
          "per-answer caps (64 statuses, 1000 campaign ids, 1000 queue ids, the most used kept); their agents are "
@@ -189,8 +230,12 @@ SPECS: tuple[Spec, ...] = (
          "paused (agent_paused against PAUSED). Absent for a figure the answer does not send."),
     Spec("convoso_exporter_agents_truncated", "gauge", AGENT, (),
          "Agents left out of the per-agent series by max_agents_per_target (the lowest user_ids are kept)."),
+    Spec("convoso_exporter_endpoint_enabled", "gauge", EXPORTER, ("endpoint",),
+         "1 while the exporter polls this Convoso endpoint (search, performance, user_activity), 0 when it is "
+         "turned off: in the config, or because the token lacks the permission (tried again hourly and on reload)."),
     Spec("convoso_exporter_targets", "gauge", EXPORTER, ("kind",),
-         "Targets this exporter polls, by kind (account, campaign, queue, custom)."),
+         "Targets this exporter polls, by kind (account, campaign, queue, custom; performance and user_activity: "
+         "the optional endpoints' calls)."),
     Spec("convoso_exporter_discovered_scopes", "gauge", EXPORTER, ("kind", "outcome"),
          "Campaigns and queues found in the account answer, by outcome: polled, filtered (include / exclude) "
          "or over_limit (cut by discovery.max_targets)."),

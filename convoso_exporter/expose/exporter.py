@@ -1,6 +1,6 @@
 """The exporter's own families: build, API requests and latency, the shape telemetry of
-the answers read, targets, discovery, the API budget and its ceiling (the stretch, the
-waits) and the config's reload state."""
+the answers read, the endpoints polled, targets, discovery, the API budget and its
+ceiling (the stretch, the waits) and the config's reload state."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class ExporterInfo:
     revision: str = field(default_factory=revision)  # the git commit built from (buildinfo.py)
     stretch: Stretch = field(default_factory=Stretch)  # the request-rate ceiling's (Poller.stretch)
     ceiling_wait_seconds: float = 0.0  # requests' waits under the ceiling (Poller.ceiling_wait_seconds)
+    endpoints: Mapping[str, bool] = field(default_factory=dict)  # endpoint -> polled now (Endpoints.enabled())
 
 
 def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
@@ -47,6 +48,9 @@ def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
         stretch.add((kind,), info.stretch.ratio(kind))
     waits = new_family("convoso_exporter_api_ceiling_wait_seconds_total")
     waits.add((), info.ceiling_wait_seconds)
+    endpoints = new_family("convoso_exporter_endpoint_enabled")
+    for endpoint, enabled in info.endpoints.items():
+        endpoints.add((endpoint,), 1 if enabled else 0)
     targets = new_family("convoso_exporter_targets")
     for kind in TARGET_KINDS:
         targets.add((kind,), info.targets.get(kind, 0))
@@ -59,7 +63,7 @@ def exporter_families(stats: ApiStats, info: ExporterInfo) -> list[Family]:
     if info.reload_timestamp is not None:
         reload_time.add((), info.reload_timestamp)
     return [build, _requests_family(stats), _latency_family(stats), *_drift_families(stats), budget, ceiling, stretch,
-            waits, targets, discovered, reload_ok, reload_time]
+            waits, endpoints, targets, discovered, reload_ok, reload_time]
 
 
 def _requests_family(stats: ApiStats) -> Family:

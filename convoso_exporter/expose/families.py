@@ -24,7 +24,7 @@ from convoso_exporter.api.errors import ERROR_KINDS
 from convoso_exporter.api.labels import FOLDED_LABELS
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.config.schema import ACCOUNT, CUSTOM
+from convoso_exporter.config.schema import ACCOUNT, CUSTOM, ENDPOINT_KINDS
 from convoso_exporter.derive.agreement import compare, listed
 from convoso_exporter.derive.breakdown import NONE, distinct_agents
 from convoso_exporter.derive.counters import FIGURES, GLITCH_KINDS
@@ -32,6 +32,7 @@ from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.account import account_families, agent_families
 from convoso_exporter.expose.catalog import INDEX, SPECS, new_family
 from convoso_exporter.expose.distributions import distributions
+from convoso_exporter.expose.endpoints import endpoint_families
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import Family
 from convoso_exporter.poll.state import TargetState
@@ -50,8 +51,11 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
     """One target's families: health always (`convoso_up` once its first poll has
     finished, so a target still pending never reads as down); its data while fresh; for the account
     target, the breakdown and (with agent_metrics) the per-agent series too. A target
-    polled only for discovery (another shard publishes it) has none."""
+    polled only for discovery (another shard publishes it) has none. An optional
+    endpoint's target publishes its figures under its scope's name (expose/endpoints.py)."""
     target = state.target
+    if target.kind in ENDPOINT_KINDS:
+        return endpoint_families(state, now, options.agent_metrics, options.max_agents_per_target)
     if not target.publish:
         return []
     families = _health_families(state)
@@ -71,8 +75,9 @@ def target_families(state: TargetState, now: float, options: FamilyOptions) -> l
 
 def health_families(state: TargetState) -> list[Family]:
     """Only the health families of a target: what it publishes when the rest of its
-    families cannot be rendered (see expose/cache.py)."""
-    if not state.target.publish:
+    families cannot be rendered (see expose/cache.py). An optional endpoint's target has
+    none: its figures are its scope's."""
+    if not state.target.publish or state.target.kind in ENDPOINT_KINDS:
         return []
     return [f for f in _health_families(state) if f.metrics]
 

@@ -5,6 +5,9 @@
 - Discovered targets (`campaign:<id>`, `queue:<id>`, every `discovery.interval`).
 - Explicit targets from the config, for slices discovery cannot give (skills, one
   agent, a custom filter).
+- The optional endpoints' calls beside the account and each discovered campaign
+  (user-activity and agent-performance search: poll/endpoints.py), for those this
+  replica publishes and the endpoints on (`Endpoints.polling`).
 
 With `--shard i/n` every target but the account goes to the one shard its name hashes
 to. The account's series are published by the shard that owns the name `account`; the
@@ -25,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from convoso_exporter.config.schema import ACCOUNT, ACCOUNT_TARGET, CUSTOM, Config, Target
+from convoso_exporter.poll.endpoints import Polling, configured, endpoint_targets
 from convoso_exporter.shard import select_targets, shard_of
 
 ACCOUNT_NAME = ACCOUNT_TARGET
@@ -48,13 +52,18 @@ def account_target(config: Config, shard: Shard | None) -> Target | None:
     return None
 
 
-def plan(config: Config, discovered: Sequence[Target], shard: Shard | None) -> tuple[Target, ...]:
-    """Every target this replica polls, in a stable order: account, discovered, explicit."""
+def plan(config: Config, discovered: Sequence[Target], shard: Shard | None,
+         endpoints: Polling | None = None) -> tuple[Target, ...]:
+    """Every target this replica polls, in a stable order: account, discovered, explicit,
+    then the optional endpoints' beside them (`endpoints`: which are polled; None: those
+    the config turns on)."""
     others = [*discovered, *config.targets]
     if shard is not None:
         others = list(select_targets(others, *shard))
     account = account_target(config, shard)
-    return tuple([account, *others] if account is not None else others)
+    scopes = [account, *others] if account is not None else others
+    beside = endpoint_targets(config, scopes, configured(config) if endpoints is None else endpoints)
+    return tuple(scopes + beside)
 
 
 def interval_of(target: Target, poll_interval: float) -> float:

@@ -12,6 +12,7 @@ mapping of states, then calls `on_change`, which the app uses to re-render /metr
 
 With a ceiling (`max_requests_per_minute`, poll/budget.py) the intervals are stretched
 to fit it (re-planned with every target list) and every request waits its turn under it.
+What a poll asks is `call`'s (poll/calls.py: a search, or an optional endpoint's call).
 
 Logs say when a target's health changes, not on every poll: a warning when it starts
 failing or fails differently, an info when it recovers; each poll is logged at debug.
@@ -29,11 +30,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from convoso_exporter.api.errors import INTERNAL, ConvosoError
-from convoso_exporter.api.model import SearchResult
+from convoso_exporter.api.errors import INTERNAL, AccessDenied, ConvosoError
 from convoso_exporter.api.errors import one_line
 from convoso_exporter.config.schema import Target
 from convoso_exporter.poll.budget import Ceiling, Stretch
+from convoso_exporter.poll.calls import Call, Calls
 from convoso_exporter.poll.state import TargetState, stale_after
 
 # INTERNAL (api.errors): the kind recorded when the client raises something outside the
@@ -48,7 +49,7 @@ MAX_RETRY_AFTER = 3600.0
 _MAX_DOUBLINGS = 30
 
 # (target, previous derived figures, answer, wall-clock time) -> new derived figures.
-Derive = Callable[[Target, Any, SearchResult, float], Any]
+Derive = Callable[[Target, Any, Any, float], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Poller:
         jitter: float = 0.1,
         logger: logging.Logger | None = None,
         max_requests_per_minute: int | None = None,
+        call: Call | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"poll interval must be positive, got {interval!r}")
@@ -91,6 +93,7 @@ class Poller:
         self._max_backoff = max_backoff
         self._on_change = on_change
         self._derive = derive
+        self._call = call if call is not None else Calls()
         self._clock = clock
         self._wall = wall
         self._sleep = sleep
@@ -266,7 +269,7 @@ class Poller:
     async def _attempt(self, state: TargetState, started: float) -> float:
         target = state.target
         try:
-            result = await self._search(target)
+            result = await self._request(state)
         except ConvosoError as err:
             retry_after = getattr(err, "retry_after", None)  # only RateLimited has one
             return self._failed(state, err.kind, str(err), started, retry_after)
@@ -278,7 +281,7 @@ class Poller:
         derived = await self._derived(state, result, wall)
         return self._succeeded(state, result, started, wall, derived)
 
-    async def _derived(self, state: TargetState, result: SearchResult, wall: float) -> Any:
+    async def _derived(self, state: TargetState, result: Any, wall: float) -> Any:
         """What `derive` makes of this answer (in a worker thread: for the account it walks
         every agent), or None to keep the previous when there is no deriver or it fails."""
         if self._derive is None:
@@ -291,23 +294,27 @@ class Poller:
                                 extra={"target": state.target.name})
             return None
 
-    async def _search(self, target: Target) -> SearchResult:
-        # A discovered campaign or queue publishes its own figures only: its agents (all
-        # in the account answer) are not kept.
-        options = {} if target.keeps_agents else {"agents": False}
+    async def _request(self, state: TargetState) -> Any:
+        """The poll's request(s), as `call` makes them; each after the first waits its turn."""
+        target = state.target
+        wall = self._wall()
+
+        def turn() -> Awaitable[None]:
+            return self._ceiling.acquire(target)
+
         while True:
             client = self._client
             try:
-                return await client.search(**target.filters(), **options)
+                return await self._call(client, state, wall, turn)
             except Exception:
                 if client is self._client:
                     raise
                 # The client was replaced while this request was in flight (a reload, which
                 # closes the old client): that failure says nothing about the target, so
                 # ask again with the new client, in turn like any request.
-            await self._ceiling.acquire(target)
+            await turn()
 
-    def _succeeded(self, previous: TargetState, result: SearchResult, started: float, wall: float,
+    def _succeeded(self, previous: TargetState, result: Any, started: float, wall: float,
                    derived: Any) -> float:
         state = previous.succeeded(result, wall=wall, duration=self._clock() - started, derived=derived)
         due = started + self._jittered(self._interval_of(previous.target))
@@ -319,7 +326,7 @@ class Poller:
             self._log.info("target %s: recovered after %d failed polls", name, previous.consecutive_failures,
                            extra={"target": name})
         self._log.debug("target %s: poll ok in %.3fs, %d agents; next in %.1fs", name,
-                        state.last_duration, len(result.agents), max(0.0, due - self._clock()),
+                        state.last_duration, len(getattr(result, "agents", None) or ()), max(0.0, due - self._clock()),
                         extra={"target": name})
         self._notify(state)
         return due
@@ -336,8 +343,10 @@ class Poller:
         name = state.target.name
         # previous.last_error_kind is None while ok or before the first poll.
         if kind != previous.last_error_kind:
-            self._log.warning("target %s: poll failed: %s: %s", name, kind, message,
-                              extra={"target": name})
+            # A token refused an optional endpoint: the endpoint's switch says so once for
+            # all its targets (poll/endpoints.py), not each target.
+            level = logging.DEBUG if kind == AccessDenied.kind else logging.WARNING
+            self._log.log(level, "target %s: poll failed: %s: %s", name, kind, message, extra={"target": name})
         self._log.debug("target %s: poll failed in %.3fs (%d in a row): %s: %s; next in %.1fs",
                         name, state.last_duration, state.consecutive_failures, kind, message,
                         delay, extra={"target": name})

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from convoso_exporter.api.endpoints.activity import UserActivity
+from convoso_exporter.api.endpoints.performance import PerformanceAnswer
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.config.schema import Target
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 STALE_INTERVALS = 3
 
 _NO_ERRORS: Mapping[str, int] = MappingProxyType({})
+# A target's last good answer: a search's, or an optional endpoint's (poll/endpoints.py).
+Snapshot = SearchResult | PerformanceAnswer | UserActivity
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -38,7 +42,7 @@ class TargetState:
 
     target: Target
     stale_after: float = math.inf  # seconds after last_success the data stays served
-    snapshot: SearchResult | None = None  # last good data (None before the first success)
+    snapshot: Snapshot | None = None  # last good data (None before the first success)
     last_success: float | None = None  # wall-clock seconds of the last success
     last_attempt: float | None = None  # wall-clock seconds the last poll finished
     up: bool = False  # the last poll succeeded
@@ -59,7 +63,7 @@ class TargetState:
             and now - self.last_success <= self.stale_after
         )
 
-    def succeeded(self, result: SearchResult, *, wall: float, duration: float,
+    def succeeded(self, result: Snapshot, *, wall: float, duration: float,
                   derived: Derived | None = None) -> TargetState:
         """The state after a successful poll that returned `result` (and what was derived
         from it; None keeps the previous)."""

@@ -85,6 +85,8 @@ def config_mapping(config: Config) -> dict[str, Any]:
             "exclude": discovery.exclude.pattern if discovery.exclude else "",
             "interval": discovery.interval, "max_targets": discovery.max_targets,
         },
+        "performance": {"enabled": config.performance.enabled, "interval": config.performance.interval},
+        "user_activity": {"enabled": config.user_activity.enabled},
     }
     if config.targets:
         mapping["targets"] = [
@@ -144,12 +146,18 @@ def _entry(folder: Path, exchange: Exchange) -> dict[str, Any]:
     }
 
 
+# An endpoint's word in a body's file name (else the last part of its path).
+WORDS = {"/user-activity/search": "user_activity", "/agent-performance/search": "performance"}
+
+
 def _body_name(exchange: Exchange) -> str:
     kind = exchange.headers.get("content-type", "").lower()
     ext = ".json" if "json" in kind else ".html" if "html" in kind else ".txt"
     if not exchange.decoded:
         ext = ".bin"
-    words = [exchange.endpoint.rstrip("/").rsplit("/", 1)[-1]] + [f"{k}={v}" for k, v in exchange.params.items()]
+    endpoint = exchange.endpoint.rstrip("/")
+    first = WORDS.get(endpoint, endpoint.rsplit("/", 1)[-1])
+    words = [first] + [f"{k}={v}" for k, v in exchange.params.items()]
     stem = _UNSAFE.sub("_", "-".join(words))[:80]
     return f"{exchange.number:03d}-{stem}{ext}"
 

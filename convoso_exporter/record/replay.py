@@ -6,8 +6,11 @@ A request is answered with the recorded answer to the same endpoint and paramete
 answers to one request are served in turn, round and round. What the recording does not
 hold is answered as the API answers an id it does not know (documented, HTTP 200):
 6026 `Campaign not found` for a campaign_id filter, else 6041 `Queue not found` for a
-queue_id, else 6006 `User not found` (a user_id, a logout, or no id at all); an
-unknown path gets the live service's 404 HTML page, a method other than POST 405.
+queue_id (`campaign_ids` for agent-performance search), else 6006 `User not found` (a
+user_id, a logout, or no id at all); an unknown path (an endpoint the recording never
+asked) gets the live service's 404 HTML page, a method other than POST 405.
+Agent-performance answers are matched without their dates: a recording is one day, and an
+exporter polling the replay on another asks for its own today.
 
 An answer is served as it was read: status, Content-Type, Retry-After and Location,
 the body decoded (so without its Content-Encoding, unless it could not be decoded when
@@ -40,7 +43,10 @@ ENDPOINTS = ("/agent-monitor/search", "/agent-monitor/logout")
 JSON = "application/json; charset=utf-8"
 INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 # The filter a not-found answer names, most specific scope first: (parameter, code, error).
-NOT_FOUND = (("campaign_id", 6026, "Campaign not found"), ("queue_id", 6041, "Queue not found"))
+NOT_FOUND = (("campaign_id", 6026, "Campaign not found"), ("campaign_ids", 6026, "Campaign not found"),
+             ("queue_id", 6041, "Queue not found"))
+# Parameters a request is matched without, by endpoint: agent-performance's day.
+UNMATCHED = {"/agent-performance/search": frozenset(("date_start", "date_end"))}
 NO_USER = (6006, "User not found")
 NOT_FOUND_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
@@ -131,7 +137,8 @@ class Replay:
 
 
 def _key(endpoint: str, params: Mapping[str, str]) -> Key:
-    return endpoint, tuple(sorted(params.items()))
+    left_out = UNMATCHED.get(endpoint, frozenset())
+    return endpoint, tuple(sorted((name, value) for name, value in params.items() if name not in left_out))
 
 
 def _json(status: int, document: dict, headers: list[tuple[str, str]] | None = None) -> Response:

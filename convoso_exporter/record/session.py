@@ -12,7 +12,9 @@ written to DIR (redacted unless `--no-redact`) with what the exporter made of it
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -36,14 +38,16 @@ class Recorded:
 
 
 async def record_check(config: Config, folder: Path, *, redact: bool = True,
-                       transport: httpx.AsyncBaseTransport | None = None) -> Recorded:
-    """`check` recorded into `folder` (new or empty); `transport` replaces the network (tests)."""
+                       transport: httpx.AsyncBaseTransport | None = None,
+                       wall: Callable[[], float] = time.time) -> Recorded:
+    """`check` recorded into `folder` (new or empty); `transport` replaces the network and
+    `wall` the clock check reads (tests: a simulator on a fixed day)."""
     prepare(folder)
     settings = config.convoso
     recorder = Recorder(settings.base_url, settings.auth_token, settings.max_response_bytes)
     if transport is None:
         transport = client_transport(settings.base_url, pool_limits(settings.concurrency))
-    outcomes, budget = await check(config, transport=recorder.transport(transport))
+    outcomes, budget = await check(config, transport=recorder.transport(transport), wall=wall)
     exchanges = recorder.exchanges
     replaced = redact_in_place(exchanges, settings.auth_token) if redact else Counter[str]()
     recording = write(folder, exchanges, config, redacted=redact, replaced=replaced)

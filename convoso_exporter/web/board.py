@@ -6,6 +6,8 @@ No API call is made for a page: every figure here comes from the last answers.
   `queue:<id>` for one campaign or queue.
 - Agents come from the account answer only, each `user_id` once (as `convoso_agents`
   counts them), and are narrowed to a scope by the fields they carry.
+- Convoso's own count of logged-in and available agents in a scope comes from its
+  user-activity target (`user_activity:<scope>`, poll/endpoints.py), shown beside ours.
 
 The drop rate is dropped ÷ answered today, as the alert rules compute it. Whether
 Convoso's `answered` counts live humans only is not documented: pages say so.
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from convoso_exporter.api.drift import DriftReport
+from convoso_exporter.api.endpoints.activity import UserActivity
 from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult, id_order
-from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN
+from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN, ENDPOINT_KINDS, USER_ACTIVITY
 from convoso_exporter.derive.agreement import Gap, compare
 from convoso_exporter.derive.breakdown import distinct_agents
+from convoso_exporter.poll.endpoints import EndpointStatus, target_name
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import status_rank
 
@@ -50,10 +54,20 @@ class View:
     # What the answers held that the model did not expect (ApiStats.drift.report());
     # None: not tracked here (the pages then leave it out).
     drift: DriftReport | None = None
+    # Whether each endpoint is polled, and why not (Endpoints.statuses()); () when not told.
+    endpoints: tuple[EndpointStatus, ...] = ()
 
     def account(self) -> TargetState | None:
         """The account target's state (the source of every agent), if it is polled."""
         return next((s for s in self.states.values() if s.target.kind == ACCOUNT), None)
+
+    def searches(self) -> list[TargetState]:
+        """The search targets' states (the optional endpoints' left out)."""
+        return [state for state in self.states.values() if state.target.kind not in ENDPOINT_KINDS]
+
+    def activity(self, scope: str) -> TargetState | None:
+        """The user-activity target beside the target named `scope`, if it is polled."""
+        return self.states.get(target_name(USER_ACTIVITY, scope))
 
     def scope_target(self, kind: str, ident: str) -> TargetState | None:
         """The discovered `campaign:<id>` / `queue:<id>` target, if it is polled."""
@@ -194,7 +208,8 @@ class CountCheck:
 def count_check(view: View) -> CountCheck:
     """Each target's last answer (`derive/agreement.py`): which figures Convoso counts otherwise."""
     compared, gaps = 0, []
-    for name, state in view.states.items():
+    for state in view.searches():
+        name = state.target.name
         if state.snapshot is None:
             continue
         compared += 1
@@ -202,3 +217,24 @@ def count_check(view: View) -> CountCheck:
         if differ:
             gaps.append((name, differ))
     return CountCheck(compared, tuple(gaps))
+
+
+@dataclass(frozen=True)
+class ServiceCounts:
+    """Agents as Convoso counts them in a scope (user-activity search), beside ours."""
+
+    logged_in: int | None
+    available: int | None
+    last_success: float | None
+    fresh: bool
+
+
+def service_counts(view: View, scope: str, now: float) -> ServiceCounts | None:
+    """Convoso's own count of the scope's agents, from its last user-activity answer;
+    None when the scope has no user-activity target or it has not answered yet."""
+    state = view.activity(scope)
+    answer: UserActivity | None = state.snapshot if state is not None else None
+    if state is None or answer is None:
+        return None
+    return ServiceCounts(answer.logged_in, answer.available, state.last_success, state.fresh(now))
+

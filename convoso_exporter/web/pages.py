@@ -21,6 +21,7 @@ from string import Template
 from convoso_exporter.api.drift import KINDS, DriftReport
 from convoso_exporter.config.schema import ACCOUNT, Target
 from convoso_exporter.derive.agreement import describe
+from convoso_exporter.poll.endpoints import EndpointStatus
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import STATUS_LIMITS, legend
 from convoso_exporter.web.board import (
@@ -100,8 +101,38 @@ def landing_page(view: View, *, version: str, telemetry_path: str, series: int, 
         drop_note=html.escape(DROP_NOTE),
         counts=counts_line(count_check(view)),
         drift=drift_section(view.drift, now),
+        endpoints=endpoints_section(view.endpoints, now),
         rows=rows,
     )
+
+
+# Each endpoint in words, and what its figures are for.
+ENDPOINT_WORDS = {
+    "search": ("agent-monitor search", "agents, statuses, today's calls, answered and dropped"),
+    "performance": ("agent-performance search", "live-human and machine answers, agents' talk, wait, pause and "
+                    "wrap time (the 30-day rate's live-human basis)"),
+    "user_activity": ("user-activity search", "logged-in and available agents as Convoso counts them"),
+}
+
+
+def endpoints_section(statuses: tuple[EndpointStatus, ...], now: float) -> str:
+    """Which Convoso endpoints are polled, and why one is not (nothing when not told)."""
+    if not statuses:
+        return ""
+    rows = []
+    for status in statuses:
+        name, gives = ENDPOINT_WORDS.get(status.endpoint, (status.endpoint, ""))
+        if status.enabled:
+            state, why = '<td class="up">polled</td>', html.escape(gives)
+        else:
+            state, why = '<td class="down">off</td>', html.escape(status.reason)
+            if status.permission is not None:
+                since = f" since {format_age(now - status.since)} ago" if status.since is not None else ""
+                why += (f". Tick the {html.escape(status.permission)} permission for this token in Convoso, then "
+                        f"reload; tried again every hour{since}. The agent-monitor figures are unaffected")
+        rows.append(f"<tr><td>{html.escape(name)}</td>{state}<td>{why}</td></tr>")
+    return ("<h2>Convoso endpoints</h2>\n<table>\n<tr><th>endpoint</th><th>state</th><th>what it gives, or why it "
+            "is off</th></tr>\n" + "\n".join(rows) + "\n</table>\n")
 
 
 def counts_line(check: CountCheck) -> str:

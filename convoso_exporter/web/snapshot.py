@@ -20,7 +20,16 @@ from convoso_exporter.derive.agreement import compare, listed
 from convoso_exporter.derive.breakdown import breakdown
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import time_level
-from convoso_exporter.web.board import View, by_status, figures, floor_order, logged_in, scope_names, scoped_agents
+from convoso_exporter.web.board import (
+    View,
+    by_status,
+    figures,
+    floor_order,
+    logged_in,
+    scope_names,
+    scoped_agents,
+    service_counts,
+)
 
 SCHEMA = 1
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -56,8 +65,14 @@ def document(view: View, *, now: float, version: str, target: str | None = None)
             "agent_names": view.agent_names,
         },
         "api_drift": drift_entry(view.drift),
+        "endpoints": [
+            {"endpoint": e.endpoint, "enabled": e.enabled, "reason": e.reason, "permission": e.permission,
+             "since": e.since}
+            for e in view.endpoints
+        ],
         "targets": [target_entry(state, now) for state in selected],
-        "account": None if account is None else account_entry(account, answer, agents, filters, view, now),
+        "account": None if account is None else account_entry(account, answer, agents, filters, view, now,
+                                                              target or account.target.name),
     }
     if view.agent_metrics:
         doc["agents"] = [agent_row(agent, view.agent_names) for agent in agents]
@@ -100,6 +115,7 @@ def target_entry(state: TargetState, now: float) -> dict[str, Any]:
     return {
         "name": target.name,
         "kind": target.kind,
+        "scope": target.scope,
         "publish": target.publish,
         "filters": _json_filters(target.filters()),
         "campaign_name": target.campaign_name,
@@ -111,7 +127,7 @@ def target_entry(state: TargetState, now: float) -> dict[str, Any]:
         "last_error_kind": state.last_error_kind,
         "consecutive_failures": state.consecutive_failures,
         "generation": state.generation,
-        "figures": None if state.snapshot is None else figures_entry(state.snapshot),
+        "figures": figures_entry(state.snapshot) if isinstance(state.snapshot, SearchResult) else None,
     }
 
 
@@ -149,9 +165,12 @@ def account_entry(
     filters: dict[str, Any],
     view: View,
     now: float,
+    scope: str,
 ) -> dict[str, Any]:
-    """The agents of the account answer within `filters`, counted (each user_id once)."""
+    """The agents of the account answer within `filters`, counted (each user_id once), and
+    Convoso's own count of the `scope` target's agents beside them (user-activity)."""
     counts = by_status(agents)
+    service = service_counts(view, scope, now)
     return {
         "target": account.target.name,
         **health(account, now),
@@ -159,6 +178,10 @@ def account_entry(
         "agents": len(agents),
         "logged_in": logged_in(counts),
         "by_status": counts,
+        "convoso_counts": None if service is None else {
+            "logged_in": service.logged_in, "available": service.available, "last_success": service.last_success,
+            "fresh": service.fresh,
+        },
         "breakdown": [
             {"campaign_id": campaign, "queue_id": queue, "status": status, "agents": n}
             for (campaign, queue, status), n in breakdown(agents).items()

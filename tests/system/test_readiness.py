@@ -96,12 +96,13 @@ def test_a_pending_first_poll_is_not_down_and_not_ready(sim, tmp_path):
     sim.fault("slow", delay=6)
     try:
         with exporter(config) as (url, proc):
-            # The account's first search is in flight for 6 s: pending, not down.
+            # The account's first search (and the calls beside it) in flight for 6 s: pending, not down.
             assert up_lines(url) == []
             assert "convoso_target_info{" in httpx.get(f"{url}/metrics").text
             ready = httpx.get(f"{url}/-/ready")
             assert (ready.status_code, ready.text) == (
-                503, "not ready: waiting for the first poll of 1 of 1 targets (account)\n")
+                503, "not ready: waiting for the first poll of 3 of 3 targets (account, user_activity:account, "
+                     "performance:account)\n")
             assert "pending" in httpx.get(f"{url}/").text
             sim.clear()
             wait_http(f"{url}/-/ready", proc=proc, timeout=20)

@@ -29,7 +29,8 @@ def test_check_record_then_simulate_replay_serves_the_exporter_what_the_account_
                           "targets:\n  - name: spanish\n    skills: [spanish]\ndiscovery:\n  enabled: true\n")
         checked = cli("check", "--config.file", str(config), "--record", str(folder))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert f"Recorded 9 requests and what came back in {folder}, redacted (" in checked.stdout
+    # 9 searches, user-activity and agent-performance beside the account and the 3 campaigns
+    assert f"Recorded 17 requests and what came back in {folder}, redacted (" in checked.stdout
     expected = (folder / "expected.prom").read_text().splitlines()
     assert TOKEN not in "".join(path.read_text() for path in folder.iterdir())
 

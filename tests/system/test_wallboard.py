@@ -39,6 +39,8 @@ READ_PAGE = """(() => {
     stale: document.body.dataset.stale,
     statuses: tiles,
     loggedIn: value(document.querySelector('#statuses .tile:not([data-status])')),
+    convoso: Array.from(document.querySelectorAll('#statuses .tile[data-source="convoso"]')).map(t => [
+      t.querySelector('.label').textContent, value(t), t.querySelector('.sub').textContent]),
     drop: document.querySelector('#figures .drop .value').textContent,
     rows: document.querySelectorAll('#agents .row:not(.head)').length,
     alarm: document.getElementById('alarm').hidden ? '' : document.getElementById('alarm').textContent,
@@ -111,6 +113,26 @@ def test_wallboard_renders_fast_and_matches_metrics_for_the_same_poll(browser, d
     assert shown["drop"] == f"{dropped / answered:.2%}"
     assert "simulated" in page.evaluate("document.getElementById('banner').textContent")
     assert shown["alarm"] == "" and shown["stale"] == "0"
+    assert page.errors() == []
+
+
+def test_wallboard_shows_the_agents_convoso_counts_beside_ours(browser, demo):
+    """User-activity search's logged-in and available agents, as /metrics has them, beside
+    the exporter's own logged-in and READY counts."""
+    page = open_wallboard(browser, f"{demo}/wallboard")
+    deadline = time.monotonic() + 20
+    while True:  # until the page and /metrics hold the same user-activity answer and account poll
+        shown, samples = page.evaluate(READ_PAGE), metrics(demo)
+        theirs = {state: value(samples, "convoso_user_activity_agents", target="account", state=state)
+                  for state in ("logged_in", "available")}
+        by_status = agents_by_status(samples)
+        ours = (sum(n for s, n in by_status.items() if s != "LOGGED_OUT"), by_status.get("READY", 0))
+        expected = [["Convoso: logged in", theirs["logged_in"], f"we count {ours[0]:,}"],
+                    ["Convoso: available", theirs["available"], f"we count {ours[1]:,} ready"]]
+        if shown["convoso"] == expected:
+            break
+        assert time.monotonic() < deadline, f"page shows {shown['convoso']}, /metrics says {expected}"
+        time.sleep(0.3)
     assert page.errors() == []
 
 

@@ -34,10 +34,12 @@ def test_a_blocked_poller_is_never_served_as_live_and_the_exporter_exits_for_a_r
             async with httpx.AsyncClient(base_url=url, trust_env=False) as web:
                 seen["live"] = (await web.get("/metrics")).status_code
 
-                async def never(**_: object):
+                async def never(*_: object, **__: object):
                     await asyncio.Event().wait()
 
-                app.client.search = never  # type: ignore[method-assign]
+                # Every call blocks: the searches and the optional endpoints' calls beside them.
+                for call in ("search", "user_activity", "performance"):
+                    setattr(app.client, call, never)
                 blocked = time.monotonic()
                 while (answer := await web.get("/metrics")).status_code == 200:
                     assert time.monotonic() - blocked < 3 * app.watchdog.bound, "still served as live"

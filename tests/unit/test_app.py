@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -20,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from convoso_exporter import publisher as publisher_module
 from convoso_exporter.app import App, RunOptions
-from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings
+from convoso_exporter.config.schema import Config, ConvosoSettings, DiscoverySettings, PerformanceSettings
 from convoso_exporter.simulator import ContactCenter, Simulator
 from convoso_exporter.web.http import Pieces
 
@@ -49,12 +50,12 @@ async def until(found: Callable[[], object], timeout: float = 15.0):
 
 
 def run(scenario: Callable[[App, httpx.AsyncClient, Simulator], Awaitable[None]], *, loader=None, before=None,
-        **changes) -> int:
+        deny: tuple[str, ...] = (), **changes) -> int:
     """The simulator and an App serving on 127.0.0.1:0 (`before(app)` called before it runs);
     `scenario`; then stop. The App's exit status."""
 
     async def main() -> int:
-        sim = Simulator(ContactCenter(agents=AGENTS, campaigns=2, queues=2, seed=3), token=TOKEN)
+        sim = Simulator(ContactCenter(agents=AGENTS, campaigns=2, queues=2, seed=3), token=TOKEN, deny=deny)
         await sim.start()
         app = App(config_for(sim, **changes), RunOptions(listen_addresses=("127.0.0.1:0",)), config_loader=loader)
         if before is not None:
@@ -93,7 +94,8 @@ def test_not_ready_until_the_served_metrics_hold_the_first_round_then_every_agen
 
     assert run(scenario, before=before) == 0
     # Before the first poll: the reason is judged on the states the served exposition was rendered from.
-    assert seen["first"] == (False, "waiting for the first poll of 1 of 1 targets (account)")
+    assert seen["first"] == (False, "waiting for the first poll of 3 of 3 targets (account, user_activity:account, "
+                                    "performance:account)")
     assert seen["ready"] == 200
     assert agents_in(seen["metrics"]) == AGENTS
     # Agent-time cells of a scope gone linger three of the config's discovery intervals (2 s).
@@ -169,3 +171,59 @@ def test_a_reload_says_each_config_warning_once_not_on_every_reload(caplog):
         assert run(scenario, loader=lambda: holder["config"], warnings=(warning,)) == 0
     assert seen == [200, 200, 200]
     assert [r.getMessage() for r in caplog.records].count(warning) == 1
+
+
+def test_a_token_without_the_agent_performance_permission_turns_off_that_endpoint_alone_until_reload(caplog):
+    """The simulator refuses agent-performance search (HTTP 403): one warning, the endpoint
+    off (its gauge 0, no figures), every agent-monitor series as it was and user-activity
+    on; an hour later one probe is refused again; once the token may, a reload brings it
+    back, every campaign's figures with it."""
+    holder: dict = {}
+    seen: dict = {}
+
+    def series(text: str) -> set[tuple]:
+        return {(s.name, tuple(sorted(s.labels.items()))) for f in text_string_to_metric_families(text)
+                for s in f.samples}
+
+    def performance_requests(sim: Simulator) -> int:
+        return sim.requests_by_endpoint["performance"]
+
+    async def scenario(app: App, web: httpx.AsyncClient, sim: Simulator) -> None:
+        holder["config"] = app.config
+        await until(lambda: app.ready() and not app.endpoints.enabled()["performance"])
+        await until(lambda: 'target="campaign:1001"' in app.render_now().body.decode())
+        seen["off"] = (await web.get("/metrics")).text
+        seen["page"] = (await web.get("/")).text
+        seen["targets"] = {state.target.kind for state in app.poller.states.values()}
+        asked = performance_requests(sim)
+        app.endpoints._wall = lambda: time.time() + 3600  # an hour on: one probe, refused again
+        await until(lambda: performance_requests(sim) == asked + 1)
+        await until(lambda: "performance" not in app.endpoints.polling())
+        seen["probed"] = performance_requests(sim) - asked
+        sim.deny(())  # the permission ticked in Convoso
+        assert (await web.post("/-/reload")).status_code == 200
+        await until(lambda: "convoso_campaign_live_answered_total" in app.render_now().body.decode(), timeout=10)
+        await until(lambda: 'convoso_campaign_live_answered_total{target="campaign:1002"}'
+                    in app.render_now().body.decode(), timeout=10)
+        seen["back"] = app.render_now().body.decode()
+
+    with caplog.at_level(logging.WARNING):
+        assert run(scenario, loader=lambda: holder["config"], deny=("performance",),
+                   performance=PerformanceSettings(interval=1.0)) == 0
+    off, back = seen["off"], seen["back"]
+    assert 'convoso_exporter_endpoint_enabled{endpoint="performance"} 0.0' in off
+    assert 'convoso_exporter_endpoint_enabled{endpoint="user_activity"} 1.0' in off
+    assert not re.search(r"convoso_campaign_(live|machine|agent)_|convoso_agent_live_answered", off)
+    assert 'convoso_user_activity_agents{state="logged_in",target="account"}' in off
+    assert "performance" not in seen["targets"] and seen["probed"] == 1
+    assert "Tick the Agent Performance permission" in seen["page"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "denied" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith("agent-performance search turned off")
+    assert "tick the Agent Performance permission" in warned[0]
+    assert 'convoso_exporter_endpoint_enabled{endpoint="performance"} 1.0' in back
+    # Everything agent-monitor search gave is as it was: the same series, nothing lost or added.
+    searched = {key for key in series(off) if not key[0].startswith(("convoso_exporter_", "convoso_user_activity"))}
+    beside = ("convoso_exporter_", "convoso_user_activity", "convoso_campaign_live", "convoso_campaign_machine",
+              "convoso_campaign_agent", "convoso_agent_live", "convoso_agent_machine", "convoso_agent_activity")
+    again = {key for key in series(back) if not key[0].startswith(beside)}
+    assert searched == again and agents_in(off) == AGENTS

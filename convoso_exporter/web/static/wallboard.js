@@ -94,6 +94,17 @@
 
   function renderStatuses(acc) {
     var tiles = [tile("Logged in", count(acc ? acc.logged_in : null))];
+    var theirs = acc ? acc.convoso_counts : null; // user-activity search: Convoso's own count, beside ours
+    if (theirs) {
+      var late = theirs.fresh ? "" : " (stale)";
+      [["Convoso: logged in", theirs.logged_in, "we count " + count(acc.logged_in) + late],
+       ["Convoso: available", theirs.available, "we count " + count(acc.by_status.READY) + " ready" + late]]
+        .forEach(function (c) {
+          var t = tile(c[0], count(c[1]), c[2], "service");
+          t.dataset.source = "convoso";
+          tiles.push(t);
+        });
+    }
     Object.keys(acc ? acc.by_status : {}).forEach(function (status) {
       var t = tile(status || "(no status)", count(acc.by_status[status]), null, "status");
       t.style.borderTopColor = colour(status);

@@ -21,6 +21,7 @@ from convoso_exporter import __version__
 from convoso_exporter.api import client as client_module
 from convoso_exporter.api.client import ConvosoClient, parse_retry_after
 from convoso_exporter.api.errors import (
+    AccessDenied,
     ApiError,
     ApiTimeout,
     AuthError,
@@ -707,3 +708,87 @@ def test_a_content_length_of_digits_int_cannot_read_is_not_a_crash() -> None:
     router.post(SEARCH).respond(200, headers={"Content-Length": b"\xb2"}, content=body)
     result = call(router)
     assert result.agents == ()
+
+
+# --- the optional endpoints: agent-performance and user-activity search ---------------
+
+PERFORMANCE, ACTIVITY = "/agent-performance/search", "/user-activity/search"
+ROW = {"user_id": "1", "calls": 3, "human_answered": 2, "am": 1, "talk_sec": "00:01:00", "wait_sec": "00:00:30",
+       "pause_sec": "00:00:00", "wrap_sec": "00:00:10"}
+
+
+def test_the_optional_endpoints_post_their_forms_and_read_every_page_each_in_turn():
+    router = new_router()
+    pages = {None: [ROW, dict(ROW, user_id="2")], "2": [dict(ROW, user_id="3")]}
+    route = router.post(PERFORMANCE).mock(side_effect=lambda request: httpx.Response(200, json={
+        "success": True, "total": 3, "data": pages[parse_qs(request.content.decode()).get("page", [None])[0]]}))
+    router.post(ACTIVITY).respond(200, json={"success": True, "data": {"available_agents": "2", "logged_in_agents": 7}})
+    turns: list[int] = []
+    stats = ApiStats()
+
+    async def go():
+        async def turn() -> None:
+            turns.append(len(route.calls))
+
+        async with make_client(router, stats=stats) as client:
+            return (await client.performance("2026-11-24", "1001", turn=turn), await client.user_activity("1001"))
+
+    answer, activity = asyncio.run(go())
+    assert [agent.user_id for agent in answer.agents] == ["1", "2", "3"] and answer.sums()[:3] == (6, 3, 9)
+    assert answer.day == "2026-11-24" and turns == [1]  # the second page waited its turn, the first was the poll's
+    first, second = (parse_qs(call.request.content.decode()) for call in route.calls)
+    assert first == {"auth_token": [TOKEN], "date_start": ["2026-11-24"], "date_end": ["2026-11-24"],
+                     "campaign_ids": ["1001"]}
+    assert second == {**first, "page": ["2"]}
+    assert route.calls.last.request.url.params["auth_token"] == TOKEN
+    assert (activity.logged_in, activity.available) == (7, 2)
+    assert stats.requests == {("performance", "success"): 2, ("user_activity", "success"): 1}
+    drift = {(entry.endpoint, entry.field, entry.kind) for entry in stats.drift.report().entries}
+    assert ("user_activity", "available_agents", "number_as_text") in drift
+    assert ("performance", "data.others", "missing_field") in drift
+
+
+@pytest.mark.parametrize(("status", "body"), [
+    (403, {"success": False, "error": "Forbidden"}),
+    (200, {"success": False, "code": 403, "text": "Access denied: no Agent Performance permission"}),
+])
+def test_a_token_without_the_permission_is_denied_for_that_endpoint_alone(status, body):
+    router = new_router()
+    router.post(PERFORMANCE).respond(status, json=body)
+    router.post(ACTIVITY).respond(status, json=body)
+    router.post(SEARCH).respond(403, json=body)
+    stats = ApiStats()
+    denied = fail(router, AccessDenied, "performance", {"day": "2026-11-24"}, stats=stats)
+    assert denied.kind == "denied" and denied.permission == "Agent Performance"
+    assert "lacks the Agent Performance permission" in str(denied)
+    assert fail(router, AccessDenied, "user_activity").permission == "User Activity"
+    fail(router, AuthError, "search")  # agent-monitor's 403: the token, not a permission
+    assert stats.requests == {("performance", "denied"): 1}
+
+
+def test_an_invalid_token_stays_an_auth_error_on_the_optional_endpoints():
+    router = new_router()
+    router.post(PERFORMANCE).respond(200, json={"success": False, "error": "Invalid authentication token"})
+    router.post(ACTIVITY).respond(401, json={"success": False, "error": "Invalid authentication token"})
+    fail(router, AuthError, "performance", {"day": "2026-11-24"})
+    fail(router, AuthError, "user_activity")
+
+
+@pytest.mark.parametrize("style", ["documented", "live"])
+def test_the_simulators_optional_endpoints_say_what_its_truth_says(style):
+    async def work(client, center, base_url):
+        campaign = center.campaign_ids()[0]
+        day = center.truth()["today"]
+        return (center, campaign, await client.performance(day, campaign), await client.performance(day),
+                await client.user_activity(campaign_id=campaign))
+
+    center, campaign, by_campaign, account, activity = asyncio.run(with_simulator(style, work))
+    truth = center.truth()["performance"][center.truth()["today"]]
+    mine = truth["campaigns"][campaign]
+    assert by_campaign.sums() == (mine["live_handled"], mine["machine"], mine["live_handled"] + mine["machine"],
+                                  mine["talk"], mine["wait"], mine["pause"], mine["wrap"])
+    assert {agent.user_id: agent.figures[0] for agent in account.agents} == {
+        user: row["live_handled"] for user, row in truth["agents"].items() if row["live_handled"] or row["logged_in"]}
+    agents = center.select(campaign_id=campaign).agents
+    assert activity.logged_in == sum(agent.status != "LOGGED_OUT" for agent in agents)
+    assert activity.available == sum(agent.status == "READY" for agent in agents)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convoso_exporter.api.errors import ApiError, AuthError
-from convoso_exporter.api.refusals import check, document_error, failure, flag
+from convoso_exporter.api.errors import AccessDenied, ApiError, AuthError, ServerError
+from convoso_exporter.api.refusals import check, denial, document_error, failure, flag
 
 
 @pytest.mark.parametrize(("value", "read"), [
@@ -32,3 +32,19 @@ def test_check_raises_what_a_level_stands_for_and_passes_the_rest():
         check({"success": "0", "code": 6026})
     assert document_error({"success": True}) is None and document_error([1]) is None
     assert isinstance(document_error({"success": False}), ApiError)
+
+
+def test_denial_is_a_refusal_about_an_optional_endpoints_permission_alone():
+    refused = denial(failure({"code": 403, "text": "Access denied"}), "performance")
+    assert isinstance(refused, AccessDenied) and refused.kind == "denied" and refused.permission == "Agent Performance"
+    assert str(refused).endswith("(the token lacks the Agent Performance permission)")
+    worded = denial(AuthError("user_activity: authentication failed: no permission for this API"), "user_activity")
+    assert isinstance(worded, AccessDenied) and worded.permission == "User Activity"
+    # An invalid token is every endpoint's problem; search and logout are never "denied".
+    invalid = failure({"error": "Invalid authentication token"})
+    assert denial(invalid, "performance") is invalid
+    forbidden = AuthError("search: HTTP 403: auth_token not valid for this account", status=403)
+    assert denial(forbidden, "search") is forbidden
+    other = ServerError("performance: HTTP 500: server error", status=500)
+    assert denial(other, "performance") is other
+    assert denial(refused, "performance") is refused

@@ -19,7 +19,9 @@ from convoso_exporter.config.schema import (
     ConfigError,
     ConvosoSettings,
     DiscoverySettings,
+    PerformanceSettings,
     Target,
+    UserActivitySettings,
     load_config,
     parse_config,
 )
@@ -215,6 +217,8 @@ def test_full_config():
             enabled=True, campaigns=False, queues=True, include=re.compile("^2"), exclude=re.compile("Overflow"),
             interval=120.0, max_targets=50,
         ),
+        performance=PerformanceSettings(enabled=False, interval=90.0),
+        user_activity=UserActivitySettings(enabled=False),
         agent_metrics=False,
         agent_names=False,
         max_agents_per_target=0,
@@ -289,6 +293,7 @@ def test_example_file_loads_and_shows_the_defaults():
     assert (config.timezone, config.agent_names) == (defaults.timezone, defaults.agent_names)
     # The example lists no slice (they are commented out): the account plus discovery.
     assert config.discovery == DiscoverySettings()
+    assert (config.performance, config.user_activity) == (defaults.performance, defaults.user_activity)
     assert config.targets == ()
     assert config.warnings == ()
 
@@ -300,7 +305,7 @@ def test_example_file_documents_every_key():
         "max_response_bytes:", "max_backoff:", "max_requests_per_minute:", "poll_interval:", "agent_metrics:",
         "max_agents_per_target:", "targets:", "campaign_id", "queue_id", "user_id", "skills",
         "timezone:", "discovery:", "include:", "exclude:", "interval:", "max_targets:", "agent_names:",
-        "CONVOSO_AUTH_TOKEN",
+        "CONVOSO_AUTH_TOKEN", "performance:", "user_activity:",
     ):
         assert key in text, key
 
@@ -485,3 +490,14 @@ def test_every_config_in_the_readme_loads_and_means_what_its_comments_say():
         config = parse_config(block, environ={"CONVOSO_AUTH_TOKEN": "x"}, base_dir=str(ROOT))
         # Each shows discovery at work beside a custom slice.
         assert config.discovery.enabled and config.targets
+
+
+def test_the_optional_endpoints_are_on_by_default_and_their_interval_takes_poll_intervals_range():
+    assert (Config().performance, Config().user_activity) == (PerformanceSettings(True, 300.0),
+                                                              UserActivitySettings(True))
+    config = parse_config({"convoso": {"auth_token": "x"}, "performance": {"interval": "2s"}})
+    assert config.performance.interval == 2.0 and config.performance.enabled
+    with pytest.raises(ConfigError, match=r"^performance\.interval: .*at least 1s"):
+        parse_config({"convoso": {"auth_token": "x"}, "performance": {"interval": "500ms"}})
+    with pytest.raises(ConfigError, match=r"^user_activity\.interval: unknown key"):
+        parse_config({"convoso": {"auth_token": "x"}, "user_activity": {"interval": "1m"}})

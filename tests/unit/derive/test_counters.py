@@ -182,3 +182,11 @@ def test_single_poll_dips_during_the_day_change_nothing(case, data):
             dipped, glitches = step.tally, glitches + (step.glitch == DECREASE)
         dipped = advance(dipped, value, MIDNIGHT + offset, UTC).tally
     assert dipped.total == clean.total
+
+
+def test_the_calendar_names_the_accounts_day_and_when_it_ends_across_dst():
+    calendar = Calendar("America/New_York")
+    # 2026-11-01: DST ends, a 25-hour day; 03:30 UTC is still 31 October in New York (UTC-4).
+    assert calendar.day(datetime.datetime(2026, 11, 1, 3, 30, tzinfo=datetime.timezone.utc).timestamp()) == "2026-10-31"
+    assert calendar.end_of("2026-11-01") - calendar.end_of("2026-10-31") == 25 * 3600
+    assert calendar.end_of("2026-10-31") == calendar.midnight_after(calendar.end_of("2026-10-31") - 1)

@@ -102,3 +102,12 @@ def test_the_shape_telemetry_is_rendered_with_its_fallbacks_from_zero():
     assert value(body, "convoso_exporter_api_drift_total", endpoint="search", field='agents.odd "name"\\n\\',
                  kind="unknown_field") == 2
     assert value(body, "convoso_exporter_parse_fallbacks_total", endpoint="search") == 1
+
+
+def test_each_endpoint_is_said_polled_or_off():
+    info = dataclasses.replace(INFO, endpoints={"search": True, "performance": False, "user_activity": True})
+    body = renderer().render([state("t")], ApiStats(), NOW, info).body
+    assert {endpoint: value(body, "convoso_exporter_endpoint_enabled", endpoint=endpoint)
+            for endpoint in ("search", "performance", "user_activity")} == {
+        "search": 1, "performance": 0, "user_activity": 1}
+    assert value(body, "convoso_exporter_targets", kind="performance") == 0  # every kind, the optional ones too

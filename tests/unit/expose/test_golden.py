@@ -4,7 +4,8 @@ produce exactly the committed text. Any change to what users scrape shows up her
 as a reviewable diff.
 
 The targets are what a config with discovery and one explicit slice gives: the account,
-every discovered campaign and queue, and a skill target.
+every discovered campaign and queue, a skill target, and the optional endpoints' calls
+beside the account and the campaigns (user-activity, agent-performance).
 
 Regenerate after an intended change: `UPDATE_GOLDEN=1 python -m pytest tests/unit/expose/test_golden.py`.
 """
@@ -24,6 +25,7 @@ from convoso_exporter.config.schema import Config, Target
 from convoso_exporter.expose.cache import MetricsRenderer
 from convoso_exporter.expose.exporter import ExporterInfo
 from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.endpoints import Endpoints
 from convoso_exporter.poll.plan import ACCOUNT_NAME, budget_per_minute, plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.simulator import ContactCenter, FakeClock, Simulator
@@ -85,7 +87,8 @@ async def render_simulated(style: str, openmetrics: bool = False) -> str:
             info = ExporterInfo(version="golden", targets=Counter(t.kind for t in targets), reload_ok=True,
                                 reload_timestamp=WALL, budget_per_minute=budget_per_minute(targets, 15.0),
                                 discovered=found.counts, stretch=poller.stretch,
-                                ceiling_wait_seconds=poller.ceiling_wait_seconds)
+                                ceiling_wait_seconds=poller.ceiling_wait_seconds,
+                                endpoints=Endpoints(CONFIG).enabled())
             exposition = renderer.render(poller.states.values(), ApiStats(), WALL, info)
             body = exposition.om_body if openmetrics else exposition.body
     finally:

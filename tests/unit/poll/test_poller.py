@@ -770,3 +770,22 @@ def test_a_reload_that_lowers_the_ceiling_applies_at_once_and_counts_the_last_mi
     assert most_in_a_minute(before) == 24  # 4 of the account's, 20 scopes'
     assert most_in_a_minute([at for _, at in client.calls], since=310) <= 10
     assert len(client.calls) - len(before) >= 10 * 9
+
+
+def test_a_call_of_several_requests_takes_a_turn_under_the_ceiling_for_each():
+    """`call` (poll/calls.py) makes the poll's requests: each one after the first waits its
+    turn, so the ceiling counts an agent-performance poll that closes the day before too."""
+    vt = VirtualTime()
+    asked: list[float] = []
+
+    async def two_requests(client, state, wall, turn):
+        asked.append(vt.now)
+        await turn()
+        asked.append(vt.now)
+        return RESULT
+
+    poller = make_poller(vt, [target("a", interval=1.0)], FakeClient(vt, always(RESULT)), interval=1.0,
+                         max_requests_per_minute=10, call=two_requests)
+    run_for(poller, vt, 120)
+    assert most_in_a_minute(asked) <= 10 and len(asked) >= 18
+    assert poller.states["a"].up

@@ -137,3 +137,20 @@ def test_a_replayed_exchange_gives_the_client_what_the_recorded_one_gave(handler
         assert str(again) == str(direct)
     else:
         assert again == direct
+
+
+def test_an_agent_performance_answer_is_served_for_any_day_and_an_unknown_campaign_is_6026():
+    """A recording is one day: an exporter polling the replay on another day asks for its own."""
+    row = {"user_id": "1", "calls": 4, "human_answered": 3, "am": 1}
+    body = json.dumps({"success": True, "total": 1, "data": [row]}).encode()
+    recorded = Exchange(1, 0.0, "POST", "/agent-performance/search",
+                        {"campaign_ids": "7", "date_end": "2026-11-24", "date_start": "2026-11-24"}, 200,
+                        {"content-type": JSON}, body, len(body), complete=True)
+    recording = recording_of(recorded)
+    later = replayed(recording, lambda client: client.performance("2027-01-05", "7"))
+    assert later.day == "2027-01-05" and later.sums()[:3] == (3, 1, 4)
+    unknown = replayed(recording, lambda client: client.performance("2027-01-05", "8"))
+    assert isinstance(unknown, ApiError) and unknown.code == 6026
+    # An endpoint the recording never asked answers as an unknown path does: a 404 page.
+    never = replayed(recording, lambda client: client.user_activity())
+    assert never.kind == "protocol" and "HTTP 404" in str(never)

@@ -39,7 +39,7 @@ def record(style: str, folder, redact: bool):
     sim = simulator(style)
 
     async def main():
-        recorded = await record_check(CONFIG, folder, redact=redact, transport=sim.transport())
+        recorded = await record_check(CONFIG, folder, redact=redact, transport=sim.transport(), wall=lambda: WALL + 1800)
         direct = sample_lines(await exposition(CONFIG, sim.transport(), WALL + 1800))
         return recorded, direct
 
@@ -83,10 +83,13 @@ def test_without_redaction_the_token_is_still_in_no_file(tmp_path):
 
 def test_recording_changes_nothing_check_reports(tmp_path):
     recorded, _ = record("documented", tmp_path / "rec", redact=True)
-    outcomes, budget = asyncio.run(check(CONFIG, transport=simulator("documented").transport()))
+    outcomes, budget = asyncio.run(check(CONFIG, transport=simulator("documented").transport(), wall=lambda: WALL + 1800))
     with_record, without = io.StringIO(), io.StringIO()
     assert report(recorded.outcomes, recorded.budget, with_record) == report(outcomes, budget, without) == 1
     strip = lambda text: re.sub(r"\s+", " ", re.sub(r"\d+ ms", "", text))  # latencies differ
     assert strip(with_record.getvalue()) == strip(without.getvalue())
-    # every request check made is in the recording: account, 5 discovered, 2 of the config
-    assert len(recorded.recording.exchanges) == 8
+    # every request check made is in the recording: account, 5 discovered, 2 of the config,
+    # user-activity beside the account and 2 campaigns, agent-performance of the same 3
+    assert len(recorded.recording.exchanges) == 14
+    endpoints = [exchange.endpoint for exchange in recorded.recording.exchanges]
+    assert endpoints.count("/user-activity/search") == endpoints.count("/agent-performance/search") == 3

@@ -12,8 +12,9 @@ from typing import AsyncIterator, NamedTuple
 
 import httpx
 
+from convoso_exporter.api.endpoints.activity import UserActivity
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult
-from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN, QUEUE, Target
+from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN, QUEUE, USER_ACTIVITY, Target
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.web.board import View
 from convoso_exporter.web.routes import ExporterServer, ReloadError
@@ -93,6 +94,17 @@ def floor_states(account_age: float = 3.0) -> dict[str, TargetState]:
         TargetState(custom),  # never polled
     ]
     return {state.target.name: state for state in states}
+
+
+def with_service_counts(states: dict[str, TargetState]) -> dict[str, TargetState]:
+    """`states` and the user-activity targets beside the account (fresh) and campaign 1001
+    (stale): Convoso's own counts of logged-in and available agents."""
+    beside = [
+        ok(Target("user_activity:account", kind=USER_ACTIVITY, scope="account"), UserActivity(8, 3), stale_after=45.0),
+        ok(Target("user_activity:campaign:1001", campaign_id="1001", kind=USER_ACTIVITY, scope="campaign:1001"),
+           UserActivity(4, None), age=200.0),
+    ]
+    return {**states, **{state.target.name: state for state in beside}}
 
 
 def view(states: dict[str, TargetState] | None = None, **settings) -> View:

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from convoso_exporter.api.model import COMMON_STATUSES
+from convoso_exporter.config.schema import Config, UserActivitySettings
+from convoso_exporter.poll.endpoints import Endpoints
 from convoso_exporter.web import snapshot
 from convoso_exporter.web.snapshot import SCHEMA, UnknownTarget, document, encode
 from convoso_exporter.web.webconfig import load_web_config
@@ -30,10 +32,11 @@ from tests.unit.web.floor import (
     run,
     serving,
     view,
+    with_service_counts,
 )
 
 TARGET_FIELDS = {
-    "name", "kind", "publish", "filters", "campaign_name", "queue_name", "up", "fresh", "last_success",
+    "name", "kind", "scope", "publish", "filters", "campaign_name", "queue_name", "up", "fresh", "last_success",
     "stale_after_seconds", "attempted", "last_attempt", "last_duration_seconds", "last_error", "last_error_kind",
     "consecutive_failures", "generation", "figures",
 }
@@ -58,7 +61,8 @@ def by_name(document_: dict) -> dict[str, dict]:
 
 def test_top_level_shape_and_version():
     d = doc()
-    assert set(d) == {"schema", "generated_at", "generation", "exporter", "api_drift", "targets", "account", "agents"}
+    assert set(d) == {"schema", "generated_at", "generation", "exporter", "api_drift", "endpoints", "targets", "account",
+                      "agents"}
     assert d["schema"] == SCHEMA == 1
     assert d["generated_at"] == NOW and d["generation"] == 7
     assert d["exporter"] == {"version": "9.9", "poll_interval_seconds": 15.0, "api_calls_per_minute": 7.0,
@@ -92,6 +96,27 @@ def test_a_failed_then_stale_target_keeps_its_last_figures_marked_stale():
     later = by_name(json.loads(encode(document(view(states), now=NOW + 60, version="x"))))["campaign:1001"]
     assert later["fresh"] is False and later["figures"]["dropped_today"] == 40
     assert later["consecutive_failures"] == 1
+
+
+def test_convoso_counts_of_the_scope_beside_ours_and_the_endpoints_polled():
+    states = with_service_counts(floor_states())
+    endpoints = Endpoints(Config(user_activity=UserActivitySettings(enabled=False)), wall=lambda: NOW)
+    endpoints.deny("performance", "performance: HTTP 403: access denied")
+    whole = json.loads(encode(document(view(states, endpoints=endpoints.statuses()), now=NOW, version="x")))
+    assert whole["account"]["convoso_counts"] == {"logged_in": 8, "available": 3, "last_success": NOW - 3,
+                                                  "fresh": True}
+    assert whole["account"]["logged_in"] == 7  # ours, beside
+    assert [(e["endpoint"], e["enabled"], e["permission"], e["since"]) for e in whole["endpoints"]] == [
+        ("search", True, None, None), ("performance", False, "Agent Performance", NOW),
+        ("user_activity", False, None, None)]
+    assert whole["endpoints"][2]["reason"] == "turned off in the config (user_activity.enabled: false)"
+    # An optional endpoint's target is listed with its scope, without search figures.
+    beside = by_name(whole)["user_activity:account"]
+    assert (beside["kind"], beside["scope"], beside["figures"]) == ("user_activity", "account", None)
+    sales = json.loads(encode(document(view(states), now=NOW, version="x", target="campaign:1001")))["account"]
+    assert sales["convoso_counts"] == {"logged_in": 4, "available": None, "last_success": NOW - 200, "fresh": False}
+    queue = json.loads(encode(document(view(states), now=NOW, version="x", target="queue:2002")))["account"]
+    assert queue["convoso_counts"] is None  # user-activity goes beside the account and campaigns only
 
 
 def test_account_counts_each_agent_once_in_an_additive_breakdown():
@@ -287,7 +312,8 @@ def test_docs_describe_every_field():
     documented = set(re.findall(r"`([a-z_]+)`", text))
     for group in re.findall(r"\| `([a-z_]+(?:`, `[a-z_]+)+)` \|", text):
         documented |= set(group.split("`, `"))
-    d = doc()
+    every = view(with_service_counts(floor_states()), endpoints=Endpoints(Config()).statuses())
+    d = json.loads(encode(document(every, now=NOW, version="x")))
 
     def keys(node, path=""):
         if isinstance(node, dict):

@@ -17,6 +17,8 @@ from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN, QUEUE, Target
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.simulator.center import ContactCenter, FakeClock
 from convoso_exporter.web.board import (
+    ServiceCounts,
+    service_counts,
     DROP_RATE_RED,
     Figures,
     View,
@@ -31,7 +33,7 @@ from convoso_exporter.web.board import (
     scope_names,
     scoped_agents,
 )
-from tests.unit.web.floor import ACCOUNT_AGENTS, NOW, agent, answer, floor_states, ok, view
+from tests.unit.web.floor import ACCOUNT_AGENTS, NOW, agent, answer, floor_states, ok, view, with_service_counts
 
 FLOOR = ("READY", "INCALL", "PAUSED", "WRAP", "RINGING", "TRANSFER")
 
@@ -298,3 +300,15 @@ def test_count_check_agrees_when_every_answer_counts_as_we_do():
     check = count_check(account_view(answer(distinct, 0, 0, 0, 0)))
     assert check.compared == 1 and check.agree and check.gaps == ()
     assert count_check(view({})).compared == 0
+
+
+def test_convoso_counts_beside_ours_come_from_the_scopes_user_activity_target_alone():
+    states = with_service_counts(floor_states())
+    current = view(states)
+    assert service_counts(current, "account", NOW) == ServiceCounts(8, 3, NOW - 3, True)
+    assert service_counts(current, "campaign:1001", NOW) == ServiceCounts(4, None, NOW - 200, False)
+    assert service_counts(current, "campaign:1002", NOW) is None  # not polled beside it
+    assert service_counts(view(floor_states()), "account", NOW) is None
+    # The optional endpoints' targets are no search: the count check leaves them out.
+    assert count_check(current).compared == count_check(view(floor_states())).compared == 4
+    assert [state.target.name for state in current.searches()] == list(floor_states())

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from convoso_exporter import statuses
-from convoso_exporter.config.schema import Target
+from convoso_exporter.config.schema import Config, Target, UserActivitySettings
+from convoso_exporter.poll.endpoints import Endpoints
 from convoso_exporter.mixin import panels
 from convoso_exporter.mixin.settings import Settings
 from convoso_exporter.poll.state import TargetState
@@ -240,3 +241,17 @@ def test_status_order_and_colours():
     assert statuses.status_colour("LOGGED_OUT") == "#8e8e8e"
     assert statuses.status_colour("LUNCH") == statuses.OTHER_STATUS_COLOUR
     assert all(re.fullmatch(r"#[0-9A-Fa-f]{6}", statuses.css_colour(c)) for c in statuses.STATUS_COLOURS.values())
+
+
+def test_landing_page_says_which_endpoints_are_polled_or_off_and_why():
+    endpoints = Endpoints(Config(user_activity=UserActivitySettings(enabled=False)), wall=lambda: NOW - 120)
+    endpoints.deny("performance", "performance: HTTP 403: access denied <b>")
+    page = landing(view(endpoints=endpoints.statuses()))
+    rows = {cells[0]: cells[1:] for cells in rows_of(page) if cells and cells[0].endswith(" search")}
+    assert rows["agent-monitor search"][0] == "polled"
+    assert rows["agent-performance search"][0] == "off"
+    assert "Tick the Agent Performance permission for this token in Convoso, then reload" in rows[
+        "agent-performance search"][1]
+    assert "since 2m 0s ago" in rows["agent-performance search"][1] and "&lt;b&gt;" in page and "<b>" not in page
+    assert rows["user-activity search"] == ["off", "turned off in the config (user_activity.enabled: false)"]
+    assert "Convoso endpoints" not in landing()  # not told: left out

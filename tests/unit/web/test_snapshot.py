@@ -127,7 +127,7 @@ def test_an_exporter_with_no_targets_yet():
         "schema": 1, "generated_at": NOW, "generation": 0,
         "exporter": {"version": "0.0.1", "poll_interval_seconds": 15.0, "api_calls_per_minute": 0.0,
                      "banner": None, "agent_metrics": True, "agent_names": True},
-        "api_drift": None, "targets": [], "account": None, "agents": [],
+        "api_drift": None, "endpoints": [], "targets": [], "account": None, "agents": [],
     }
 
 

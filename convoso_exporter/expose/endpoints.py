@@ -1,0 +1,108 @@
+"""What the optional endpoints' targets publish (poll/endpoints.py), labelled with the
+scope they go beside (`target="campaign:<id>"`, `"account"`), never with their own name:
+they have no `convoso_up` of their own (their requests are counted in
+`convoso_exporter_api_requests_total{endpoint}`, and whether the endpoint is polled in
+`convoso_exporter_endpoint_enabled`).
+
+- user-activity: `convoso_user_activity_agents{target, state}` of the account and of
+  each campaign, while fresh;
+- a campaign's agent-performance: today's figures (sums over its agents) as gauges and
+  the exporter's counters of them (derive/performance.py), while fresh; its glitches
+  always, from 0;
+- the account's agent-performance (only with `agent_metrics`): each agent's figures of
+  the day, once per agent (the API sums them over campaigns), for the lowest
+  `max_agents_per_target` user ids, as the other per-agent series.
+"""
+
+from __future__ import annotations
+
+from convoso_exporter.api.endpoints.activity import UserActivity
+from convoso_exporter.api.endpoints.performance import PerformanceAnswer
+from convoso_exporter.config.schema import ACCOUNT_TARGET, PERFORMANCE, USER_ACTIVITY
+from convoso_exporter.derive.counters import GLITCH_KINDS
+from convoso_exporter.derive.history import Derived
+from convoso_exporter.derive.performance import ACTIVITIES, FIGURES
+from convoso_exporter.expose.catalog import new_family
+from convoso_exporter.expose.exposition import Family
+from convoso_exporter.poll.state import TargetState
+
+# The families of a campaign's figures, in `performance.READ` order: (today's gauge,
+# the counter), `activity` label value or None.
+CAMPAIGN_FIGURES: tuple[tuple[str, str, str | None], ...] = (
+    ("convoso_campaign_live_answered_today", "convoso_campaign_live_answered_total", None),
+    ("convoso_campaign_machine_answered_today", "convoso_campaign_machine_answered_total", None),
+    ("convoso_campaign_agent_calls_today", "convoso_campaign_agent_calls_total", None),
+    *(("convoso_campaign_agent_seconds_today", "convoso_campaign_agent_seconds_total", a) for a in ACTIVITIES),
+)
+# The per-agent families, in `performance.READ` order (None: not published per agent).
+AGENT_FIGURES: tuple[tuple[str, str | None] | None, ...] = (
+    ("convoso_agent_live_answered_today", None),
+    ("convoso_agent_machine_answered_today", None),
+    None,  # calls: the agent's calls_today (agent-monitor) says it already
+    *(("convoso_agent_activity_seconds_today", a) for a in ACTIVITIES),
+)
+STATES = (("logged_in", "logged_in"), ("available", "available"))  # (label value, UserActivity field)
+
+
+def endpoint_families(state: TargetState, now: float, agent_metrics: bool, max_agents: int) -> list[Family]:
+    """One optional endpoint's target's families (see the module docstring)."""
+    target = state.target
+    if not target.publish or target.scope is None:
+        return []
+    scope, snapshot = target.scope, state.snapshot
+    campaign = target.kind == PERFORMANCE and scope != ACCOUNT_TARGET
+    families = [_glitches(scope, state.derived)] if campaign else []
+    if snapshot is not None and state.fresh(now):
+        if target.kind == USER_ACTIVITY:
+            families.append(_activity(scope, snapshot))
+        elif campaign:
+            families += _campaign(scope, snapshot, state.derived)
+        elif agent_metrics:
+            families += _agents(snapshot, max_agents)
+    return [family for family in families if family.metrics]
+
+
+def _activity(scope: str, answer: UserActivity) -> Family:
+    family = new_family("convoso_user_activity_agents")
+    for label, field in STATES:
+        value = getattr(answer, field)
+        if value is not None:
+            family.add((scope, label), value)
+    return family
+
+
+def _campaign(scope: str, answer: PerformanceAnswer, derived: Derived | None) -> list[Family]:
+    families: dict[str, Family] = {}
+    tallies = derived.counters.tallies if derived is not None else (None,) * len(FIGURES)
+    for (gauge, counter, activity), value, tally in zip(CAMPAIGN_FIGURES, answer.sums(), tallies):
+        labels = (scope,) if activity is None else (scope, activity)
+        today = families.setdefault(gauge, new_family(gauge))
+        if value is not None:
+            today.add(labels, value)
+        total = families.setdefault(counter, new_family(counter))
+        if tally is not None and tally.baseline is not None:
+            total.add(labels, tally.total, tally.created)
+    return list(families.values())
+
+
+def _agents(answer: PerformanceAnswer, limit: int) -> list[Family]:
+    families: dict[str, Family] = {}
+    kept = sorted((agent for agent in answer.agents or () if agent.user_id), key=lambda agent: agent.user_id or "")
+    for agent in kept[:limit]:
+        for figure, value in zip(AGENT_FIGURES, agent.figures):
+            if figure is None:
+                continue
+            name, activity = figure
+            family = families.setdefault(name, new_family(name))
+            if value is not None:
+                family.metrics.append(((agent.user_id,) if activity is None else (agent.user_id, activity), value))
+    return list(families.values())
+
+
+def _glitches(scope: str, derived: Derived | None) -> Family:
+    family = new_family("convoso_exporter_performance_glitches_total")
+    counters = derived.counters if derived is not None else None
+    for kind in GLITCH_KINDS:
+        total = sum(counters.glitch_count(figure, kind) for figure in FIGURES) if counters is not None else 0
+        family.add((scope, kind), total)
+    return family
