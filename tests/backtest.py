@@ -30,6 +30,7 @@ the calls of the poll interval it was away lost, as docs/metrics.md says.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import json
 import zoneinfo
@@ -112,6 +113,9 @@ class Run:
     glitches: dict[str, dict[tuple[str, str], int]] = field(default_factory=lambda: defaultdict(dict))
     instances: list[str] = field(default_factory=list)
     truth_performance: dict[str, dict] = field(default_factory=dict)  # truth()["performance"] at the end
+    # With Month.performance: campaign id -> [(poll time, live answers handled)], cumulative
+    # since the first poll, as `truth` holds answered and dropped.
+    truth_live: dict[str, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
 
 
 def poll_times() -> list[float]:
@@ -213,8 +217,9 @@ def simulate(month: Month) -> Run:
     glitches = defaultdict(set)
     for at, index in month.glitches:
         glitches[at].add(f"campaign:{ids[index]}")
-    closed: dict[str, list[int]] = {cid: [0, 0] for cid in ids}  # answered, dropped of closed days
+    closed: dict[str, list[int]] = {cid: [0, 0, 0] for cid in ids}  # answered, dropped, live of closed days
     exporter: Exporter | None = None
+    live_base: dict[str, int] = {}
     surging, last_day = False, ""
     for at in run.polls:
         clock.now = at - START
@@ -228,7 +233,14 @@ def simulate(month: Month) -> Run:
                 day = truth["days"][last_day]["campaigns"][cid]
                 closed[cid][0] += day["answered"]
                 closed[cid][1] += day["dropped"]
+                if month.performance:
+                    closed[cid][2] += truth["performance"][last_day]["campaigns"][cid]["live_handled"]
         last_day = truth["today"]
+        if month.performance:
+            for cid in ids:
+                live = closed[cid][2] + truth["performance"][last_day]["campaigns"][cid]["live_handled"]
+                base = live_base.setdefault(cid, live)  # what the first poll saw: before the exporter
+                run.truth_live[cid].append((at, live - base))
         cumulative = {
             cid: (closed[cid][0] + today[cid]["answered"], closed[cid][1] + today[cid]["dropped"]) for cid in ids
         }
@@ -283,6 +295,13 @@ def truth_at(run: Run, campaign: str, at: float) -> tuple[int, int]:
     if low == 0:
         return 0, 0
     return points[low - 1][1], points[low - 1][2]
+
+
+def live_at(run: Run, campaign: str, at: float) -> int:
+    """Live answers handled since the first poll, as of the last poll at or before `at`."""
+    points = run.truth_live[campaign]
+    index = bisect.bisect_right(points, (at, float("inf")))
+    return points[index - 1][1] if index else 0
 
 
 def truth_30d(run: Run, campaign: str, at: float) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from prometheus_client import ProcessCollector, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from convoso_exporter.api.stats import ApiStats
-from convoso_exporter.expose.catalog import EXPORTER, INDEX, SPECS, Spec
+from convoso_exporter.expose.catalog import INDEX, SPECS, Source, Spec
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import EOF_LINE, Family, both_formats, encode, headers, om_header
 from convoso_exporter.expose.families import FamilyOptions, health_families, target_families
@@ -120,7 +120,7 @@ class MetricsRenderer:
         om_packed: list[bytes] = []
         series = sum(p.series for p in pieces)
         for index, spec in enumerate(SPECS):
-            if spec.scope == EXPORTER:
+            if spec.source == Source.EXPORTER:
                 family = exporter.get(index)
                 blocks = [_render_block(family)] if family is not None and family.metrics else []
                 series += family.series() if blocks else 0

@@ -68,3 +68,14 @@ def test_index_and_lookup_agree():
         assert new_family(spec.name).labelnames == spec.labelnames
     with pytest.raises(KeyError):
         new_family("convoso_no_such_metric")
+
+
+def test_a_familys_source_is_one_of_the_sources_and_never_a_target_kind_constant():
+    # config/schema.py's ACCOUNT and CUSTOM are target kinds; a family's source was a
+    # constant of the same names here, which read as the other.
+    from convoso_exporter.expose import catalog
+    from convoso_exporter.expose.catalog import Source
+
+    sources = {value for name, value in vars(Source).items() if name.isupper()}
+    assert {spec.source for spec in SPECS} <= sources
+    assert not hasattr(catalog, "ACCOUNT") and not hasattr(catalog, "CUSTOM")
