@@ -240,9 +240,9 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
         return None, too_much
     try:
         try:
-            return loads(text), None
+            return capped(loads(text)), None
         except RecursionError:
-            return by_entry(text), None
+            return capped(by_entry(text)), None
     except _Refused as refused:
         return None, ProtocolError(str(refused))
     except json.JSONDecodeError as exc:
@@ -260,6 +260,61 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]')
 _LEVELS = ("data", "entries")  # the levels the payload may sit at, below the root
 _TOO_DEEP = "nested deeper than the decoder reads"
+# Levels of nesting one value may hold: an entry of `agents`, a member of a level, a
+# document that is not an object (the API's deepest value holds two).
+# Python's json decoder refuses somewhere near 1,000 levels on 3.11 and far deeper on
+# 3.13: a bound of the exporter's own makes one hostile entry cost that entry on both.
+MAX_DEPTH = 64
+_TOO_DEEP_TEXT = f"(nested more than {MAX_DEPTH} levels deep)"
+
+
+def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` (decoded JSON) nests more than `limit` containers deep; found
+    without recursion, stopping at the first branch that does."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            children = item.values()
+        elif kind is list:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
+def too_deep() -> Unreadable:
+    return Unreadable(_TOO_DEEP_TEXT, _TOO_DEEP)
+
+
+def capped(doc: Any) -> Any:
+    """The document with each member of its levels (the root, `data`, `data.entries`) and
+    each entry of `agents` that nests deeper than MAX_DEPTH an `Unreadable` where it
+    stood, as `by_entry` leaves what the decoder could not read."""
+    if type(doc) is not dict:
+        if deeper_than(doc):
+            raise RecursionError  # not an object: nothing to keep of it (by_entry says the same)
+        return doc
+    level = doc
+    for depth in range(len(_LEVELS) + 1):
+        for key, value in list(level.items()):
+            if key == "agents" and type(value) in (list, dict):
+                entries = value.items() if type(value) is dict else enumerate(value)
+                for index, entry in list(entries):
+                    if deeper_than(entry):
+                        value[index] = too_deep()
+            elif not (depth < len(_LEVELS) and key == _LEVELS[depth] and type(value) is dict):
+                if deeper_than(value):
+                    level[key] = too_deep()
+        inner = level.get(_LEVELS[depth]) if depth < len(_LEVELS) else None
+        if type(inner) is not dict:
+            break
+        level = inner
+    return doc
 
 
 def by_entry(text: str) -> dict:

@@ -49,7 +49,7 @@ import msgspec
 from msgspec.structs import astuple, force_setattr
 
 from convoso_exporter.api import parse as reference
-from convoso_exporter.api.decode import Body, loads
+from convoso_exporter.api.decode import Body, deeper_than, loads, too_deep
 from convoso_exporter.api.drift import (
     EMPTY_AS_TEXT,
     KEYED_BY_ID,
@@ -137,7 +137,7 @@ def _sample(raws: list[msgspec.Raw], seed: int, tally: Tally) -> None:
     for raw in raws[seed % step :: step][:_SAMPLE]:
         try:
             fields = _KEYS.decode(raw)
-        except (msgspec.MsgspecError, RecursionError):
+        except (msgspec.MsgspecError, RecursionError, ValueError):  # ValueError: bytes not UTF-8 (3.13)
             continue  # not an object, or not readable: the record's own reading notes it
         for name in fields.keys() - AGENT_KINDS.keys() - found.keys():
             found[name] = fields[name]
@@ -159,7 +159,7 @@ def _records(raws: list, keys: list[str] | None, keep: bool,
     decode = _RECORDS[keep].decode
     try:
         agents = list(map(decode, raws))
-    except (msgspec.MsgspecError, RecursionError):
+    except (msgspec.MsgspecError, RecursionError, ValueError):  # ValueError: bytes not UTF-8 (3.13)
         pass
     else:
         return agents, (_normalise if keep else _normalise_labels)(agents, keys, reading)
@@ -170,7 +170,7 @@ def _records(raws: list, keys: list[str] | None, keep: bool,
     for i, raw in enumerate(raws):
         try:
             decoded.append(decode(raw))
-        except (msgspec.MsgspecError, RecursionError):
+        except (msgspec.MsgspecError, RecursionError, ValueError):  # ValueError: bytes not UTF-8 (3.13)
             decoded.append(None)
             bad.append((i, keys[i] if keys is not None else None, _value(raw)))
     typed = [i for i, agent in enumerate(decoded) if agent is not None]
@@ -187,11 +187,12 @@ def _value(raw: msgspec.Raw) -> Any:
     surrogates, a number out of bounds an Unreadable, too deep an Unreadable."""
     text = bytes(raw)
     try:
-        return loads(text)
+        value = loads(text)
     except RecursionError:
-        return Unreadable(text.decode("utf-8", "replace"), "nested deeper than the decoder reads")
+        return too_deep()
     except ValueError:  # msgspec read it as JSON; a guard, should the two decoders ever disagree
         return Unreadable(text.decode("utf-8", "replace"), "not JSON")
+    return too_deep() if deeper_than(value) else value  # the bound decode.capped holds entries to
 
 
 # --- columns ---------------------------------------------------------------------------

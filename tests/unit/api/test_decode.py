@@ -97,9 +97,9 @@ def test_an_answer_within_the_bounds_decodes():
     doc, problem = decode_json(b'{"agents": [' + b",".join([b"{}"] * 2367) + b"]}", "application/json", SMALL)
     assert problem is None and len(doc["agents"]) == 2367
     doc, problem = decode_json(b"[" * 4136 + b"]" * 4136, "application/json", SMALL)
-    # Within the count bound, so parsed: to its depth where the interpreter allows it
-    # (3.13), refused as too deep where its recursion limit is lower (3.11); never a crash.
-    assert (problem is None and isinstance(doc, list)) or (doc is None and "nested too deeply" in str(problem))
+    # Within the count bound, but deeper than MAX_DEPTH: refused as too deep on every
+    # Python (3.13's decoder reads it, 3.11's does not: the exporter's own bound decides).
+    assert doc is None and "nested too deeply" in str(problem)
 
 
 def test_nesting_deeper_than_the_interpreter_allows_is_a_protocol_error():
@@ -173,3 +173,23 @@ def test_a_deep_answer_that_is_not_json_is_still_refused(body):
 def test_numbers_within_the_bounds_decode():
     doc, problem = decode_json(b'{"a": ' + b"9" * 32 + b', "b": 1.5e300, "c": -0.0}', "application/json")
     assert problem is None and doc == {"a": int("9" * 32), "b": 1.5e300, "c": 0.0}
+
+
+def test_an_entry_nested_to_the_bound_is_read_and_one_level_more_is_unreadable_on_every_python():
+    """The exporter's own MAX_DEPTH, far inside every decoder's limit: an agents entry of
+    MAX_DEPTH levels is read, one of a level more is an Unreadable where it stood, and so
+    is a level's member."""
+    from convoso_exporter.api.decode import MAX_DEPTH
+
+    def nested(levels: int) -> bytes:  # an object holding lists: `levels` containers deep
+        return b'{"x": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+    at, past = nested(MAX_DEPTH), nested(MAX_DEPTH + 1)
+    body = (b'{"data": {"entries": {"agents": {"1": ' + at + b', "2": ' + past + b', "3": {"user_id": "3"}}, '
+            b'"agent_total": 3, "deep": ' + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1) + b"}}}")
+    doc, problem = decode_json(body, "application/json")
+    assert problem is None
+    entries = doc["data"]["entries"]
+    assert type(entries["agents"]["1"]) is dict and type(entries["agents"]["2"]) is Unreadable
+    assert entries["agents"]["3"] == {"user_id": "3"} and entries["agent_total"] == 3
+    assert type(entries["deep"]) is Unreadable and "nested deeper" in entries["deep"].why
