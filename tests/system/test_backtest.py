@@ -338,8 +338,8 @@ def test_the_live_human_30_day_rate_is_within_five_hundredths_of_a_point_of_the_
 def test_under_3_percent_of_answered_but_over_it_of_live_humans_pages_on_the_live_basis(backtest: Backtested):
     """The month the law is about: every campaign's 30-day rate on Convoso's `answered`
     stays under 3% all month (an alert judging it would never fire), on live humans it is
-    over; ConvosoDropRate30dCritical fires once per campaign, judged on the live basis,
-    and never on the answered one."""
+    over; ConvosoDropRate30dCritical fires for every campaign on the live basis, from the
+    first day to the last, and never on the answered one."""
     run, prom = backtest.runs["live"], backtest.prometheus
     answered_basis = raw_samples(prom, 'convoso:campaign_drop_rate_30d:ratio{job="live"}', backtest.start,
                                  backtest.end + DAY)
@@ -353,5 +353,12 @@ def test_under_3_percent_of_answered_but_over_it_of_live_humans_pages_on_the_liv
     on_live = backtest.alert("ConvosoDropRate30dCritical", "live", basis="live")
     on_answered = backtest.alert("ConvosoDropRate30dCritical", "live", basis="answered")
     print(f"\nlive: ConvosoDropRate30dCritical on the live basis {sorted(on_live)}, on answered {sorted(on_answered)}")
-    assert sorted(on_live) == sorted(run.campaigns) and all(len(p) == 1 for p in on_live.values())
+    for campaign, periods in sorted(on_live.items()):
+        print(f"  {campaign}: " + ", ".join(f"{stamp(a)} .. {stamp(b)}" for a, b in periods))
+    # Firing without a break from the second day to the end (in the first hours, with
+    # barely 100 calls in the window, a rate near the line may resolve and fire again).
+    assert sorted(on_live) == sorted(run.campaigns)
+    for campaign, periods in on_live.items():
+        began, ended = periods[-1]
+        assert began <= judged_from and ended is None, (campaign, periods)
     assert on_answered == {}
