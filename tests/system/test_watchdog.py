@@ -57,6 +57,8 @@ def test_a_blocked_poller_is_never_served_as_live_and_the_exporter_exits_for_a_r
             await sim.close()
 
     status = asyncio.run(main())
+    print(f"\nwatchdog: bound {seen['bound']:g}s; /metrics 503 after {seen['after']:.1f}s; exited 1 after "
+          f"{seen['exited']:.1f}s")
     assert seen["live"] == 200
     # Within the bound (plus the second the watch loop and the last poll's interval take).
     assert seen["after"] <= seen["bound"] + 2.5

@@ -245,8 +245,16 @@ def test_a_text_too_long_is_cut_and_noted(style, index, field, length):
 @given(styles, indexes, st.sampled_from(TEXTS + COUNTS + ("queue_assignment_ids", "deep")),
        st.integers(2_000, 20_000))
 def test_a_record_nested_too_deeply_is_dropped_and_noted(style, index, field, depth):
-    """Was: "JSON nested too deeply", the whole account failed."""
-    agent = check(style, index, field, b"[" * depth + b"]" * depth, {"out_of_bounds"})
+    """Was: "JSON nested too deeply", the whole account failed. A field the model reads:
+    the record is dropped on every Python (decode.MAX_DEPTH). One it does not read
+    (`queue_assignment_ids`, `deep`) is skipped unbuilt where the decoder can skip it
+    (3.13): the record is then kept as it was; where it cannot (3.11), dropped."""
+    value = b"[" * depth + b"]" * depth
+    if field not in AGENT_KINDS:
+        result, _ = read(corrupted(style, index, field, value))
+        if result.agents == BASELINES[style].agents:
+            return
+    agent = check(style, index, field, value, {"out_of_bounds"})
     assert agent is None
 
 
