@@ -31,6 +31,7 @@ class Source:
     EXPORTER = "exporter"  # the exporter itself, once
 
 _TODAY = " Resets at the account's day boundary."
+_GLITCH_KINDS = "decrease (an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."
 _SEARCH = " in the /agent-monitor/search answer"
 _ACCOUNT = " in the account-wide /agent-monitor/search answer"
 _PERFORMANCE = (" in the campaign's /agent-performance/search answer for the account's day (summed over its "
@@ -218,11 +219,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("convoso_exporter_poll_errors_total", "counter", Source.HEALTH, ("target", "kind"),
          "Failed polls of this target, by error kind."),
     Spec("convoso_exporter_day_figure_glitches_total", "counter", Source.HEALTH, ("target", "kind"),
-         "Day figures of this target that went down outside the account's day boundary, by kind: decrease "
-         "(an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
+         "Day figures of this target that went down outside the account's day boundary, by kind: " + _GLITCH_KINDS),
     Spec("convoso_exporter_performance_glitches_total", "counter", Source.ENDPOINT, ("target", "kind"),
          "Agent-performance day figures of this campaign that went down outside the account's day boundary, by "
-         "kind: decrease (an episode began; not counted) or rebased (a dip that lasted was taken as the new level)."),
+         "kind: " + _GLITCH_KINDS),
     Spec("convoso_exporter_folded_values", "gauge", Source.DATA, ("target", "label"),
          "Distinct values of a label (status, campaign_id, queue_id) in this target's last answer beyond the "
          "per-answer caps (64 statuses, 1000 campaign ids, 1000 queue ids, the most used kept); their agents are "
