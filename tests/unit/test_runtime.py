@@ -40,10 +40,10 @@ def test_the_gil_is_handed_back_within_half_a_millisecond():
     assert sys.getswitchinterval() == pytest.approx(0.0005)
 
 
-def test_the_youngest_generation_is_collected_after_50000_allocations():
+def test_the_youngest_generation_is_collected_after_10000_allocations():
     gc.set_threshold(700, 10, 10)  # CPython's default
     tune_runtime()
-    assert gc.get_threshold() == (50_000, 20, 100)
+    assert gc.get_threshold() == (10_000, 10, 100)
 
 
 def test_tuning_twice_gives_the_same_settings():
