@@ -122,11 +122,6 @@ def _forms_of(secret: str | None) -> tuple[str, ...]:
     return secret_forms(secret) if secret else ()
 
 
-def field_name(name: Any, secret: str | None) -> str:
-    """An unknown field's name as a label value: one line, the token redacted, cut short."""
-    return _field_name(name, _forms_of(secret))
-
-
 def shown(value: Any, secret: str | None) -> str:
     """`value` as one short line, safe to log and show: the token redacted before the cut."""
     return _shown(value, _forms_of(secret))

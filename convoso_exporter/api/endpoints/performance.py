@@ -59,7 +59,6 @@ from convoso_exporter.api.shapes import STATUS_FIELDS
 
 # What the exporter reads of each row, in the order of `AgentDay.figures`.
 READ = ("human_answered", "am", "calls", "talk_sec", "wait_sec", "pause_sec", "wrap_sec")
-COUNTS = ("human_answered", "am", "calls")
 DURATION, PERCENT, COUNT, TEXT, IDENT = "duration", "percent", "count", "text", "ident"
 # Every documented field of a row and how it is read.
 ROW_KINDS: dict[str, str] = {
