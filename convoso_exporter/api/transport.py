@@ -146,7 +146,7 @@ def client_transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncBaseTran
     proxy = environment_proxy(base_url)
     if proxy is not None:
         return httpx.AsyncHTTPTransport(proxy=proxy, limits=limits)
-    return watched_transport(limits)
+    return WatchedTransport(limits)
 
 
 # httpcore's exceptions and the httpx ones a transport raises for them (httpx's own
@@ -229,7 +229,3 @@ class WatchedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._pool.aclose()
 
-
-def watched_transport(limits: httpx.Limits) -> WatchedTransport:
-    """HTTP/1.1 to the API on watched connections."""
-    return WatchedTransport(limits)
