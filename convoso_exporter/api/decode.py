@@ -38,6 +38,7 @@ from convoso_exporter.api.limits import (
     VALUES_PER_AGENT,
     Limits,
 )
+from convoso_exporter.api.shapes import WRAPPERS  # the levels the payload may sit at, below the root
 
 # Bytes a layer inflates per step: also the most a layer holds beyond the cap.
 CHUNK = 64 * 1024
@@ -258,7 +259,6 @@ def decode_json(raw: bytes, content_type: str, limits: Limits = DEFAULT_LIMITS) 
 _SPACE = re.compile(r"[ \t\n\r]*")
 # A string (escapes included) or a bracket: what finding the end of a value looks at.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]')
-_LEVELS = ("data", "entries")  # the levels the payload may sit at, below the root
 _TOO_DEEP = "nested deeper than the decoder reads"
 # Levels of nesting one value may hold: an entry of `agents`, a member of a level, a
 # document that is not an object (the API's deepest value holds two).
@@ -300,17 +300,17 @@ def capped(doc: Any) -> Any:
             raise RecursionError  # not an object: nothing to keep of it (by_entry says the same)
         return doc
     level = doc
-    for depth in range(len(_LEVELS) + 1):
+    for depth in range(len(WRAPPERS) + 1):
         for key, value in list(level.items()):
             if key == "agents" and type(value) in (list, dict):
                 entries = value.items() if type(value) is dict else enumerate(value)
                 for index, entry in list(entries):
                     if deeper_than(entry):
                         value[index] = too_deep()
-            elif not (depth < len(_LEVELS) and key == _LEVELS[depth] and type(value) is dict):
+            elif not (depth < len(WRAPPERS) and key == WRAPPERS[depth] and type(value) is dict):
                 if deeper_than(value):
                     level[key] = too_deep()
-        inner = level.get(_LEVELS[depth]) if depth < len(_LEVELS) else None
+        inner = level.get(WRAPPERS[depth]) if depth < len(WRAPPERS) else None
         if type(inner) is not dict:
             break
         level = inner
@@ -345,7 +345,7 @@ def _members(text: str, pos: int, depth: int) -> tuple[dict, int]:
         opener = text[pos : pos + 1]
         if key == "agents" and opener in ("[", "{"):
             members[key], pos = _entries(text, pos)
-        elif depth < len(_LEVELS) and key == _LEVELS[depth] and opener == "{":
+        elif depth < len(WRAPPERS) and key == WRAPPERS[depth] and opener == "{":
             members[key], pos = _members(text, pos, depth + 1)
         else:
             members[key], pos = _value(text, pos)

@@ -14,7 +14,7 @@ import msgspec
 
 from convoso_exporter.api.decode import loads
 from convoso_exporter.api.drift import MAX_UNKNOWN_NAMES, Tally
-from convoso_exporter.api.shapes import ROOT_COUNTS, STATUS_FIELDS
+from convoso_exporter.api.shapes import SEARCH_SMALL_FIELDS, WRAPPERS
 
 
 class NotTyped(Exception):
@@ -22,7 +22,6 @@ class NotTyped(Exception):
 
 
 _NONE = msgspec.Raw(b"")  # a level's field the answer does not have
-_RAW_FIELDS = (*STATUS_FIELDS, "call_data", "campaigns", "queues", *ROOT_COUNTS)
 _AGENTS = dict[str, msgspec.Raw] | list[msgspec.Raw] | None
 # msgspec's words for an unknown field: below the root they end with where ("- at `$.data`").
 _UNKNOWN = (re.compile(r"Object contains unknown field `(.*)` - at `[^`]*`", re.DOTALL),
@@ -36,7 +35,8 @@ def _level_decoder(extras: tuple[str, ...], forbid: bool) -> msgspec.json.Decode
     def level(name: str, inner: tuple[str, Any] | None) -> type:
         # An extra is `_<its index>` renamed, unless it is the level this one reads.
         rename = {f"_{i}": extra for i, extra in enumerate(extras) if inner is None or extra != inner[0]}
-        fields = [(field, msgspec.Raw, _NONE) for field in (*_RAW_FIELDS, *rename)] + [("agents", _AGENTS, None)]
+        fields = [(field, msgspec.Raw, _NONE) for field in (*SEARCH_SMALL_FIELDS, *rename)]
+        fields.append(("agents", _AGENTS, None))
         if inner is not None:
             fields.append((inner[0], inner[1] | None, None))
         return msgspec.defstruct(name, fields, forbid_unknown_fields=forbid, gc=False, rename=rename or None)
@@ -88,7 +88,7 @@ def small_doc(level: Any, extras: tuple[str, ...], tally: Tally) -> dict[str, An
     """The level as the reference parser reads it, agents left out (parsed here); the
     unknown fields it holds noted."""
     doc: dict[str, Any] = {}
-    for name in _RAW_FIELDS:
+    for name in SEARCH_SMALL_FIELDS:
         value = getattr(level, name)
         if value:
             doc[name] = loads(bytes(value))  # the reference decoder, its number bounds included
@@ -96,7 +96,7 @@ def small_doc(level: Any, extras: tuple[str, ...], tally: Tally) -> dict[str, An
         value = getattr(level, f"_{i}", None)
         if value:
             tally.unknown("", name, value)
-    for key in ("data", "entries"):
+    for key in WRAPPERS:
         inner = getattr(level, key, None)
         if inner is not None:
             doc[key] = small_doc(inner, extras, tally)

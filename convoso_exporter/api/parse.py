@@ -70,6 +70,7 @@ from convoso_exporter.api.shapes import (
     SCOPE_NAME_KEYS,
     SEARCH_LEVEL_FIELDS,
     SKILLS,
+    TEXT,
     level_fields,
 )
 
@@ -80,7 +81,7 @@ _STATUS_SEC = AGENT_NAMES.index("status_time_sec")
 _STATUS_MMSS = AGENT_NAMES.index("status_time_mmss")
 # What reading each kind of field took (api/drift.py), by the field's kind.
 CLASSIFY: dict[str, Callable[[Any], str | None]] = {
-    COUNT: count_kind, "text": text_kind, IDENT: ident_kind, SKILLS: skills_kind,
+    COUNT: count_kind, TEXT: text_kind, IDENT: ident_kind, SKILLS: skills_kind,
 }
 
 Converters = tuple[tuple[str, Callable[[Any], Any]], ...]
@@ -88,7 +89,7 @@ Converters = tuple[tuple[str, Callable[[Any], Any]], ...]
 
 def _converters(label: LabelText) -> Converters:
     """The agent field table for one answer: its text read through `label`."""
-    by_kind = {COUNT: to_count, "text": label.text, IDENT: label.ident, SKILLS: label.skills}
+    by_kind = {COUNT: to_count, TEXT: label.text, IDENT: label.ident, SKILLS: label.skills}
     return tuple((name, by_kind[kind]) for name, kind in zip(AGENT_NAMES, AGENT_FIELD_KINDS))
 
 

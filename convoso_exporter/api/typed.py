@@ -64,7 +64,7 @@ from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.levels import LEVELS, NotTyped, small_doc
 from convoso_exporter.api.limits import Limits
 from convoso_exporter.api.model import Agent, SearchResult, WireText
-from convoso_exporter.api.shapes import AGENT_KINDS, IDENT, TEXT
+from convoso_exporter.api.shapes import AGENT_KINDS, AGENT_NAMES, COUNT, IDENT, TEXT
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -197,10 +197,9 @@ def _value(raw: msgspec.Raw) -> Any:
 
 # --- columns ---------------------------------------------------------------------------
 
-_NAMES = Agent.__struct_fields__
 _KIND = AGENT_KINDS
-_TEXT_NAMES = tuple(name for name in _NAMES if _KIND[name] in (TEXT, IDENT))
-_COUNT_NAMES = tuple(name for name in _NAMES if _KIND[name] == "count")
+_TEXT_NAMES = tuple(name for name in AGENT_NAMES if _KIND[name] in (TEXT, IDENT))
+_COUNT_NAMES = tuple(name for name in AGENT_NAMES if _KIND[name] == COUNT)
 # Exact empties per kind, as a table to look values up in (an empty maps to None; so
 # does None, so that one look tells a column with neither from the rest).
 _EMPTIES = {TEXT: dict.fromkeys((*sorted(EMPTY_TEXT), None)), IDENT: dict.fromkeys((*sorted(EMPTY_ID), None))}
@@ -216,7 +215,7 @@ def _normalise(agents: list[Agent], keys: list[str] | None, reading: _Reading) -
     if not agents:
         return {}
     label, tally = reading.label, reading.tally
-    columns = _columns(agents, _NAMES)
+    columns = _columns(agents, AGENT_NAMES)
     plain = _plain(chain.from_iterable(columns[name] for name in _TEXT_NAMES), reading)
     for name in _TEXT_NAMES:
         new = _text_column(columns[name], name, plain, reading)

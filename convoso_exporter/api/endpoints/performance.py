@@ -55,11 +55,11 @@ from convoso_exporter.api.fields import Unreadable, json_kind, mmss_seconds, to_
 from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import DEFAULT_LIMITS, MAX_NUMBER_CHARS, Limits
 from convoso_exporter.api.refusals import check
-from convoso_exporter.api.shapes import STATUS_FIELDS
+from convoso_exporter.api.shapes import COUNT, IDENT, STATUS_FIELDS, TEXT
 
 # What the exporter reads of each row, in the order of `AgentDay.figures`.
 READ = ("human_answered", "am", "calls", "talk_sec", "wait_sec", "pause_sec", "wrap_sec")
-DURATION, PERCENT, COUNT, TEXT, IDENT = "duration", "percent", "count", "text", "ident"
+DURATION, PERCENT = "duration", "percent"  # beside shapes' COUNT, TEXT, IDENT
 # Every documented field of a row and how it is read.
 ROW_KINDS: dict[str, str] = {
     "user_id": IDENT, "name": TEXT, "calls": COUNT, "human_answered": COUNT, "am": COUNT, "others": COUNT,
