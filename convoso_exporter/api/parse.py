@@ -106,21 +106,20 @@ def _agent(record: dict, key: str | None, table: Converters, label: LabelText) -
 # --- document structure -------------------------------------------------------------
 
 
-def _nested(parent: dict, key: str, path: str, tally: Tally | None) -> dict | None:
+def _nested(parent: dict, key: str, path: str, tally: Tally) -> dict | None:
     """An optional object member; None or PHP's `[]` for an empty object → None."""
     value = parent.get(key)
     if value is None:
         return None
     if value == []:
-        if tally is not None:
-            tally.note(path, OTHER_TYPE, value)
+        tally.note(path, OTHER_TYPE, value)
         return None
     if type(value) is dict:
         return value
     raise ProtocolError(f"{path}: expected an object, got {json_kind(value)}")
 
 
-def levels(doc: Any, tally: Tally | None = None, known: frozenset[str] = SEARCH_LEVEL_FIELDS) -> list[Level]:
+def levels(doc: Any, tally: Tally, known: frozenset[str] = SEARCH_LEVEL_FIELDS) -> list[Level]:
     """Where the record may be, innermost first: data.entries, data, root. Each level is
     checked for `success: false` on the way down, so an error document is reported as
     the error it is even if the rest is malformed. Notes in `tally` where the payload
@@ -134,12 +133,11 @@ def levels(doc: Any, tally: Tally | None = None, known: frozenset[str] = SEARCH_
         entries = _nested(data, "entries", "data.entries", tally)
         if entries is not None:
             found.insert(0, ("data.entries.", check(entries)))
-    if tally is not None:
-        if len(found) > 1:
-            tally.note(found[0][0].rstrip("."), WRAPPED)
-        for depth, (_, level) in enumerate(reversed(found)):
-            for name in sorted(level.keys() - level_fields(known, depth), key=str):
-                tally.unknown("", name, level[name])
+    if len(found) > 1:
+        tally.note(found[0][0].rstrip("."), WRAPPED)
+    for depth, (_, level) in enumerate(reversed(found)):
+        for name in sorted(level.keys() - level_fields(known, depth), key=str):
+            tally.unknown("", name, level[name])
     return found
 
 
@@ -152,38 +150,36 @@ def find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _count(name: str, value: Any, tally: Tally | None) -> int | None:
-    if tally is not None:
-        kind = count_kind(value)
-        if kind is not None:
-            tally.note(name, kind, value)
+def _count(name: str, value: Any, tally: Tally) -> int | None:
+    kind = count_kind(value)
+    if kind is not None:
+        tally.note(name, kind, value)
     return to_count(value)
 
 
-def root_counts(levels: list[Level], tally: Tally | None) -> dict[str, int | None]:
+def root_counts(levels: list[Level], tally: Tally) -> dict[str, int | None]:
     """The root's counts, each from the innermost level that has it; one out of bounds or
     of the wrong type is None (noted)."""
     return {name: _count(name, find(levels, name)[1], tally) for name in ROOT_COUNTS}
 
 
-def _agents(levels: list[Level], limits: Limits, label: LabelText, tally: Tally | None) -> tuple[Agent, ...]:
+def _agents(levels: list[Level], limits: Limits, label: LabelText, tally: Tally) -> tuple[Agent, ...]:
     path, raw = find(levels, "agents")
     if raw is None:
-        if tally is not None:
-            tally.note("agents", MISSING_FIELD)
+        tally.note("agents", MISSING_FIELD)
         return ()
     if type(raw) not in (list, dict):
         raise ProtocolError(f"{path}: expected an array or object, got {json_kind(raw)}")
     if len(raw) > limits.max_agents:
         raise ResponseTooLarge(f"{path}: {len(raw)} entries, more than max_agents {limits.max_agents}; not parsed")
     if type(raw) is dict:
-        if tally is not None and raw:
+        if raw:
             tally.note("agents", KEYED_BY_ID)
         return tuple(read_entries(raw.items(), label, tally))
     return tuple(read_entries(zip([None] * len(raw), raw), label, tally))
 
 
-def read_entries(entries, label: LabelText, tally: Tally | None) -> list[Agent]:
+def read_entries(entries, label: LabelText, tally: Tally) -> list[Agent]:
     """The entries of `agents` ((key, value): the key of a keyed collection, else None)
     as Agents: those that are not objects dropped, what reading the rest took noted."""
     records: list[dict] = []
@@ -192,9 +188,9 @@ def read_entries(entries, label: LabelText, tally: Tally | None) -> list[Agent]:
         if type(value) is dict:
             records.append(value)
             keys.append(key)
-        elif tally is not None:
+        else:
             tally.note("agents", OUT_OF_BOUNDS if type(value) is Unreadable else WRONG_TYPE, value)
-    if tally is not None and records:
+    if records:
         note_agents(records, tally)
     table = _converters(label)
     return [_agent(record, key, table, label) for record, key in zip(records, keys)]
@@ -210,11 +206,10 @@ def note_agents(records: list[dict], tally: Tally) -> None:
         tally.unknown("agents.", name, next(record[name] for record in records if name in record))
 
 
-def _call_data(levels: list[Level], tally: Tally | None) -> CallData | None:
+def _call_data(levels: list[Level], tally: Tally) -> CallData | None:
     path, raw = find(levels, "call_data")
     if raw is None or raw == [] or type(raw) is not dict:
-        if tally is not None:
-            tally.note("call_data", MISSING_FIELD if raw is None else OTHER_TYPE if raw == [] else WRONG_TYPE, raw)
+        tally.note("call_data", MISSING_FIELD if raw is None else OTHER_TYPE if raw == [] else WRONG_TYPE, raw)
         return None
     return CallData(*(_count(f"call_data.{name}", raw.get(name), tally) for name in CALL_DATA_FIELDS))
 
@@ -233,20 +228,20 @@ def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | 
     return Scope(ident, name)
 
 
-def _scopes(levels: list[Level], kind: str, label: LabelText, tally: Tally | None) -> tuple[Scope, ...] | None:
+def _scopes(levels: list[Level], kind: str, label: LabelText, tally: Tally) -> tuple[Scope, ...] | None:
     raw = find(levels, kind)[1]
     if type(raw) is list:
         entries = [(entry, None) for entry in raw]
     elif type(raw) is dict:
         entries = [(entry, key) for key, entry in raw.items()]
-        if tally is not None and raw:
+        if raw:
             tally.note(kind, KEYED_BY_ID)
     else:
-        if tally is not None and raw is not None:
+        if raw is not None:
             tally.note(kind, WRONG_TYPE, raw)
         return None
     scopes = [_scope(kind, entry, key, label) for entry, key in entries]
-    if tally is not None and None in scopes:
+    if None in scopes:
         tally.note(kind, WRONG_TYPE, entries[scopes.index(None)][0])  # an entry naming no id: skipped
     return tuple(dict.fromkeys(scope for scope in scopes if scope is not None))
 
@@ -264,6 +259,7 @@ def parse_search(doc: Any, limits: Limits = DEFAULT_LIMITS, secret: str | None =
     Raises AuthError/ApiError for `success: false`, ProtocolError for a payload it
     cannot find its way in, ResponseTooLarge for more agents than `limits` allow.
     """
+    tally = Tally("search") if tally is None else tally  # noted and let go: the caller keeps no notes
     found = levels(doc, tally)
     counts = root_counts(found, tally)
     label = LabelText(secret)  # every text value normalised once, before anything groups them
@@ -277,7 +273,7 @@ def without_agents(result: SearchResult) -> SearchResult:
 
 
 def search_result(levels: list[Level], counts: dict[str, int | None], agents: tuple[Agent, ...],
-                  label: LabelText, tally: Tally | None, columns: dict[str, list] | None = None) -> SearchResult:
+                  label: LabelText, tally: Tally, columns: dict[str, list] | None = None) -> SearchResult:
     """The snapshot of an answer's levels, root counts and (parsed) agents: the scope
     lists and call_data read, distinct values folded (from `columns` of the agents'
     fields, by name, where the caller has them)."""
@@ -295,9 +291,10 @@ def parse_logout(doc: Any, tally: Tally | None = None) -> None:
     An answer that says neither success nor failure is a ProtocolError: the
     caller cannot know whether the agent was logged out.
     """
+    tally = Tally("logout") if tally is None else tally
     found = levels(doc, tally, LOGOUT_LEVEL_FIELDS)
     succeeded = [level["success"] for _, level in found if flag(level.get("success"))]
     if not succeeded:
         raise ProtocolError("success: missing from the logout answer")
-    if tally is not None and succeeded[0] is not True:
+    if succeeded[0] is not True:
         tally.note("success", OTHER_TYPE, succeeded[0])
