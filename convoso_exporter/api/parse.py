@@ -150,7 +150,20 @@ def find(levels: list[Level], key: str) -> tuple[str, Any]:
     return key, None
 
 
-def _count(name: str, value: Any, tally: Tally) -> int | None:
+def answer_root(doc: Any, tally: Tally, known: frozenset[str]) -> dict:
+    """The root of an optional endpoint's answer (api/endpoints/): a JSON object, checked
+    for `success: false`, the fields outside `known` noted."""
+    if type(doc) is not dict:
+        raise ProtocolError(f"response: expected a JSON object, got {json_kind(doc)}")
+    check(doc)
+    for name in sorted(doc.keys() - known, key=str):
+        tally.unknown("", name, doc[name])
+    return doc
+
+
+def read_count(name: str, value: Any, tally: Tally) -> int | None:
+    """`value` as a count (None: not one, or out of bounds), what reading it took noted
+    under `name`."""
     kind = count_kind(value)
     if kind is not None:
         tally.note(name, kind, value)
@@ -160,7 +173,7 @@ def _count(name: str, value: Any, tally: Tally) -> int | None:
 def root_counts(levels: list[Level], tally: Tally) -> dict[str, int | None]:
     """The root's counts, each from the innermost level that has it; one out of bounds or
     of the wrong type is None (noted)."""
-    return {name: _count(name, find(levels, name)[1], tally) for name in ROOT_COUNTS}
+    return {name: read_count(name, find(levels, name)[1], tally) for name in ROOT_COUNTS}
 
 
 def _agents(levels: list[Level], limits: Limits, label: LabelText, tally: Tally) -> tuple[Agent, ...]:
@@ -211,7 +224,7 @@ def _call_data(levels: list[Level], tally: Tally) -> CallData | None:
     if raw is None or raw == [] or type(raw) is not dict:
         tally.note("call_data", MISSING_FIELD if raw is None else OTHER_TYPE if raw == [] else WRONG_TYPE, raw)
         return None
-    return CallData(*(_count(f"call_data.{name}", raw.get(name), tally) for name in CALL_DATA_FIELDS))
+    return CallData(*(read_count(f"call_data.{name}", raw.get(name), tally) for name in CALL_DATA_FIELDS))
 
 
 def _scope(kind: str, entry: Any, key: str | None, label: LabelText) -> Scope | None:

@@ -14,14 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convoso_exporter.api.drift import MISSING_FIELD, OTHER_TYPE, Tally, count_kind
+from convoso_exporter.api.drift import MISSING_FIELD, OTHER_TYPE, Tally
 from convoso_exporter.api.errors import ProtocolError
-from convoso_exporter.api.fields import json_kind, to_count
+from convoso_exporter.api.fields import json_kind
+from convoso_exporter.api.parse import answer_root, read_count
 from convoso_exporter.api.refusals import check
 from convoso_exporter.api.shapes import STATUS_FIELDS
 
 COUNTS = ("logged_in_agents", "available_agents")
-ROOT_FIELDS = frozenset((*STATUS_FIELDS, "data"))
+ROOT_FIELDS = frozenset((*STATUS_FIELDS, "data", *COUNTS))  # the counts too: without `data`, they are at the root
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,7 @@ class UserActivity:
 def parse_user_activity(doc: Any, tally: Tally) -> UserActivity:
     """A decoded answer → `UserActivity`; AuthError/ApiError for `success: false`,
     ProtocolError for an answer (or a `data`) of a type that holds no counts."""
-    if type(doc) is not dict:
-        raise ProtocolError(f"response: expected a JSON object, got {json_kind(doc)}")
-    check(doc)
-    for name in sorted(doc.keys() - ROOT_FIELDS - set(COUNTS), key=str):
-        tally.unknown("", name, doc[name])
+    doc = answer_root(doc, tally, ROOT_FIELDS)
     data = doc.get("data")
     if data is None or data == []:
         tally.note("data", MISSING_FIELD if data is None else OTHER_TYPE, data)
@@ -50,10 +47,5 @@ def parse_user_activity(doc: Any, tally: Tally) -> UserActivity:
             tally.unknown("", name, data[name])
     else:
         raise ProtocolError(f"data: expected an object, got {json_kind(data)}")
-    values = []
-    for name in COUNTS:
-        value = level.get(name)
-        if (kind := count_kind(value)) is not None:
-            tally.note(name, kind, value)  # a path in the unwrapped answer, as search's
-        values.append(to_count(value))
-    return UserActivity(*values)
+    # Noted by name, a path in the unwrapped answer, as search's.
+    return UserActivity(*(read_count(name, level.get(name), tally) for name in COUNTS))

@@ -54,7 +54,7 @@ from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
 from convoso_exporter.api.fields import Unreadable, json_kind, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import DEFAULT_LIMITS, MAX_NUMBER_CHARS, Limits
-from convoso_exporter.api.refusals import check
+from convoso_exporter.api.parse import answer_root, read_count
 from convoso_exporter.api.shapes import COUNT, IDENT, STATUS_FIELDS, TEXT
 
 # What the exporter reads of each row, in the order of `AgentDay.figures`.
@@ -142,15 +142,8 @@ def parse_performance(doc: Any, tally: Tally, day: str, limits: Limits = DEFAULT
     """A decoded answer → `PerformanceAnswer` of `day`, the token (`secret`) redacted from
     the user ids; AuthError/ApiError for `success: false`, ProtocolError when `data` is
     of a type that holds no rows, ResponseTooLarge beyond `limits.max_agents` rows."""
-    if type(doc) is not dict:
-        raise ProtocolError(f"response: expected a JSON object, got {json_kind(doc)}")
-    check(doc)
-    for name in sorted(doc.keys() - ROOT_FIELDS, key=str):
-        tally.unknown("", name, doc[name])
-    raw_total = doc.get("total")
-    if (kind := count_kind(raw_total)) is not None:
-        tally.note("total", kind, raw_total)
-    total = to_count(raw_total)
+    doc = answer_root(doc, tally, ROOT_FIELDS)
+    total = read_count("total", doc.get("total"), tally)
     raw = doc.get("data")
     if raw is None:
         tally.note("data", MISSING_FIELD)
