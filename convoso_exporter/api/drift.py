@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from convoso_exporter.api.errors import REDACTED, escaped, one_line, secret_forms
@@ -264,6 +265,28 @@ def note_column(tally: Tally, name: str, column: Iterable[Any], classify: Callab
         found = classify(value)
         if found is not None:
             tally.note(name, found, value)
+
+
+def note_records(tally: Tally, collection: str, entries: Iterable[tuple[Any, Any]], kinds: Mapping[str, str],
+                 classify: Mapping[str, Callable[[Any], str | None]]) -> list[tuple[Any, dict]]:
+    """The entries of a collection of records ((key, value): the key of a keyed collection,
+    else None) that are objects. Noted, in this order: each entry that is not (dropped),
+    what reading each field of `kinds` took (column by column, through `classify` of its
+    kind), and the fields outside `kinds` (one example each)."""
+    records: list[tuple[Any, dict]] = []
+    for key, value in entries:
+        if type(value) is dict:
+            records.append((key, value))
+        else:
+            tally.note(collection, OUT_OF_BOUNDS if type(value) is Unreadable else WRONG_TYPE, value)
+    if records:
+        rows = [record for _, record in records]
+        prefix = collection + "."
+        for name, kind in kinds.items():
+            note_column(tally, prefix + name, [row.get(name) for row in rows], classify[kind])
+        for name in sorted(set(chain.from_iterable(rows)).difference(kinds), key=str):
+            tally.unknown(prefix, name, next(row[name] for row in rows if name in row))
+    return records
 
 
 # --- accumulated over answers ------------------------------------------------------------

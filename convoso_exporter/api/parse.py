@@ -34,25 +34,23 @@ per-field table of the small functions in `api/fields.py`.
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import chain
 from typing import Any, Callable
 
 from convoso_exporter.api.drift import (
     KEYED_BY_ID,
     MISSING_FIELD,
     OTHER_TYPE,
-    OUT_OF_BOUNDS,
     WRAPPED,
     WRONG_TYPE,
     Tally,
     count_kind,
     ident_kind,
-    note_column,
+    note_records,
     skills_kind,
     text_kind,
 )
 from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
-from convoso_exporter.api.fields import Unreadable, json_kind, mmss_seconds, to_count
+from convoso_exporter.api.fields import json_kind, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText, fold
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
 from convoso_exporter.api.model import Agent, CallData, Scope, SearchResult, status_counts
@@ -195,28 +193,9 @@ def _agents(levels: list[Level], limits: Limits, label: LabelText, tally: Tally)
 def read_entries(entries, label: LabelText, tally: Tally) -> list[Agent]:
     """The entries of `agents` ((key, value): the key of a keyed collection, else None)
     as Agents: those that are not objects dropped, what reading the rest took noted."""
-    records: list[dict] = []
-    keys: list[str | None] = []
-    for key, value in entries:
-        if type(value) is dict:
-            records.append(value)
-            keys.append(key)
-        else:
-            tally.note("agents", OUT_OF_BOUNDS if type(value) is Unreadable else WRONG_TYPE, value)
-    if records:
-        note_agents(records, tally)
+    records = note_records(tally, "agents", entries, AGENT_KINDS, CLASSIFY)
     table = _converters(label)
-    return [_agent(record, key, table, label) for record, key in zip(records, keys)]
-
-
-def note_agents(records: list[dict], tally: Tally) -> None:
-    """What reading each agent field of `records` took, column by column; the fields
-    the model does not know."""
-    for name, kind in AGENT_KINDS.items():
-        note_column(tally, "agents." + name, [record.get(name) for record in records], CLASSIFY[kind])
-    unknown = set(chain.from_iterable(records)).difference(AGENT_KINDS)
-    for name in sorted(unknown, key=str):
-        tally.unknown("agents.", name, next(record[name] for record in records if name in record))
+    return [_agent(record, key, table, label) for key, record in records]
 
 
 def _call_data(levels: list[Level], tally: Tally) -> CallData | None:

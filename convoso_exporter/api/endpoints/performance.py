@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from itertools import chain
 from typing import Any
 
 from convoso_exporter.api.drift import (
@@ -42,16 +41,15 @@ from convoso_exporter.api.drift import (
     NUMBER_AS_TEXT,
     OTHER_TYPE,
     OUT_OF_BOUNDS,
-    WRONG_TYPE,
     Tally,
     count_kind,
     ident_kind,
-    note_column,
+    note_records,
     number_kind,
     text_kind,
 )
 from convoso_exporter.api.errors import ProtocolError, ResponseTooLarge
-from convoso_exporter.api.fields import Unreadable, json_kind, mmss_seconds, to_count
+from convoso_exporter.api.fields import json_kind, mmss_seconds, to_count
 from convoso_exporter.api.labels import LabelText
 from convoso_exporter.api.limits import DEFAULT_LIMITS, MAX_NUMBER_CHARS, Limits
 from convoso_exporter.api.parse import answer_root, read_count
@@ -162,15 +160,7 @@ def parse_performance(doc: Any, tally: Tally, day: str, limits: Limits = DEFAULT
 
 
 def _rows(entries: list[tuple[Any, Any]], tally: Tally, label: LabelText) -> tuple[AgentDay, ...]:
-    records = [(key, value) for key, value in entries if type(value) is dict]
-    for _, value in entries:
-        if type(value) is not dict:
-            tally.note("data", OUT_OF_BOUNDS if type(value) is Unreadable else WRONG_TYPE, value)
-    rows = [record for _, record in records]
-    for name, kind in ROW_KINDS.items():
-        note_column(tally, "data." + name, [row.get(name) for row in rows], CLASSIFY[kind])
-    for name in sorted(set(chain.from_iterable(rows)).difference(ROW_KINDS), key=str):
-        tally.unknown("data.", name, next(row[name] for row in rows if name in row))
+    records = note_records(tally, "data", entries, ROW_KINDS, CLASSIFY)
     agents: list[AgentDay] = []
     seen: set[str] = set()
     for key, row in records:
