@@ -182,18 +182,20 @@ async def all_pages(page: Callable[[int], Awaitable[PerformanceAnswer]], limits:
     (ProtocolError): a day's figures from part of its agents would count as a dip."""
     first = await page(1)
     answer, number = first, 1
+    # The user ids read so far: an agent a later page repeats counts once.
+    seen = {agent.user_id for agent in first.agents or () if agent.user_id is not None}
     while first.total is not None and answer.agents is not None and answer.entries < first.total:
         if number >= MAX_PAGES:
             raise ProtocolError(f"performance: total says {first.total} rows, {answer.entries} read in "
                                 f"{MAX_PAGES} pages, the most read per poll")
         number += 1
         more = await page(number)
-        seen = {agent.user_id for agent in answer.agents if agent.user_id is not None}
         new = tuple(agent for agent in more.agents or () if agent.user_id is None or agent.user_id not in seen)
         if not new:
             raise ProtocolError(f"performance: total says {first.total} rows, page {number} added none to the "
                                 f"{answer.entries} read")
         answer = replace(answer, agents=answer.agents + new, entries=answer.entries + more.entries)
+        seen.update(agent.user_id for agent in new if agent.user_id is not None)
         if len(answer.agents) > limits.max_agents:
             raise ResponseTooLarge(f"performance: more than max_agents {limits.max_agents} rows over {number} pages")
     return answer
