@@ -117,7 +117,8 @@ class App:
             logger=poll_log,
             call=lambda *args: self.calls(*args),
         )
-        self.publisher = Publisher(self._frame, wall=wall)
+        self.publisher = Publisher(self._frame, interval=lambda: self.config.poll_interval,
+                                   states=lambda: self.poller.states, wall=wall)
         self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
 
@@ -358,7 +359,7 @@ class App:
 
     def _frame(self) -> Frame:
         states = self.poller.states
-        return Frame(states, self.stats.snapshot(), self._info(states), self.renderer, self.config.poll_interval)
+        return Frame(states, self.stats.snapshot(), self._info(states), self.renderer)
 
     def _budget(self, states) -> float:
         return budget_per_minute([state.target for state in states], self.config.poll_interval)
