@@ -36,7 +36,7 @@ from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.calls import Calls
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.endpoints import Endpoints
-from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
+from convoso_exporter.poll.plan import plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.poll.watchdog import Watchdog, bound
@@ -143,7 +143,7 @@ class App:
             states=states,
             generation=self._generation,
             poll_interval=self.config.poll_interval,
-            api_calls_per_minute=self._budget(states.values()),
+            api_calls_per_minute=self.poller.stretch.planned_total,
             agent_metrics=self.config.agent_metrics,
             agent_names=self.config.agent_names,
             banner=self._banner,
@@ -361,9 +361,6 @@ class App:
         states = self.poller.states
         return Frame(states, self.stats.snapshot(), self._info(states), self.renderer)
 
-    def _budget(self, states) -> float:
-        return budget_per_minute([state.target for state in states], self.config.poll_interval)
-
     def _info(self, states) -> ExporterInfo:
         targets = [state.target for state in states.values()]
         return ExporterInfo(
@@ -371,7 +368,9 @@ class App:
             targets=Counter(target.kind for target in targets),
             reload_ok=self._reload_ok,
             reload_timestamp=self._reload_time,
-            budget_per_minute=self._budget(states.values()),
+            # The calls a minute the current targets imply, as the ceiling planned them at
+            # their last replace (same targets, same poll interval): not summed again.
+            budget_per_minute=self.poller.stretch.planned_total,
             discovered=self.discovery.found.counts if self.discovery is not None else {},
             stretch=self.poller.stretch,
             ceiling_wait_seconds=self.poller.ceiling_wait_seconds,
