@@ -40,6 +40,7 @@ from convoso_exporter.config.schema import (
     Config,
     Target,
 )
+from convoso_exporter.poll.discovery import target_name
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ RETRY_SECONDS = 3600.0
 NAMES = {PERFORMANCE: "agent-performance search", USER_ACTIVITY: "user-activity search"}  # in words
 # endpoint -> True: every target polled; False: one target, a probe after a denial.
 Polling = Mapping[str, bool]
-
-
-def target_name(kind: str, scope: str) -> str:
-    return f"{kind}:{scope}"
 
 
 def endpoint_targets(config: Config, scopes: Sequence[Target], polling: Polling) -> list[Target]:
