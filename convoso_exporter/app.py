@@ -36,7 +36,7 @@ from convoso_exporter.logs import add_secret
 from convoso_exporter.poll.calls import Calls
 from convoso_exporter.poll.discovery import Discovery
 from convoso_exporter.poll.endpoints import Endpoints
-from convoso_exporter.poll.plan import budget_per_minute, plan, same_plan
+from convoso_exporter.poll.plan import plan, same_plan
 from convoso_exporter.poll.poller import Poller
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.poll.watchdog import Watchdog, bound
@@ -117,7 +117,8 @@ class App:
             logger=poll_log,
             call=lambda *args: self.calls(*args),
         )
-        self.publisher = Publisher(self._frame, wall=wall)
+        self.publisher = Publisher(self._frame, interval=lambda: self.config.poll_interval,
+                                   states=lambda: self.poller.states, wall=wall)
         self.watchdog = Watchdog(bound(config.poll_interval, config.convoso.timeout))
         self.server = ExporterServer(self, telemetry_path=options.telemetry_path, web_config=options.web_config)
 
@@ -142,7 +143,7 @@ class App:
             states=states,
             generation=self._generation,
             poll_interval=self.config.poll_interval,
-            api_calls_per_minute=self._budget(states.values()),
+            api_calls_per_minute=self.poller.stretch.planned_total,
             agent_metrics=self.config.agent_metrics,
             agent_names=self.config.agent_names,
             banner=self._banner,
@@ -247,7 +248,6 @@ class App:
         once stuck for a second bound, so that a supervisor restarts the exporter."""
         notifier.notify("READY=1")
         stuck_since: float | None = None
-        fed = 0.0
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             now, reason = self._clock(), self.stuck()
@@ -255,8 +255,10 @@ class App:
                 if stuck_since is not None:
                     log.info("progressing again: serving the metrics")
                 stuck_since = None
-                if notifier.interval is not None and now - fed >= min(notifier.interval, WATCH_SECONDS):
-                    fed = now if notifier.notify("WATCHDOG=1") else fed
+                # Fed on every look while progressing: the sleep above spaces the looks
+                # WATCH_SECONDS apart, so a throttle at min(interval, WATCH_SECONDS) never bit.
+                if notifier.interval is not None:
+                    notifier.notify("WATCHDOG=1")
                 continue
             if stuck_since is None:
                 stuck_since = now
@@ -358,10 +360,7 @@ class App:
 
     def _frame(self) -> Frame:
         states = self.poller.states
-        return Frame(states, self.stats.snapshot(), self._info(states), self.renderer, self.config.poll_interval)
-
-    def _budget(self, states) -> float:
-        return budget_per_minute([state.target for state in states], self.config.poll_interval)
+        return Frame(states, self.stats.snapshot(), self._info(states), self.renderer)
 
     def _info(self, states) -> ExporterInfo:
         targets = [state.target for state in states.values()]
@@ -370,7 +369,9 @@ class App:
             targets=Counter(target.kind for target in targets),
             reload_ok=self._reload_ok,
             reload_timestamp=self._reload_time,
-            budget_per_minute=self._budget(states.values()),
+            # The calls a minute the current targets imply, as the ceiling planned them at
+            # their last replace (same targets, same poll interval): not summed again.
+            budget_per_minute=self.poller.stretch.planned_total,
             discovered=self.discovery.found.counts if self.discovery is not None else {},
             stretch=self.poller.stretch,
             ceiling_wait_seconds=self.poller.ceiling_wait_seconds,

@@ -27,6 +27,7 @@ from convoso_exporter.api.endpoints.activity import UserActivity
 from convoso_exporter.api.errors import AccessDenied, ApiError, ConvosoError
 from convoso_exporter.config.schema import Config, Target
 from convoso_exporter.poll.discovery import Discovery
+from convoso_exporter.poll.endpoints import tick_permission
 from convoso_exporter.poll.budget import ADVICE as STRETCH_ADVICE, RateLimiter, Stretch, stretch
 from convoso_exporter.poll.calls import Calls
 from convoso_exporter.poll.plan import calls_per_minute, plan
@@ -66,8 +67,8 @@ class Outcome:
             return "OK"
         if isinstance(self.error, AccessDenied):
             kind = self.target.kind
-            return (f"FAILED: {self.error} -> tick the {self.error.permission} permission for this token in Convoso "
-                    f"(or set {kind}.enabled: false); the exporter turns only {kind} off and polls the rest")
+            return (f"FAILED: {self.error} -> {tick_permission(self.error.permission, kind)}; "
+                    f"the exporter turns only {kind} off and polls the rest")
         if getattr(self.error, "reason", None) is not None:
             # A transport failure told in words (api/failures.py): its message names the
             # host and port and already says what to check.

@@ -46,7 +46,6 @@ class Frame(NamedTuple):
     stats: ApiStats  # a copy: the client goes on counting meanwhile
     info: ExporterInfo
     renderer: MetricsRenderer
-    poll_interval: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +68,14 @@ class Publisher:
     """Renders after changes and when a target's data crosses the staleness line;
     `published` is replaced whole after every render."""
 
-    def __init__(self, take: Callable[[], Frame], *, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, take: Callable[[], Frame], *, interval: Callable[[], float],
+                 states: Callable[[], Mapping[str, TargetState]],
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self._take = take
+        # Cheap reads for the waits between renders: a whole frame copies the request
+        # counters and counts the targets, on the event loop, and is taken only to render.
+        self._interval = interval
+        self._states = states
         self._clock = clock
         self._wall = wall
         self._dirty = asyncio.Event()
@@ -113,7 +117,7 @@ class Publisher:
         """Wait for a change (or a target's data going stale), then for the batch window
         unless something prompt is waiting; the frame is taken after the wait."""
         while True:
-            interval = self._take().poll_interval
+            interval = self._interval()
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
                 # arrives as the wait ends, and shutdown would wait on this loop forever.
@@ -121,7 +125,7 @@ class Publisher:
                     await self._dirty.wait()
                 break
             except TimeoutError:
-                if self._stale_targets(self._take().states) != self._stale:
+                if self._stale_targets(self._states()) != self._stale:
                     break
         try:
             async with asyncio.timeout(min(RENDER_BATCH_SECONDS, interval / 3)):

@@ -5,7 +5,7 @@ it is not one word; never echoed in a message."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from convoso_exporter.config.fields import Section, fail
 from convoso_exporter.config.load import KeyPath, format_path
@@ -14,9 +14,14 @@ TOKEN_ENV = "CONVOSO_AUTH_TOKEN"
 MAX_TOKEN_FILE_BYTES = 64 * 1024  # a token is short; do not slurp a wrong (huge) file
 
 
+# Defined here, the lowest module that raises it (schema.py imports this one), and
+# re-exported by schema.py, where every other module takes it from.
+class ConfigError(Exception):
+    """A one-line message: `file:line: key.path: what is wrong`."""
+
+
 def resolve_token(
     section: Section, base_dir: str, environ: Mapping[str, str], warnings: list[str],
-    environ_token: Callable[[Mapping[str, str]], str],
 ) -> tuple[str, str | None]:
     """(token, resolved token file). The environment wins, then auth_token, then the file."""
     inline = section.optional_str("auth_token", secret=True)
@@ -28,7 +33,7 @@ def resolve_token(
     token_file = None
     if file_name is not None:
         token_file = os.path.normpath(os.path.join(base_dir, os.path.expanduser(file_name)))
-    env_token = environ_token(environ)
+    env_token = environment_token(environ)
     if env_token:
         return env_token, token_file
     if inline is not None:
@@ -36,6 +41,15 @@ def resolve_token(
     if token_file is not None:
         return read_token_file(token_file, section.at("auth_token_file"), warnings), token_file
     section.fail(None, f"no auth token: set auth_token, auth_token_file or {TOKEN_ENV}")
+
+
+def environment_token(environ: Mapping[str, str]) -> str:
+    """CONVOSO_AUTH_TOKEN, cleaned; "" when unset or blank. A ConfigError when it is set
+    but is not a token (no line to name: it is not in a file)."""
+    token = clean_token(environ.get(TOKEN_ENV, ""))
+    if token and (problem := token_problem(token)):
+        raise ConfigError(f"{TOKEN_ENV}: {problem}")
+    return token
 
 
 def read_token_file(path: str, where: KeyPath, warnings: list[str]) -> str:

@@ -38,7 +38,15 @@ from convoso_exporter.config.fields import (
 )
 from convoso_exporter.config.load import Document, ReadError, YamlError, read_text
 from convoso_exporter.config.load import parse as parse_yaml
-from convoso_exporter.config.credential import TOKEN_ENV, clean_token, resolve_token, token_problem
+# ConfigError and environment_token are credential.py's (the env-token rule raises the one);
+# the rest of the package imports both from here.
+from convoso_exporter.config.credential import (  # noqa: F401
+    TOKEN_ENV,
+    ConfigError,
+    clean_token,
+    environment_token,
+    resolve_token,
+)
 from convoso_exporter.config.units import format_duration, hide, hiding
 
 MIN_POLL_INTERVAL = 1.0
@@ -157,10 +165,6 @@ class Config:
     # Diagnostics, not settings: left out of ==/hash so that a reload which only
     # changes a warning (say, a token file's mode) does not count as a change.
     warnings: tuple[str, ...] = field(default=(), compare=False)
-
-
-class ConfigError(Exception):
-    """A one-line message: `file:line: key.path: what is wrong`."""
 
 
 TOP_KEYS = (
@@ -287,7 +291,7 @@ def _build_performance(section: Section) -> PerformanceSettings:
 def _build_convoso(
     section: Section, base_dir: str, environ: Mapping[str, str], warnings: list[str]
 ) -> ConvosoSettings:
-    token, token_file = resolve_token(section, base_dir, environ, warnings, environment_token)
+    token, token_file = resolve_token(section, base_dir, environ, warnings)
     timeout = section.duration("timeout", 10.0, minimum=0.0)
     if timeout == 0:
         section.fail("timeout", "must be greater than 0, e.g. 10s")
@@ -349,11 +353,3 @@ def _build_target(section: Section) -> Target:
         skills=section.value("skills", name_list),
     )
 
-
-def environment_token(environ: Mapping[str, str]) -> str:
-    """CONVOSO_AUTH_TOKEN, cleaned; "" when unset or blank. A ConfigError when it is set
-    but is not a token (no line to name: it is not in a file)."""
-    token = clean_token(environ.get(TOKEN_ENV, ""))
-    if token and (problem := token_problem(token)):
-        raise ConfigError(f"{TOKEN_ENV}: {problem}")
-    return token

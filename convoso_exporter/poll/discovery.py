@@ -38,6 +38,7 @@ class Found:
 
 
 def target_name(kind: str, ident: str) -> str:
+    """`<kind>:<ident>`: a discovered scope's target, and an endpoint's beside a scope."""
     return f"{kind}:{ident}"
 
 

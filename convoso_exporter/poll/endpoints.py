@@ -40,6 +40,7 @@ from convoso_exporter.config.schema import (
     Config,
     Target,
 )
+from convoso_exporter.poll.discovery import target_name
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,9 @@ NAMES = {PERFORMANCE: "agent-performance search", USER_ACTIVITY: "user-activity 
 Polling = Mapping[str, bool]
 
 
-def target_name(kind: str, scope: str) -> str:
-    return f"{kind}:{scope}"
+def tick_permission(permission: str, endpoint: str) -> str:
+    """What to do about a token refused for `endpoint`: the log's words and `check`'s."""
+    return f"tick the {permission} permission for this token in Convoso (or set {endpoint}.enabled: false)"
 
 
 def endpoint_targets(config: Config, scopes: Sequence[Target], polling: Polling) -> list[Target]:
@@ -125,9 +127,8 @@ class Endpoints:
         old = self._denied.get(endpoint)
         self._denied[endpoint] = _Denial(message, old.since if old is not None else now, now)
         if old is None:
-            log.warning("%s turned off: %s; tick the %s permission for this token in Convoso (or set "
-                        "%s.enabled: false); tried again every hour and on reload. The agent-monitor figures are "
-                        "unaffected", NAMES[endpoint], message, PERMISSIONS[endpoint], endpoint)
+            log.warning("%s turned off: %s; %s; tried again every hour and on reload. The agent-monitor figures are "
+                        "unaffected", NAMES[endpoint], message, tick_permission(PERMISSIONS[endpoint], endpoint))
         else:
             log.info("%s still refused: %s; tried again in an hour", NAMES[endpoint], message)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from convoso_exporter.poll.plan import ACCOUNT_NAME
-from convoso_exporter.poll.state import TargetState
+from convoso_exporter.poll.state import TargetState, few_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ def _backbone_answered(states: list[TargetState]) -> bool:
 def _reason(states: list[TargetState], backbone_ok: bool) -> str | None:
     pending = [state.target.name for state in states if not state.attempted]
     if pending:
-        shown = ", ".join(pending[:3]) + (", ..." if len(pending) > 3 else "")
+        shown = few_names(pending)
         return f"waiting for the first poll of {len(pending)} of {len(states)} targets ({shown})"
     if not backbone_ok:
         account = [state for state in states if state.target.name == ACCOUNT_NAME]

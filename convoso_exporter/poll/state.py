@@ -14,7 +14,7 @@ failing target's numbers never look live.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -103,3 +103,9 @@ class TargetState:
 def stale_after(interval: float) -> float:
     """How long a target polled every `interval` seconds keeps serving its last data."""
     return STALE_INTERVALS * interval
+
+
+def few_names(names: Sequence[str]) -> str:
+    """The first three target names, then ", ..." when there are more: for a one-line
+    reason (readiness, the watchdog) that must stay one line at any number of targets."""
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")

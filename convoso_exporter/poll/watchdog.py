@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from convoso_exporter.poll.poller import Progress
+from convoso_exporter.poll.state import few_names
 
 # Rounds missed in a row before polling counts as stuck.
 MISSED_ROUNDS = 3
@@ -45,7 +46,7 @@ class Watchdog:
         if stopped is not None:
             return f"{stopped} has stopped"
         if progress.broken:
-            shown = ", ".join(progress.broken[:3]) + (", ..." if len(progress.broken) > 3 else "")
+            shown = few_names(progress.broken)
             return f"polling of {len(progress.broken)} target(s) stopped on an error ({shown}); see the log"
         if progress.oldest_in_flight is not None:
             since = max(progress.oldest_in_flight, progress.last_finished or progress.oldest_in_flight)

@@ -26,7 +26,8 @@ from convoso_exporter.api.model import COMMON_STATUSES, Agent, SearchResult, id_
 from convoso_exporter.config.schema import ACCOUNT, CAMPAIGN, ENDPOINT_KINDS, USER_ACTIVITY
 from convoso_exporter.derive.agreement import Gap, compare
 from convoso_exporter.derive.breakdown import distinct_agents
-from convoso_exporter.poll.endpoints import EndpointStatus, target_name
+from convoso_exporter.poll.discovery import target_name
+from convoso_exporter.poll.endpoints import EndpointStatus
 from convoso_exporter.poll.state import TargetState
 from convoso_exporter.statuses import status_rank
 
@@ -71,7 +72,7 @@ class View:
 
     def scope_target(self, kind: str, ident: str) -> TargetState | None:
         """The discovered `campaign:<id>` / `queue:<id>` target, if it is polled."""
-        state = self.states.get(f"{kind}:{ident}")
+        state = self.states.get(target_name(kind, ident))
         return state if state is not None and state.target.kind == kind else None
 
 

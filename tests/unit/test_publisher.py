@@ -37,7 +37,7 @@ class Source:
         self.renderer = MetricsRenderer(agent_metrics=True, max_agents_per_target=10, process_metrics=False)
 
     def frame(self) -> Frame:
-        return Frame(self.states, ApiStats(), ExporterInfo("test", {"account": 1}, True, None), self.renderer, 1.0)
+        return Frame(self.states, ApiStats(), ExporterInfo("test", {"account": 1}, True, None), self.renderer)
 
     def answered(self) -> None:
         state = self.states["account"].succeeded(ANSWER, wall=time.time(), duration=0.1)
@@ -54,7 +54,7 @@ async def until(found, timeout: float = 5.0):
 
 def test_the_first_exposition_is_published_at_once_not_ready_and_saying_why():
     source = Source()
-    published = Publisher(source.frame).published
+    published = Publisher(source.frame, interval=lambda: 1.0, states=lambda: source.states).published
     assert isinstance(published.exposition.body, Pieces) and b"convoso_agents" not in published.exposition.body.joined()
     # What Prometheus asks for, gzip, is one buffer; the text stays in pieces.
     assert isinstance(published.exposition.gzip_body, bytes) and isinstance(published.exposition.om_gzip_body, bytes)
@@ -66,7 +66,7 @@ def test_a_change_is_published_whole_with_the_readiness_of_what_was_rendered():
     source = Source()
 
     async def scenario():
-        publisher = Publisher(source.frame)
+        publisher = Publisher(source.frame, interval=lambda: 1.0, states=lambda: source.states)
         first = publisher.published
         task = asyncio.create_task(publisher.run())
         source.answered()
@@ -86,7 +86,7 @@ def test_a_render_that_fails_keeps_the_last_exposition_and_the_change_pending(ca
     source = Source()
 
     async def scenario():
-        publisher = Publisher(source.frame)
+        publisher = Publisher(source.frame, interval=lambda: 1.0, states=lambda: source.states)
         first = publisher.published
 
         def broken(*args):
@@ -111,7 +111,7 @@ def test_data_going_stale_is_rendered_again_without_a_poll():
     renders: list[int] = []
 
     async def scenario():
-        publisher = Publisher(source.frame)
+        publisher = Publisher(source.frame, interval=lambda: 1.0, states=lambda: source.states)
         original = source.renderer.render_parts
 
         def counted(*args):
