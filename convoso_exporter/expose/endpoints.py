@@ -16,6 +16,8 @@ they have no `convoso_up` of their own (their requests are counted in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from convoso_exporter.api.endpoints.activity import UserActivity
 from convoso_exporter.api.endpoints.performance import PerformanceAnswer
 from convoso_exporter.config.schema import ACCOUNT_TARGET, PERFORMANCE, USER_ACTIVITY
@@ -71,31 +73,34 @@ def _activity(scope: str, answer: UserActivity) -> Family:
     return family
 
 
+def _new_families(names: Iterable[str]) -> dict[str, Family]:
+    """One empty family per distinct name, in first-seen order (the output's order).
+    Made once before the loops: `setdefault(name, new_family(name))` built, and threw
+    away, a family per agent and figure (~30,000 at 5,000 agents, each render)."""
+    return {name: new_family(name) for name in dict.fromkeys(names)}
+
+
 def _campaign(scope: str, answer: PerformanceAnswer, derived: Derived | None) -> list[Family]:
-    families: dict[str, Family] = {}
+    families = _new_families(name for gauge, counter, _ in CAMPAIGN_FIGURES for name in (gauge, counter))
     tallies = derived.counters.tallies if derived is not None else (None,) * len(FIGURES)
     for (gauge, counter, activity), value, tally in zip(CAMPAIGN_FIGURES, answer.sums(), tallies):
         labels = (scope,) if activity is None else (scope, activity)
-        today = families.setdefault(gauge, new_family(gauge))
         if value is not None:
-            today.add(labels, value)
-        total = families.setdefault(counter, new_family(counter))
+            families[gauge].add(labels, value)
         if tally is not None and tally.baseline is not None:
-            total.add(labels, tally.total, tally.created)
+            families[counter].add(labels, tally.total, tally.created)
     return list(families.values())
 
 
 def _agents(answer: PerformanceAnswer, limit: int) -> list[Family]:
-    families: dict[str, Family] = {}
+    families = _new_families(figure[0] for figure in AGENT_FIGURES if figure is not None)
     kept = sorted((agent for agent in answer.agents or () if agent.user_id), key=lambda agent: agent.user_id or "")
     for agent in kept[:limit]:
         for figure, value in zip(AGENT_FIGURES, agent.figures):
-            if figure is None:
-                continue
-            name, activity = figure
-            family = families.setdefault(name, new_family(name))
-            if value is not None:
-                family.metrics.append(((agent.user_id,) if activity is None else (agent.user_id, activity), value))
+            if figure is not None and value is not None:
+                name, activity = figure
+                labels = (agent.user_id,) if activity is None else (agent.user_id, activity)
+                families[name].metrics.append((labels, value))
     return list(families.values())
 
 
