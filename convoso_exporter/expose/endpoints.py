@@ -16,7 +16,7 @@ they have no `convoso_up` of their own (their requests are counted in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from convoso_exporter.api.endpoints.activity import UserActivity
 from convoso_exporter.api.endpoints.performance import PerformanceAnswer
@@ -44,6 +44,7 @@ AGENT_FIGURES: tuple[tuple[str, str | None] | None, ...] = (
     *(("convoso_agent_activity_seconds_today", a) for a in ACTIVITIES),
 )
 STATES = (("logged_in", "logged_in"), ("available", "available"))  # (label value, UserActivity field)
+GLITCHES = "convoso_exporter_performance_glitches_total"  # a campaign's, by kind, from 0
 
 
 def endpoint_families(state: TargetState, now: float, agent_metrics: bool, max_agents: int) -> list[Family]:
@@ -53,7 +54,7 @@ def endpoint_families(state: TargetState, now: float, agent_metrics: bool, max_a
         return []
     scope, snapshot = target.scope, state.snapshot
     campaign = target.kind == PERFORMANCE and scope != ACCOUNT_TARGET
-    families = [_glitches(scope, state.derived)] if campaign else []
+    families = [glitch_family(GLITCHES, scope, state.derived, FIGURES)] if campaign else []
     if snapshot is not None and state.fresh(now):
         if target.kind == USER_ACTIVITY:
             families.append(_activity(scope, snapshot))
@@ -104,10 +105,13 @@ def _agents(answer: PerformanceAnswer, limit: int) -> list[Family]:
     return list(families.values())
 
 
-def _glitches(scope: str, derived: Derived | None) -> Family:
-    family = new_family("convoso_exporter_performance_glitches_total")
-    counters = derived.counters if derived is not None else None
+def glitch_family(name: str, scope: str, derived: Derived | None, counters: Sequence[str]) -> Family:
+    """`name`'s glitches of `scope`, by kind from 0, summed over `counters` (the names its
+    day counters are kept under). Here, not in families.py, which imports this module:
+    the day figures' glitches (families.py) and a campaign's performance glitches share it."""
+    family = new_family(name)
+    day = derived.counters if derived is not None else None
     for kind in GLITCH_KINDS:
-        total = sum(counters.glitch_count(figure, kind) for figure in FIGURES) if counters is not None else 0
+        total = sum(day.glitch_count(counter, kind) for counter in counters) if day is not None else 0
         family.add((scope, kind), total)
     return family
