@@ -24,6 +24,7 @@ from convoso_exporter.config.schema import ACCOUNT_TARGET, PERFORMANCE, USER_ACT
 from convoso_exporter.derive.counters import GLITCH_KINDS
 from convoso_exporter.derive.history import Derived
 from convoso_exporter.derive.performance import ACTIVITIES, FIGURES
+from convoso_exporter.expose.account import by_user_id
 from convoso_exporter.expose.catalog import new_family
 from convoso_exporter.expose.exposition import Family
 from convoso_exporter.poll.state import TargetState
@@ -95,8 +96,7 @@ def _campaign(scope: str, answer: PerformanceAnswer, derived: Derived | None) ->
 
 def _agents(answer: PerformanceAnswer, limit: int) -> list[Family]:
     families = _new_families(figure[0] for figure in AGENT_FIGURES if figure is not None)
-    kept = sorted((agent for agent in answer.agents or () if agent.user_id), key=lambda agent: agent.user_id or "")
-    for agent in kept[:limit]:
+    for agent in by_user_id(answer.agents or ())[:limit]:
         for figure, value in zip(AGENT_FIGURES, agent.figures):
             if figure is not None and value is not None:
                 name, activity = figure
