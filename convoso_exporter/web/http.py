@@ -152,10 +152,7 @@ class HttpServer:
         for pending in list(self._handshakes):
             pending.cancel()
         for task, writer in list(self._connections.items()):
-            task.cancel()
-            # Close the socket too: on Python 3.11 a cancel that lands just as a
-            # `wait_for` finishes is lost, and the task would wait for another request.
-            writer.close()
+            _drop(task, writer)
         if self._connections or self._handshakes:
             await asyncio.wait([*self._connections, *self._handshakes], timeout=1.0)
 
@@ -299,8 +296,11 @@ class HttpServer:
 
 
 def _drop(task: asyncio.Task, writer: asyncio.StreamWriter) -> None:
-    """Close a connection waiting for a request, to make room for a new one."""
+    """Close a connection: one waiting for a request, to make room for a new one, or any
+    on `close`."""
     task.cancel()
-    writer.close()  # a cancel can be lost on 3.11 (see `close`); the socket is closed anyway
+    # Close the socket too: on Python 3.11 a cancel that lands just as a `wait_for`
+    # finishes is lost, and the task would wait for another request.
+    writer.close()
 
 
