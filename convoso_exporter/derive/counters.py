@@ -68,9 +68,7 @@ class Calendar:
 
     def midnight_after(self, wall: float) -> float:
         """The first local midnight after `wall`."""
-        local = datetime.datetime.fromtimestamp(wall, self.zone)
-        tomorrow = local.date() + datetime.timedelta(days=1)
-        return datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=self.zone).timestamp()
+        return self._end(datetime.datetime.fromtimestamp(wall, self.zone).date())
 
     def day(self, wall: float) -> str:
         """The account's day at `wall`, YYYY-MM-DD."""
@@ -78,7 +76,11 @@ class Calendar:
 
     def end_of(self, day: str) -> float:
         """The local midnight that ends `day` (YYYY-MM-DD)."""
-        tomorrow = datetime.date.fromisoformat(day) + datetime.timedelta(days=1)
+        return self._end(datetime.date.fromisoformat(day))
+
+    def _end(self, date: datetime.date) -> float:
+        """The local midnight that ends `date`: the next day's start, whatever DST does."""
+        tomorrow = date + datetime.timedelta(days=1)
         return datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=self.zone).timestamp()
 
 

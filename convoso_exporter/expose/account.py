@@ -11,7 +11,8 @@ adds one series per status it visits.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from convoso_exporter.api.model import Agent, SearchResult
 from convoso_exporter.derive.agent_time import AgentTime
@@ -23,6 +24,22 @@ from convoso_exporter.expose.exposition import Family
 
 # One C-level call for the info labels but the name: this runs once per agent per poll.
 _info_values = operator.attrgetter(*AGENT_INFO_FIELDS[1:])
+
+
+class _Identified(Protocol):
+    """An agent of either answer: api/model.py's `Agent` or a performance answer's `AgentDay`."""
+
+    @property
+    def user_id(self) -> str | None: ...
+
+
+Identified = TypeVar("Identified", bound=_Identified)
+
+
+def by_user_id(agents: Iterable[Identified]) -> list[Identified]:
+    """The agents with a user_id, in user_id (string) order: per-agent series are kept for
+    the first `max_agents_per_target`, so the same agents stay in from one poll to the next."""
+    return sorted((agent for agent in agents if agent.user_id), key=lambda agent: agent.user_id or "")
 
 
 def account_families(snapshot: SearchResult, agents: Sequence[Agent], derived: Derived | None) -> list[Family]:
@@ -60,7 +77,7 @@ def _agent_time(time: AgentTime | None) -> list[Family]:
 def agent_families(agents: Sequence[Agent], limit: int, names: bool) -> list[Family]:
     """Per-agent series for the first `limit` user_ids, and how many were left out;
     agents' names only if `names` (they are personal data)."""
-    identified = sorted((a for a in agents if a.user_id), key=lambda a: a.user_id or "")
+    identified = by_user_id(agents)
     kept = identified[:limit]
     status_time = new_family("convoso_agent_status_time_seconds")
     calls_today = new_family("convoso_agent_calls_today")

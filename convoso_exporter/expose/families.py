@@ -27,15 +27,17 @@ from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.config.schema import ACCOUNT, CUSTOM, ENDPOINT_KINDS
 from convoso_exporter.derive.agreement import compare, listed
 from convoso_exporter.derive.breakdown import NONE, distinct_agents
-from convoso_exporter.derive.counters import FIGURES, GLITCH_KINDS
+from convoso_exporter.derive.counters import FIGURES
 from convoso_exporter.derive.history import Derived
 from convoso_exporter.expose.account import account_families, agent_families
 from convoso_exporter.expose.catalog import INDEX, SPECS, new_family
 from convoso_exporter.expose.distributions import distributions
-from convoso_exporter.expose.endpoints import endpoint_families
+from convoso_exporter.expose.endpoints import endpoint_families, glitch_family
 from convoso_exporter.expose.exporter import ExporterInfo, exporter_families
 from convoso_exporter.expose.exposition import Family
 from convoso_exporter.poll.state import TargetState
+
+_DAY_COUNTERS = tuple(counter for counter, _ in FIGURES)  # what the glitches are kept under
 
 
 @dataclass(frozen=True)
@@ -124,17 +126,8 @@ def _health_families(state: TargetState) -> list[Family]:
         _gauge("convoso_poll_duration_seconds", name, state.last_duration),
         info,
         errors,
-        _glitches(name, state.derived),
+        glitch_family("convoso_exporter_day_figure_glitches_total", name, state.derived, _DAY_COUNTERS),
     ]
-
-
-def _glitches(name: str, derived: Derived | None) -> Family:
-    family = new_family("convoso_exporter_day_figure_glitches_total")
-    counters = derived.counters if derived is not None else None
-    for kind in GLITCH_KINDS:
-        total = sum(counters.glitch_count(counter, kind) for counter, _ in FIGURES) if counters else 0
-        family.add((name, kind), total)
-    return family
 
 
 def _counters(name: str, derived: Derived | None) -> list[Family]:

@@ -52,6 +52,12 @@ def current(what: str, s: Settings) -> str:
     return f"present_over_time({tile(what, s)}[{duration_text(2 * duration_seconds(s.tile_window))}])"
 
 
+def answered_without_live(s: Settings) -> str:
+    """The campaigns whose answered figures are current and live-human ones are not: judged
+    on answered under `auto`, alerted on under `live`."""
+    return f"(\n  {current(ANSWERED.answered, s)}\n  unless {ON_CAMPAIGN_TARGET}\n  {current(LIVE.answered, s)}\n)"
+
+
 def labelled(expr: str, name: str) -> str:
     """One series of value 1 per campaign `expr` has, labelled `basis="name"`."""
     indented = expr.replace("\n", "\n    ")
@@ -66,10 +72,7 @@ def basis_rule(s: Settings) -> Rule:
     """The basis each campaign is judged on, where it has enough calls on that basis."""
     live = f"{total(LIVE.answered, LAW_WINDOW)} >= {s.min_answered_30d}"
     if s.drop_rate_30d_basis == "auto":
-        live += (
-            f"\nunless {ON_CAMPAIGN_TARGET}\n(\n  {current(ANSWERED.answered, s)}\n"
-            f"  unless {ON_CAMPAIGN_TARGET}\n  {current(LIVE.answered, s)}\n)"
-        )
+        live += f"\nunless {ON_CAMPAIGN_TARGET}\n{answered_without_live(s)}"
     choices = {
         "live": labelled(live, "live"),
         "answered": labelled(f"{total(ANSWERED.answered, LAW_WINDOW)} >= {s.min_answered_30d}", "answered"),
@@ -152,11 +155,10 @@ def alerts(s: Settings) -> list[Rule]:
 
 def live_missing(s: Settings) -> Rule:
     """`live` only: a campaign whose answered figures are current and live-human ones are not."""
-    missing = f"(\n  {current(ANSWERED.answered, s)}\n  unless {ON_CAMPAIGN_TARGET}\n  {current(LIVE.answered, s)}\n)"
     return alert(
         s,
         "ConvosoDropRate30dLiveMissing",
-        named(missing),
+        named(answered_without_live(s)),
         s.drop_rate_30d_for,
         "warning",
         "A campaign has no live-human figures, so the 30-day drop-rate alerts cannot judge it.",

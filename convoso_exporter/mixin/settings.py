@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from convoso_exporter.config.units import format_duration
+
 # Prometheus's own duration syntax: units in this order, each at most once ("1m30s", not
 # "30s1m" nor "1m1m", which promtool refuses); or a bare 0.
 DURATION_RE = re.compile(r"^(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$|^0$")
@@ -86,12 +88,8 @@ def duration_seconds(value: str) -> float:
 
 def duration_text(seconds: float) -> str:
     """900 -> '15m', 5400 -> '1h30m', 0.5 -> '500ms': a Prometheus duration (whole milliseconds)."""
-    left, parts = round(seconds * 1000), []
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        if left >= size:
-            parts.append(f"{left // size}{unit}")
-            left %= size
-    return "".join(parts) or "0"
+    # config/units.py writes the same durations but nothing as "0s"; the rules have said "0".
+    return format_duration(seconds) if round(seconds * 1000) > 0 else "0"
 
 
 def percent(ratio: float) -> str:

@@ -152,10 +152,7 @@ class HttpServer:
         for pending in list(self._handshakes):
             pending.cancel()
         for task, writer in list(self._connections.items()):
-            task.cancel()
-            # Close the socket too: on Python 3.11 a cancel that lands just as a
-            # `wait_for` finishes is lost, and the task would wait for another request.
-            writer.close()
+            _drop(task, writer)
         if self._connections or self._handshakes:
             await asyncio.wait([*self._connections, *self._handshakes], timeout=1.0)
 
@@ -207,7 +204,7 @@ class HttpServer:
             # Not answered when it was closed to make room just as its request completed.
             if request is None or not self._slots.working(task):
                 return
-            response = await self._call_handler(request)
+            response = await call_handler(self.handler, request, log)
             if not await self.respond(writer, response, request.method, keep_alive):
                 return
             self._slots.wait(task)
@@ -255,15 +252,6 @@ class HttpServer:
             return b""
         return await asyncio.wait_for(reader.readexactly(length), self.header_timeout)
 
-    async def _call_handler(self, request: Request) -> Response:
-        try:
-            return await self.handler(request)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a handler bug must not take the server down
-            log.error("handler failed for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
-            return text_response(500)
-
     async def _refuse(self, reader, writer) -> None:
         """One connection too many: read its request (so closing does not reset the
         answer away), answer 503, close."""
@@ -298,9 +286,24 @@ class HttpServer:
         await drained()
 
 
+async def call_handler(handler: Handler, request: Request, logger: logging.Logger) -> Response:
+    """`handler`'s answer, or a 500 logged on `logger` (the caller's, so the record says
+    which serves): the server's and web/inprocess.py's transport's alike."""
+    try:
+        return await handler(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a handler bug must not take the server down
+        logger.error("handler failed for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        return text_response(500)
+
+
 def _drop(task: asyncio.Task, writer: asyncio.StreamWriter) -> None:
-    """Close a connection waiting for a request, to make room for a new one."""
+    """Close a connection: one waiting for a request, to make room for a new one, or any
+    on `close`."""
     task.cancel()
-    writer.close()  # a cancel can be lost on 3.11 (see `close`); the socket is closed anyway
+    # Close the socket too: on Python 3.11 a cancel that lands just as a `wait_for`
+    # finishes is lost, and the task would wait for another request.
+    writer.close()
 
 

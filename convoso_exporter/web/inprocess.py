@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote
 import httpx
 
 from convoso_exporter.web.cutshort import CutShort
-from convoso_exporter.web.http import Handler, Request, text_response
+from convoso_exporter.web.http import Handler, Request, call_handler
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,7 @@ class InProcessTransport(httpx.AsyncBaseTransport):
             headers={name.lower(): value for name, value in request.headers.items()},
             body=await request.aread(),
         )
-        try:
-            answer = await self._handler(forwarded)
-        except Exception as exc:  # as the HTTP server does: a handler bug is a 500
-            log.error("handler failed for %s %s: %s: %s", request.method, forwarded.path, type(exc).__name__, exc)
-            answer = text_response(500)
+        answer = await call_handler(self._handler, forwarded, log)  # as the HTTP server: a handler bug is a 500
         headers = [("Content-Type", answer.content_type), *answer.headers, ("Content-Length", str(len(answer.body)))]
         # A stream, as a network transport gives it: httpx neither reads nor decodes it
         # ahead (`content=` would, undoing a Content-Encoding the client decodes itself).
