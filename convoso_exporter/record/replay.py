@@ -24,9 +24,7 @@ stint again at every poll (agent time adds up, entries count one per poll).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Mapping
 
@@ -35,23 +33,25 @@ from convoso_exporter.record.folder import CONFIG, REPLAY_TOKEN, Recording, load
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
 from convoso_exporter.web.http import Request, Response, parse_listen_address
 from convoso_exporter.web.inprocess import InProcessTransport
+from convoso_exporter.web.vendor_http import (
+    INVALID_TOKEN,
+    JSON,
+    json_response,
+    method_not_allowed,
+    not_found_page,
+    token_ok,
+)
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
 ENDPOINTS = ("/agent-monitor/search", "/agent-monitor/logout")
-JSON = "application/json; charset=utf-8"
-INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 # The filter a not-found answer names, most specific scope first: (parameter, code, error).
 NOT_FOUND = (("campaign_id", 6026, "Campaign not found"), ("campaign_ids", 6026, "Campaign not found"),
              ("queue_id", 6041, "Queue not found"))
 # Parameters a request is matched without, by endpoint: agent-performance's day.
 UNMATCHED = {"/agent-performance/search": frozenset(("date_start", "date_end"))}
 NO_USER = (6006, "User not found")
-NOT_FOUND_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-    b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n"
-)
 # Headers an answer is served with besides its Content-Type.
 _SERVED_HEADERS = ("retry-after", "location")
 
@@ -84,12 +84,12 @@ class Replay:
     async def handle(self, request: Request) -> Response:
         endpoint = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX + "/") else None
         if endpoint is None or (endpoint not in ENDPOINTS and not any(k[0] == endpoint for k in self._answers)):
-            return Response(404, NOT_FOUND_PAGE, "text/html; charset=UTF-8")
+            return not_found_page()
         if request.method != "POST":
-            return _json(405, {"success": False, "error": "Method Not Allowed"}, [("Allow", "POST")])
+            return method_not_allowed()
         form = request.form()
-        if not any(self._token_ok(given) for given in (request.query.get(TOKEN_PARAM), form.get(TOKEN_PARAM))):
-            return _json(200, INVALID_TOKEN)
+        if not any(token_ok(given, self._token) for given in (request.query.get(TOKEN_PARAM), form.get(TOKEN_PARAM))):
+            return json_response(200, INVALID_TOKEN)
         params = {**request.query, **form}
         params.pop(TOKEN_PARAM, None)
         key = _key(endpoint, params)
@@ -100,9 +100,6 @@ class Replay:
         turn = self._turns[key]
         self._turns[key] = turn + 1
         return self._answer(answers[turn % len(answers)])
-
-    def _token_ok(self, given: str | None) -> bool:
-        return given is not None and secrets.compare_digest(given.encode(), self._token.encode())
 
     def _answer(self, exchange: Exchange) -> Response:
         if exchange.status is None:  # no answer came: the connection broke first
@@ -133,16 +130,12 @@ class Replay:
             self._missed.add(key)
             shown = " ".join(f"{k}={v}" for k, v in sorted(params.items()))[:200]
             log.warning("no recorded answer for %s %s: answered %d %s", endpoint, shown or "(no filter)", code, error)
-        return _json(200, {"success": False, "code": code, "error": error})
+        return json_response(200, {"success": False, "code": code, "error": error})
 
 
 def _key(endpoint: str, params: Mapping[str, str]) -> Key:
     left_out = UNMATCHED.get(endpoint, frozenset())
     return endpoint, tuple(sorted((name, value) for name, value in params.items() if name not in left_out))
-
-
-def _json(status: int, document: dict, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json.dumps(document).encode(), JSON, headers or [])
 
 
 async def serve(folder: str, listen: str, token: str) -> int:

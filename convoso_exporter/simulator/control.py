@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import json
 
-from convoso_exporter.simulator.faults import json_response, scope_id
+from convoso_exporter.simulator.faults import scope_id
 from convoso_exporter.simulator.model import UnknownScope
 from convoso_exporter.simulator.truth import truth_json
 from convoso_exporter.web.http import Request, Response
+from convoso_exporter.web.vendor_http import INVALID_TOKEN, json_response
 
-INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 METHODS = {
     "fault": "POST", "surge": "POST", "machines": "POST", "deny": "POST", "style": "POST", "campaign": "POST",
     "queue": "POST",

@@ -25,8 +25,6 @@ from convoso_exporter.simulator.faults import (
     FaultBook,
     check_denied,
     denial,
-    dumps,
-    json_response,
     non_negative,
     scope_id,
 )
@@ -292,13 +290,6 @@ def test_too_large_defaults_to_40_mb_and_builds_a_body_once_per_size():
     assert book.response(Fault("too_large")).body is first.body
     small = book.response(Fault("too_large", size=100)).body
     assert len(small) < 1000 and book.response(Fault("too_large", size=100)).body is small
-
-
-def test_json_answers_keep_non_ascii_text_and_own_their_headers():
-    assert dumps({"name": "José Ñúñez"}) == '{"name": "José Ñúñez"}'.encode()
-    first, second = json_response(200, {}), json_response(200, [])
-    first.headers.append(("X-Test", "1"))
-    assert second.headers == [] and (second.status, second.content_type, second.body) == (200, JSON, b"[]")
 
 
 # --- endpoints' content faults and denial --------------------------------------------------------
