@@ -34,8 +34,11 @@ from convoso_exporter.web.cutshort import CutShort, CutShortServer
 from convoso_exporter.web.http import Request, Response, parse_listen_address
 from convoso_exporter.web.inprocess import InProcessTransport
 from convoso_exporter.web.vendor_http import (
+    CAMPAIGN_NOT_FOUND,
     INVALID_TOKEN,
     JSON,
+    QUEUE_NOT_FOUND,
+    USER_NOT_FOUND,
     json_response,
     method_not_allowed,
     not_found_page,
@@ -47,11 +50,10 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/v1"
 ENDPOINTS = ("/agent-monitor/search", "/agent-monitor/logout")
 # The filter a not-found answer names, most specific scope first: (parameter, code, error).
-NOT_FOUND = (("campaign_id", 6026, "Campaign not found"), ("campaign_ids", 6026, "Campaign not found"),
-             ("queue_id", 6041, "Queue not found"))
+NOT_FOUND = (("campaign_id", *CAMPAIGN_NOT_FOUND), ("campaign_ids", *CAMPAIGN_NOT_FOUND),
+             ("queue_id", *QUEUE_NOT_FOUND))
 # Parameters a request is matched without, by endpoint: agent-performance's day.
 UNMATCHED = {"/agent-performance/search": frozenset(("date_start", "date_end"))}
-NO_USER = (6006, "User not found")
 # Headers an answer is served with besides its Content-Type.
 _SERVED_HEADERS = ("retry-after", "location")
 
@@ -123,9 +125,9 @@ class Replay:
 
     def _not_found(self, key: Key, endpoint: str, params: Mapping[str, str]) -> Response:
         self.unmatched += 1
-        code, error = NO_USER
+        code, error = USER_NOT_FOUND
         if endpoint != "/agent-monitor/logout":
-            code, error = next(((c, e) for name, c, e in NOT_FOUND if params.get(name)), NO_USER)
+            code, error = next(((c, e) for name, c, e in NOT_FOUND if params.get(name)), USER_NOT_FOUND)
         if key not in self._missed and len(self._missed) < 1000:  # once per request, bounded
             self._missed.add(key)
             shown = " ".join(f"{k}={v}" for k, v in sorted(params.items()))[:200]

@@ -55,6 +55,7 @@ from convoso_exporter.simulator.daybook import (
 )
 from convoso_exporter.simulator.model import NotFound
 from convoso_exporter.simulator.render import all_strings
+from convoso_exporter.web.vendor_http import CAMPAIGN_NOT_FOUND, QUEUE_NOT_FOUND, USER_NOT_FOUND
 
 BAD_REQUEST = 400
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -145,13 +146,13 @@ def parse_query(params: Mapping[str, str], center) -> Query:
         raise NotFound(BAD_REQUEST, f"date_end {end} is before date_start {start}")
     filters = tuple(_ids(params, name) for name in ID_FILTERS)
     removed_campaigns, removed_queues = center.removed_ids()
-    for wanted, known, code, error in (
-        (filters[0], {*center.campaign_ids(), *removed_campaigns}, 6026, "Campaign not found"),
-        (filters[1], {*center.queue_ids(), *removed_queues}, 6041, "Queue not found"),
-        (filters[3], set(center.agent_ids()), 6006, "User not found"),
+    for wanted, known, not_found in (
+        (filters[0], {*center.campaign_ids(), *removed_campaigns}, CAMPAIGN_NOT_FOUND),
+        (filters[1], {*center.queue_ids(), *removed_queues}, QUEUE_NOT_FOUND),
+        (filters[3], set(center.agent_ids()), USER_NOT_FOUND),
     ):
         if wanted is not None and not wanted <= known:
-            raise NotFound(code, error)
+            raise NotFound(*not_found)
     return Query(start, end, filters, _count(params, "page", 1), _count(params, "limit", None))
 
 

@@ -24,6 +24,11 @@ NOT_FOUND_PAGE = (
 INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 METHOD_NOT_ALLOWED = {"success": False, "error": "Method Not Allowed"}
 
+# An id the API does not know: (code, error), answered HTTP 200 with `success: false`.
+CAMPAIGN_NOT_FOUND = (6026, "Campaign not found")
+QUEUE_NOT_FOUND = (6041, "Queue not found")
+USER_NOT_FOUND = (6006, "User not found")
+
 
 def dumps(value) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
