@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from convoso_exporter import __version__
+from convoso_exporter.api.client import PATHS
 from convoso_exporter.buildinfo import revision
 from convoso_exporter.config.schema import Config, ConfigError, parse_config
 from convoso_exporter.record.capture import Exchange
@@ -146,8 +147,8 @@ def _entry(folder: Path, exchange: Exchange) -> dict[str, Any]:
     }
 
 
-# An endpoint's word in a body's file name (else the last part of its path).
-WORDS = {"/user-activity/search": "user_activity", "/agent-performance/search": "performance"}
+# An endpoint's word in a body's file name: the client's name for it (else the last part of its path).
+WORDS = {path: name for name, path in PATHS.items()}
 
 
 def _body_name(exchange: Exchange) -> str:

@@ -28,6 +28,8 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 
+from convoso_exporter.api.client import PATHS
+from convoso_exporter.api.read import LOGOUT, PERFORMANCE, SEARCH
 from convoso_exporter.record.capture import TOKEN_PARAM, Exchange
 from convoso_exporter.record.folder import CONFIG, REPLAY_TOKEN, Recording, load
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
@@ -48,12 +50,13 @@ from convoso_exporter.web.vendor_http import (
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
-ENDPOINTS = ("/agent-monitor/search", "/agent-monitor/logout")
+# Always known, recorded or not (the optional endpoints only if the recording asked them).
+ENDPOINTS = (PATHS[SEARCH], PATHS[LOGOUT])
 # The filter a not-found answer names, most specific scope first: (parameter, code, error).
 NOT_FOUND = (("campaign_id", *CAMPAIGN_NOT_FOUND), ("campaign_ids", *CAMPAIGN_NOT_FOUND),
              ("queue_id", *QUEUE_NOT_FOUND))
 # Parameters a request is matched without, by endpoint: agent-performance's day.
-UNMATCHED = {"/agent-performance/search": frozenset(("date_start", "date_end"))}
+UNMATCHED = {PATHS[PERFORMANCE]: frozenset(("date_start", "date_end"))}
 # Headers an answer is served with besides its Content-Type.
 _SERVED_HEADERS = ("retry-after", "location")
 
@@ -126,7 +129,7 @@ class Replay:
     def _not_found(self, key: Key, endpoint: str, params: Mapping[str, str]) -> Response:
         self.unmatched += 1
         code, error = USER_NOT_FOUND
-        if endpoint != "/agent-monitor/logout":
+        if endpoint != PATHS[LOGOUT]:
             code, error = next(((c, e) for name, c, e in NOT_FOUND if params.get(name)), USER_NOT_FOUND)
         if key not in self._missed and len(self._missed) < 1000:  # once per request, bounded
             self._missed.add(key)
