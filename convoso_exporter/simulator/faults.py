@@ -114,15 +114,14 @@ class FaultBook:
         for scope in [s for s in self._faults if s[0] in campaign_ids or s[1] in queue_ids]:
             del self._faults[scope]
 
-    def take(self, params: dict[str, str], search: bool = False, *, content: Collection[str] = ()) -> Fault | None:
+    def take(self, params: dict[str, str], *, content: Collection[str] = ()) -> Fault | None:
         """The most specific fault matching this request; counts down its `times`.
-        Content faults meet only search requests, or those whose answers can carry them
-        (`content`)."""
-        allowed = CONTENT_FAULTS if search else content
+        Content faults meet only requests whose answers can carry them (`content`: a
+        search's are all CONTENT_FAULTS)."""
         matching = [
             fault
             for fault in self._faults.values()
-            if fault.matches(params) and (fault.name not in CONTENT_FAULTS or fault.name in allowed)
+            if fault.matches(params) and (fault.name not in CONTENT_FAULTS or fault.name in content)
         ]
         if not matching:
             return None
