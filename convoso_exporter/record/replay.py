@@ -74,6 +74,7 @@ class Replay:
         self._answers: dict[Key, list[Exchange]] = {}
         for exchange in recording.exchanges:
             self._answers.setdefault(_key(exchange.endpoint, exchange.params), []).append(exchange)
+        self._known = frozenset(ENDPOINTS).union(endpoint for endpoint, _ in self._answers)
         self._turns: Counter[Key] = Counter()
         self._missed: set[Key] = set()
         convoso = recording.manifest.get("config", {}).get("convoso")
@@ -88,7 +89,7 @@ class Replay:
 
     async def handle(self, request: Request) -> Response:
         endpoint = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX + "/") else None
-        if endpoint is None or (endpoint not in ENDPOINTS and not any(k[0] == endpoint for k in self._answers)):
+        if endpoint is None or endpoint not in self._known:
             return not_found_page()
         if request.method != "POST":
             return method_not_allowed()
