@@ -30,6 +30,7 @@ from collections.abc import Mapping
 
 from convoso_exporter.api.client import PATHS
 from convoso_exporter.api.read import LOGOUT, PERFORMANCE, SEARCH
+from convoso_exporter.config.schema import ConvosoSettings
 from convoso_exporter.record.capture import TOKEN_PARAM, Exchange
 from convoso_exporter.record.folder import CONFIG, REPLAY_TOKEN, Recording, load
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
@@ -79,7 +80,7 @@ class Replay:
         self._missed: set[Key] = set()
         convoso = recording.manifest.get("config", {}).get("convoso")
         limit = convoso.get("max_response_bytes") if isinstance(convoso, dict) else None
-        self._beyond = (limit if isinstance(limit, int) and limit > 0 else 32 * 1024 * 1024) + 1
+        self._beyond = (limit if isinstance(limit, int) and limit > 0 else ConvosoSettings.max_response_bytes) + 1
         self.served = 0
         self.unmatched = 0
 
