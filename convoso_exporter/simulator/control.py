@@ -9,7 +9,6 @@ an unknown campaign or queue (or control path), 401 without the token.
   POST /_sim/machines  {"machine_share": 0.4} / {"machine_share": null} (back to the configured share)
   POST /_sim/deny      {"endpoints": ["performance"], "status": 403} (or "user_activity"; status
                        403 or 200, default 403); {"endpoints": []} gives the permissions back
-  POST /_sim/style     {"style": "live"}
   POST /_sim/style     {"style": "live"}, {"count_style": "ringing-as-ready"}, or both
   POST /_sim/campaign  {"action": "add", "name": "Winter Promo", "agents": 5}
                          → {"campaign_id": "1004", "queue_id": "2005"}
