@@ -61,9 +61,8 @@ class Processes:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_all()
 
-    def python(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        """Run `python <args>` from the project root (`env` added to the environment);
-        stdout and stderr go to <name>.log."""
+    def python(self, name: str, args: Sequence[str]) -> subprocess.Popen:
+        """Run `python <args>` from the project root; stdout and stderr go to <name>.log."""
         if name in self.children:
             raise ValueError(f"process {name!r} already running")
         log = open(self.log_dir / f"{name}.log", "wb")
@@ -73,7 +72,7 @@ class Processes:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**child_env(), **(env or {})},
+                env=child_env(),
                 cwd=Path(__file__).resolve().parent.parent,
                 start_new_session=True,  # Ctrl-C reaches the harness only; it stops the children
                 preexec_fn=die_with_parent,

@@ -150,16 +150,14 @@ class Bench:
         return path
 
     def exporter(self, name: str, sim: Simulator, *, poll_interval: float, concurrency: int = 8,
-                 discovery_interval: float | None = None, env: dict[str, str] | None = None) -> Exporter:
-        """An exporter of `sim` (see exporter_config), `env` added to its environment;
-        returns once every target is up in /metrics."""
+                 discovery_interval: float | None = None) -> Exporter:
+        """An exporter of `sim` (see exporter_config); returns once every target is up in /metrics."""
         config_path = self.exporter_config(name, sim, poll_interval=poll_interval, concurrency=concurrency,
                                            discovery_interval=discovery_interval)
         port = free_port()
         proc = self.procs.python(
             name,
             ["-m", "convoso_exporter", "--config.file", str(config_path), "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
-            env,
         )
         self.procs.wait_http(name, f"http://127.0.0.1:{port}/-/ready", timeout=300.0)
         # The account, and the campaigns (and queues, when discovered) as targets.

@@ -65,8 +65,6 @@ class Sizes:
     ours_scrapes: int = 200
     # Figure: the worst scrapes while polling the model, by account size (bench/busy.py, issue #20).
     design_agents: tuple[int, ...] = (5_000, 20_000, 50_000)
-    design_poll_interval: float = GOAL_POLL_INTERVAL
-    design_discovery_interval: float = GOAL_DISCOVERY_INTERVAL
     design_window: float = 60.0
     design_busy_window: float = 20.0
     design_pace: float = 0.25
@@ -96,7 +94,5 @@ QUICK = Sizes(
     naive_scrapes=5,
     ours_scrapes=50,
     design_agents=(2_000,),
-    design_poll_interval=1.0,
-    design_discovery_interval=4.0,
     design_window=3.0,
 )

@@ -73,7 +73,8 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"convoso-exporter/{__version__}"
 
-_PATHS = {
+# Each endpoint's path below the base URL (the recorder's and the replay's too).
+PATHS = {
     SEARCH: "/agent-monitor/search", LOGOUT: "/agent-monitor/logout",
     USER_ACTIVITY: "/user-activity/search", PERFORMANCE: "/agent-performance/search",
 }
@@ -299,7 +300,7 @@ class ConvosoClient:
     async def _send(
         self, endpoint: str, form: Mapping[str, Any], steps: Steps
     ) -> tuple[int, httpx.Headers, bytes]:
-        url = self._base_url + _PATHS[endpoint]
+        url = self._base_url + PATHS[endpoint]
         payload = {"auth_token": self._token}
         payload.update((key, str(value)) for key, value in form.items() if value is not None and value != "")
         request = self._http.stream("POST", url, params={"auth_token": self._token}, data=payload,

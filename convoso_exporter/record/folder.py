@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from convoso_exporter import __version__
+from convoso_exporter.api.client import PATHS
 from convoso_exporter.buildinfo import revision
 from convoso_exporter.config.schema import Config, ConfigError, parse_config
 from convoso_exporter.record.capture import Exchange
@@ -118,7 +119,7 @@ def write(folder: Path, exchanges: Sequence[Exchange], config: Config, *, redact
         "config": config_mapping(config),
         "exchanges": entries,
     }
-    write_file(folder / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_manifest(folder, manifest)
     replay_config = {**manifest["config"]}
     replay_config["convoso"] = {"base_url": REPLAY_URL, "auth_token": REPLAY_TOKEN, **replay_config["convoso"]}
     write_file(folder / CONFIG, _config_text(folder, replay_config).encode())
@@ -127,8 +128,12 @@ def write(folder: Path, exchanges: Sequence[Exchange], config: Config, *, redact
 
 def add_to_manifest(recording: Recording, **fields: Any) -> Recording:
     manifest = {**recording.manifest, **fields}
-    write_file(recording.folder / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_manifest(recording.folder, manifest)
     return Recording(recording.folder, manifest, recording.exchanges)
+
+
+def _write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    write_file(folder / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 def _entry(folder: Path, exchange: Exchange) -> dict[str, Any]:
@@ -146,8 +151,8 @@ def _entry(folder: Path, exchange: Exchange) -> dict[str, Any]:
     }
 
 
-# An endpoint's word in a body's file name (else the last part of its path).
-WORDS = {"/user-activity/search": "user_activity", "/agent-performance/search": "performance"}
+# An endpoint's word in a body's file name: the client's name for it (else the last part of its path).
+WORDS = {path: name for name, path in PATHS.items()}
 
 
 def _body_name(exchange: Exchange) -> str:

@@ -24,34 +24,40 @@ stint again at every poll (agent time adds up, entries count one per poll).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Mapping
 
+from convoso_exporter.api.client import PATHS
+from convoso_exporter.api.read import LOGOUT, PERFORMANCE, SEARCH
+from convoso_exporter.config.schema import ConvosoSettings
 from convoso_exporter.record.capture import TOKEN_PARAM, Exchange
 from convoso_exporter.record.folder import CONFIG, REPLAY_TOKEN, Recording, load
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
 from convoso_exporter.web.http import Request, Response, parse_listen_address
 from convoso_exporter.web.inprocess import InProcessTransport
+from convoso_exporter.web.vendor_http import (
+    CAMPAIGN_NOT_FOUND,
+    INVALID_TOKEN,
+    JSON,
+    QUEUE_NOT_FOUND,
+    USER_NOT_FOUND,
+    json_response,
+    method_not_allowed,
+    not_found_page,
+    token_ok,
+)
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
-ENDPOINTS = ("/agent-monitor/search", "/agent-monitor/logout")
-JSON = "application/json; charset=utf-8"
-INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
+# Always known, recorded or not (the optional endpoints only if the recording asked them).
+ENDPOINTS = (PATHS[SEARCH], PATHS[LOGOUT])
 # The filter a not-found answer names, most specific scope first: (parameter, code, error).
-NOT_FOUND = (("campaign_id", 6026, "Campaign not found"), ("campaign_ids", 6026, "Campaign not found"),
-             ("queue_id", 6041, "Queue not found"))
+NOT_FOUND = (("campaign_id", *CAMPAIGN_NOT_FOUND), ("campaign_ids", *CAMPAIGN_NOT_FOUND),
+             ("queue_id", *QUEUE_NOT_FOUND))
 # Parameters a request is matched without, by endpoint: agent-performance's day.
-UNMATCHED = {"/agent-performance/search": frozenset(("date_start", "date_end"))}
-NO_USER = (6006, "User not found")
-NOT_FOUND_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-    b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n"
-)
+UNMATCHED = {PATHS[PERFORMANCE]: frozenset(("date_start", "date_end"))}
 # Headers an answer is served with besides its Content-Type.
 _SERVED_HEADERS = ("retry-after", "location")
 
@@ -69,11 +75,12 @@ class Replay:
         self._answers: dict[Key, list[Exchange]] = {}
         for exchange in recording.exchanges:
             self._answers.setdefault(_key(exchange.endpoint, exchange.params), []).append(exchange)
+        self._known = frozenset(ENDPOINTS).union(endpoint for endpoint, _ in self._answers)
         self._turns: Counter[Key] = Counter()
         self._missed: set[Key] = set()
         convoso = recording.manifest.get("config", {}).get("convoso")
         limit = convoso.get("max_response_bytes") if isinstance(convoso, dict) else None
-        self._beyond = (limit if isinstance(limit, int) and limit > 0 else 32 * 1024 * 1024) + 1
+        self._beyond = (limit if isinstance(limit, int) and limit > 0 else ConvosoSettings.max_response_bytes) + 1
         self.served = 0
         self.unmatched = 0
 
@@ -83,13 +90,13 @@ class Replay:
 
     async def handle(self, request: Request) -> Response:
         endpoint = request.path[len(API_PREFIX):] if request.path.startswith(API_PREFIX + "/") else None
-        if endpoint is None or (endpoint not in ENDPOINTS and not any(k[0] == endpoint for k in self._answers)):
-            return Response(404, NOT_FOUND_PAGE, "text/html; charset=UTF-8")
+        if endpoint is None or endpoint not in self._known:
+            return not_found_page()
         if request.method != "POST":
-            return _json(405, {"success": False, "error": "Method Not Allowed"}, [("Allow", "POST")])
+            return method_not_allowed()
         form = request.form()
-        if not any(self._token_ok(given) for given in (request.query.get(TOKEN_PARAM), form.get(TOKEN_PARAM))):
-            return _json(200, INVALID_TOKEN)
+        if not any(token_ok(given, self._token) for given in (request.query.get(TOKEN_PARAM), form.get(TOKEN_PARAM))):
+            return json_response(200, INVALID_TOKEN)
         params = {**request.query, **form}
         params.pop(TOKEN_PARAM, None)
         key = _key(endpoint, params)
@@ -100,9 +107,6 @@ class Replay:
         turn = self._turns[key]
         self._turns[key] = turn + 1
         return self._answer(answers[turn % len(answers)])
-
-    def _token_ok(self, given: str | None) -> bool:
-        return given is not None and secrets.compare_digest(given.encode(), self._token.encode())
 
     def _answer(self, exchange: Exchange) -> Response:
         if exchange.status is None:  # no answer came: the connection broke first
@@ -126,23 +130,19 @@ class Replay:
 
     def _not_found(self, key: Key, endpoint: str, params: Mapping[str, str]) -> Response:
         self.unmatched += 1
-        code, error = NO_USER
-        if endpoint != "/agent-monitor/logout":
-            code, error = next(((c, e) for name, c, e in NOT_FOUND if params.get(name)), NO_USER)
+        code, error = USER_NOT_FOUND
+        if endpoint != PATHS[LOGOUT]:
+            code, error = next(((c, e) for name, c, e in NOT_FOUND if params.get(name)), USER_NOT_FOUND)
         if key not in self._missed and len(self._missed) < 1000:  # once per request, bounded
             self._missed.add(key)
             shown = " ".join(f"{k}={v}" for k, v in sorted(params.items()))[:200]
             log.warning("no recorded answer for %s %s: answered %d %s", endpoint, shown or "(no filter)", code, error)
-        return _json(200, {"success": False, "code": code, "error": error})
+        return json_response(200, {"success": False, "code": code, "error": error})
 
 
 def _key(endpoint: str, params: Mapping[str, str]) -> Key:
     left_out = UNMATCHED.get(endpoint, frozenset())
     return endpoint, tuple(sorted((name, value) for name, value in params.items() if name not in left_out))
-
-
-def _json(status: int, document: dict, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json.dumps(document).encode(), JSON, headers or [])
 
 
 async def serve(folder: str, listen: str, token: str) -> int:

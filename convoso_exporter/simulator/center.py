@@ -65,6 +65,7 @@ from convoso_exporter.simulator.model import (
 )
 from convoso_exporter.simulator.scope import build_selection, totals
 from convoso_exporter.simulator.truth import Ledger
+from convoso_exporter.web.vendor_http import USER_NOT_FOUND
 
 __all__ = ["MAX_CATCHUP", "ContactCenter", "FakeClock", "NotFound", "Selection", "UnknownScope", "parse_skills"]
 
@@ -260,10 +261,10 @@ class ContactCenter:
 
     def logout(self, user_id: str | None) -> dict:
         if not user_id:
-            return NotFound(6006, "User not found").as_dict()
+            return NotFound(*USER_NOT_FOUND).as_dict()
         agent = self._by_user.get(user_id)
         if agent is None:
-            return NotFound(6006, "User not found").as_dict()
+            return NotFound(*USER_NOT_FOUND).as_dict()
         now = self.now()
         if agent.status == LOGGED_OUT:
             return NotFound(6012, "User is not logged in").as_dict()

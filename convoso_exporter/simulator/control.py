@@ -9,7 +9,6 @@ an unknown campaign or queue (or control path), 401 without the token.
   POST /_sim/machines  {"machine_share": 0.4} / {"machine_share": null} (back to the configured share)
   POST /_sim/deny      {"endpoints": ["performance"], "status": 403} (or "user_activity"; status
                        403 or 200, default 403); {"endpoints": []} gives the permissions back
-  POST /_sim/style     {"style": "live"}
   POST /_sim/style     {"style": "live"}, {"count_style": "ringing-as-ready"}, or both
   POST /_sim/campaign  {"action": "add", "name": "Winter Promo", "agents": 5}
                          → {"campaign_id": "1004", "queue_id": "2005"}
@@ -29,12 +28,12 @@ from __future__ import annotations
 
 import json
 
-from convoso_exporter.simulator.faults import json_response, scope_id
+from convoso_exporter.simulator.faults import scope_id
 from convoso_exporter.simulator.model import UnknownScope
 from convoso_exporter.simulator.truth import truth_json
 from convoso_exporter.web.http import Request, Response
+from convoso_exporter.web.vendor_http import INVALID_TOKEN, json_response
 
-INVALID_TOKEN = {"success": False, "error": "Invalid authentication token"}
 METHODS = {
     "fault": "POST", "surge": "POST", "machines": "POST", "deny": "POST", "style": "POST", "campaign": "POST",
     "queue": "POST",

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 from convoso_exporter.simulator.render import CONTENT_FAULTS
 from convoso_exporter.web.http import Response
+from convoso_exporter.web.vendor_http import HTML, JSON, json_response
 
 HTTP_FAULTS = ("401", "403", "429", "500", "502_html", "slow", "truncated", "reset", "too_large", "not_json", "wrong_shape")
 FAULTS = HTTP_FAULTS + CONTENT_FAULTS
@@ -29,13 +30,6 @@ DEFAULT_TOO_LARGE = 40 * 1024 * 1024
 DENIABLE = ("performance", "user_activity")
 DENIAL_STATUSES = (403, 200)
 
-JSON = "application/json; charset=utf-8"
-HTML = "text/html; charset=UTF-8"
-
-NOT_FOUND_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
-    b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n"
-)
 BAD_GATEWAY_PAGE = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -120,15 +114,14 @@ class FaultBook:
         for scope in [s for s in self._faults if s[0] in campaign_ids or s[1] in queue_ids]:
             del self._faults[scope]
 
-    def take(self, params: dict[str, str], search: bool = False, *, content: Collection[str] = ()) -> Fault | None:
+    def take(self, params: dict[str, str], *, content: Collection[str] = ()) -> Fault | None:
         """The most specific fault matching this request; counts down its `times`.
-        Content faults meet only search requests, or those whose answers can carry them
-        (`content`)."""
-        allowed = CONTENT_FAULTS if search else content
+        Content faults meet only requests whose answers can carry them (`content`: a
+        search's are all CONTENT_FAULTS)."""
         matching = [
             fault
             for fault in self._faults.values()
-            if fault.matches(params) and (fault.name not in CONTENT_FAULTS or fault.name in allowed)
+            if fault.matches(params) and (fault.name not in CONTENT_FAULTS or fault.name in content)
         ]
         if not matching:
             return None
@@ -203,11 +196,3 @@ def non_negative(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
     return float(value)
-
-
-def dumps(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
-
-
-def json_response(status: int, value, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, dumps(value), JSON, headers or [])

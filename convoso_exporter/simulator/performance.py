@@ -37,24 +37,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from convoso_exporter.simulator.daybook import (
-    AM,
-    LIVE,
-    OUT,
-    OUTCOME_SLOTS,
-    PAUSE,
-    RING_AM,
-    RING_LIVE,
-    TALK_AM,
-    TALK_LIVE,
-    WAIT,
-    WIDTH,
-    WRAP_AM,
-    WRAP_LIVE,
-    column_sums,
-)
+from convoso_exporter.simulator.daybook import OUT, OUTCOME_SLOTS, WIDTH, column_sums, figures
 from convoso_exporter.simulator.model import NotFound
 from convoso_exporter.simulator.render import all_strings
+from convoso_exporter.web.vendor_http import CAMPAIGN_NOT_FOUND, QUEUE_NOT_FOUND, USER_NOT_FOUND
 
 BAD_REQUEST = 400
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -111,11 +97,11 @@ def agent_sums(center, query: Query) -> dict[str, list[int]]:
 
 def entry(user_id: str, name: str, row: list[int]) -> dict:
     """One agent's figures, in the vendor's field order and formats."""
-    am, live = row[AM], row[LIVE]
+    # daybook.figures: the answer and truth() count by one formula
+    sums = figures(row)
+    am, live = sums["machine"], sums["live_handled"]
     calls = am + live
-    talk, wrap = row[TALK_AM] + row[TALK_LIVE], row[WRAP_AM] + row[WRAP_LIVE]
-    wait, pause = row[WAIT], row[PAUSE]
-    total = talk + wrap + wait + pause + row[RING_AM] + row[RING_LIVE]
+    talk, wrap, wait, pause, total = sums["talk"], sums["wrap"], sums["wait"], sums["pause"], sums["logged_in"]
     return {
         "user_id": user_id, "name": name, "calls": calls, "human_answered": live, "am": am, "others": live,
         "am_pt": percent(am, calls), "others_pt": percent(live, calls),
@@ -145,13 +131,13 @@ def parse_query(params: Mapping[str, str], center) -> Query:
         raise NotFound(BAD_REQUEST, f"date_end {end} is before date_start {start}")
     filters = tuple(_ids(params, name) for name in ID_FILTERS)
     removed_campaigns, removed_queues = center.removed_ids()
-    for wanted, known, code, error in (
-        (filters[0], {*center.campaign_ids(), *removed_campaigns}, 6026, "Campaign not found"),
-        (filters[1], {*center.queue_ids(), *removed_queues}, 6041, "Queue not found"),
-        (filters[3], set(center.agent_ids()), 6006, "User not found"),
+    for wanted, known, not_found in (
+        (filters[0], {*center.campaign_ids(), *removed_campaigns}, CAMPAIGN_NOT_FOUND),
+        (filters[1], {*center.queue_ids(), *removed_queues}, QUEUE_NOT_FOUND),
+        (filters[3], set(center.agent_ids()), USER_NOT_FOUND),
     ):
         if wanted is not None and not wanted <= known:
-            raise NotFound(code, error)
+            raise NotFound(*not_found)
     return Query(start, end, filters, _count(params, "page", 1), _count(params, "limit", None))
 
 

@@ -18,6 +18,7 @@ from convoso_exporter.simulator.model import (
     NotFound,
     Selection,
 )
+from convoso_exporter.web.vendor_http import CAMPAIGN_NOT_FOUND, QUEUE_NOT_FOUND, USER_NOT_FOUND
 
 
 def build_selection(
@@ -30,17 +31,17 @@ def build_selection(
     if campaign_id is not None:
         campaign = layout.by_campaign.get(campaign_id)
         if campaign is None:
-            raise NotFound(6026, "Campaign not found")
+            raise NotFound(*CAMPAIGN_NOT_FOUND)
         queues = [queue for queue in queues if queue.campaign is campaign]
     if queue_id is not None:
         only = layout.by_queue.get(queue_id)
         if only is None:
-            raise NotFound(6041, "Queue not found")
+            raise NotFound(*QUEUE_NOT_FOUND)
         queues = [queue for queue in queues if queue is only]
     if user_id is not None:
         agent = by_user.get(user_id)
         if agent is None:
-            raise NotFound(6006, "User not found")
+            raise NotFound(*USER_NOT_FOUND)
         queues = [queue for queue in queues if queue is agent.queue]
         agents = [agent]
     in_scope = set(queues)

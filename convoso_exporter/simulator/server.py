@@ -42,7 +42,6 @@ import argparse
 import asyncio
 import datetime
 import logging
-import secrets
 
 from convoso_exporter.config.units import parse_duration
 from convoso_exporter.simulator import control, performance
@@ -52,16 +51,11 @@ from convoso_exporter.simulator.faults import (
     ANSWERING_FAULTS,
     CONTENT_FAULTS,
     DEFAULT_SLOW_DELAY,
-    FAULTS,
-    HTML,
-    JSON,
-    NOT_FOUND_PAGE,
     DENIABLE,
+    FAULTS,
     FaultBook,
     check_denied,
     denial,
-    dumps,
-    json_response,
     non_negative,
 )
 from convoso_exporter.simulator.model import MACHINE_SHARE
@@ -70,6 +64,15 @@ from convoso_exporter.simulator.scope import activity
 from convoso_exporter.simulator.transport import SimulatorTransport
 from convoso_exporter.web.cutshort import CutShort, CutShortServer
 from convoso_exporter.web.http import Request, Response, parse_listen_address
+from convoso_exporter.web.vendor_http import (
+    INVALID_TOKEN,
+    JSON,
+    dumps,
+    json_response,
+    method_not_allowed,
+    not_found_page,
+    token_ok,
+)
 
 __all__ = ["FAULTS", "Simulator", "add_arguments", "run"]
 
@@ -87,7 +90,6 @@ ENDPOINTS = {
 ENDPOINT_CONTENT = {
     "search": CONTENT_FAULTS, "logout": (), "user_activity": ("strings",), "performance": performance.CONTENT_FAULTS,
 }
-INVALID_TOKEN = control.INVALID_TOKEN
 
 
 class Simulator:
@@ -201,7 +203,7 @@ class Simulator:
         }
 
     def token_ok(self, given: str | None) -> bool:
-        return given is not None and secrets.compare_digest(given.encode(), self._token.encode())
+        return token_ok(given, self._token)
 
     # --- requests -------------------------------------------------------------------
 
@@ -217,13 +219,13 @@ class Simulator:
             return await self._api(request, endpoint)
         if request.path.startswith("/_sim/"):
             return control.handle(self, request)
-        return Response(404, NOT_FOUND_PAGE, HTML)
+        return not_found_page()
 
     async def _api(self, request: Request, endpoint: str) -> Response:
         self.requests_served += 1
         self.requests_by_endpoint[endpoint] += 1
         if request.method != "POST":
-            return json_response(405, {"success": False, "error": "Method Not Allowed"}, headers=[("Allow", "POST")])
+            return method_not_allowed()
         if self.latency:
             await asyncio.sleep(self.latency)
         form = request.form()

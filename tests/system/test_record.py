@@ -4,21 +4,14 @@ exactly the series and values expected.prom says (times and its own requests asi
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 
 from convoso_exporter.record.expect import sample_lines
 from convoso_exporter.record.folder import REPLAY_URL
-from tests.support import ROOT, free_port, process, simulator_process, wait_http
+from tests.support import free_port, process, simulator_process, wait_http
+from tests.system.test_cli import assert_one_line_error, run_cli
 
 TOKEN = "record-T0KEN-s3cret"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convoso_exporter", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
 
 
 def test_check_record_then_simulate_replay_serves_the_exporter_what_the_account_sent(tmp_path):
@@ -27,7 +20,7 @@ def test_check_record_then_simulate_replay_serves_the_exporter_what_the_account_
         config = tmp_path / "config.yaml"
         config.write_text(f"convoso:\n  base_url: {base_url}\n  auth_token: {TOKEN}\npoll_interval: 1m\n"
                           "targets:\n  - name: spanish\n    skills: [spanish]\ndiscovery:\n  enabled: true\n")
-        checked = cli("check", "--config.file", str(config), "--record", str(folder))
+        checked = run_cli("check", "--config.file", str(config), "--record", str(folder), timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # 9 searches, user-activity and agent-performance beside the account and the 3 campaigns
     assert f"Recorded 17 requests and what came back in {folder}, redacted (" in checked.stdout
@@ -50,15 +43,15 @@ def test_check_record_then_simulate_replay_serves_the_exporter_what_the_account_
 
 
 def test_a_folder_that_is_not_a_recording_or_is_in_use_is_one_line_and_exit_2(tmp_path):
-    replayed = cli("simulate", "--replay", str(tmp_path / "nothing"))
-    assert replayed.returncode == 2 and replayed.stderr.count("\n") == 1
-    assert "manifest.json: cannot read" in replayed.stderr and "Traceback" not in replayed.stderr
+    replayed = run_cli("simulate", "--replay", str(tmp_path / "nothing"), timeout=60)
+    assert_one_line_error(replayed, "manifest.json: cannot read")
+    assert replayed.stderr.count("\n") == 1
 
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "notes.txt").write_text("mine")
     config = tmp_path / "config.yaml"
     config.write_text(f"convoso:\n  base_url: http://127.0.0.1:{free_port()}/v1\n  auth_token: {TOKEN}\n")
-    checked = cli("check", "--config.file", str(config), "--record", str(tmp_path / "used"))
-    assert checked.returncode == 2 and checked.stderr.count("\n") == 1
-    assert "exists and is not an empty folder" in checked.stderr
+    checked = run_cli("check", "--config.file", str(config), "--record", str(tmp_path / "used"), timeout=60)
+    assert_one_line_error(checked, "exists and is not an empty folder")
+    assert checked.stderr.count("\n") == 1
     assert (tmp_path / "used" / "notes.txt").read_text() == "mine"

@@ -23,13 +23,14 @@ JSON = "application/json; charset=utf-8"
 ANSWER = json.dumps({"agents": [{"user_id": "1", "status": "READY"}], "agent_total": 1}).encode()
 
 
-def run(handler, call, *, max_bytes: int = 1 << 20):
-    """(what the client got, or the error it raised; the exchanges recorded)."""
+def run(handler, call, *, max_bytes: int = 1 << 20, transport: httpx.AsyncBaseTransport | None = None):
+    """(what the client got, or the error it raised; the exchanges recorded): from
+    `handler` in-process, or from `transport` when given."""
 
     async def main():
         recorder = Recorder(URL, TOKEN, max_bytes)
-        transport = recorder.transport(InProcessTransport(handler))
-        async with ConvosoClient(URL, TOKEN, transport=transport, max_response_bytes=max_bytes) as client:
+        through = recorder.transport(transport or InProcessTransport(handler))
+        async with ConvosoClient(URL, TOKEN, transport=through, max_response_bytes=max_bytes) as client:
             try:
                 got = await call(client)
             except ConvosoError as err:
@@ -124,29 +125,13 @@ def test_an_answer_that_grows_over_the_size_bound_is_kept_up_to_the_bound_only()
                 for chunk in chunks:
                     yield chunk
 
-            return httpx.Response(200, headers={"Content-Type": JSON}, stream=_Stream(body()), request=request)
+            return httpx.Response(200, headers={"Content-Type": JSON}, content=body(), request=request)
 
-    async def main():
-        recorder = Recorder(URL, TOKEN, 1024)
-        async with ConvosoClient(URL, TOKEN, transport=recorder.transport(Streaming()),
-                                 max_response_bytes=1024) as client:
-            with pytest.raises(ResponseTooLarge):
-                await client.search()
-        return recorder.exchanges
-
-    [exchange] = asyncio.run(main())
+    error, [exchange] = run(None, lambda client: client.search(), max_bytes=1024, transport=Streaming())
+    assert isinstance(error, ResponseTooLarge)
     assert exchange.truncated and not exchange.complete and exchange.failure is None
     assert len(exchange.body) == 1024 and b"".join(chunks).startswith(exchange.body)
     assert exchange.received > 1024
-
-
-class _Stream(httpx.AsyncByteStream):
-    def __init__(self, chunks) -> None:
-        self._chunks = chunks
-
-    async def __aiter__(self):
-        async for chunk in self._chunks:
-            yield chunk
 
 
 def test_a_connection_reset_mid_answer_is_recorded_with_what_came():
@@ -163,14 +148,8 @@ def test_no_answer_at_all_is_recorded_as_a_failure_without_status():
         async def handle_async_request(self, request):
             raise httpx.ConnectError("refused")
 
-    async def main():
-        recorder = Recorder(URL, TOKEN, 1 << 20)
-        async with ConvosoClient(URL, TOKEN, transport=recorder.transport(Refusing())) as client:
-            with pytest.raises(ConnectionFailed):
-                await client.search()
-        return recorder.exchanges
-
-    [exchange] = asyncio.run(main())
+    error, [exchange] = run(None, lambda client: client.search(), transport=Refusing())
+    assert isinstance(error, ConnectionFailed)
     assert (exchange.status, exchange.failure, exchange.params) == (None, "ConnectError", {})
 
 
