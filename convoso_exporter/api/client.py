@@ -33,9 +33,13 @@ import anyio
 import httpx
 
 from convoso_exporter import __version__
+from convoso_exporter.api.decode import Body, decode_json
+from convoso_exporter.api.drift import Tally
+from convoso_exporter.api.endpoints.activity import UserActivity
+from convoso_exporter.api.endpoints.performance import PerformanceAnswer, all_pages
 from convoso_exporter.api.errors import (
-    AuthError,
     INTERNAL,
+    AuthError,
     ConvosoError,
     ProtocolError,
     RateLimited,
@@ -44,13 +48,10 @@ from convoso_exporter.api.errors import (
     one_line,
     redact,
 )
-from convoso_exporter.api.decode import ACCEPT_ENCODING, Body, BodyDecoder, codings, decode_json
-from convoso_exporter.api.drift import Tally
 from convoso_exporter.api.failures import Endpoint, Steps, describe
+from convoso_exporter.api.inflate import ACCEPT_ENCODING, BodyDecoder, codings
 from convoso_exporter.api.labels import valid_text
 from convoso_exporter.api.limits import DEFAULT_LIMITS, Limits
-from convoso_exporter.api.endpoints.activity import UserActivity
-from convoso_exporter.api.endpoints.performance import PerformanceAnswer, all_pages
 from convoso_exporter.api.model import SearchResult
 from convoso_exporter.api.read import (
     LOGOUT,
@@ -63,7 +64,7 @@ from convoso_exporter.api.read import (
     read_user_activity,
 )
 from convoso_exporter.api.refusals import PERMISSIONS, denial, document_error
-from convoso_exporter.api.retry_after import parse_retry_after  # noqa: F401  (re-exported)
+from convoso_exporter.api.retry_after import parse_retry_after
 from convoso_exporter.api.stats import ApiStats
 from convoso_exporter.api.transport import client_transport
 from convoso_exporter.api.worker import ParseWorker

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from convoso_exporter.api.decode import BodyDecoder, codings
 from convoso_exporter.api.errors import ConvosoError, redact
+from convoso_exporter.api.inflate import BodyDecoder, codings
 
 # The answer's headers worth keeping: what decides how the client reads it.
 RECORDED_HEADERS = ("content-type", "content-encoding", "content-length", "retry-after", "location")
