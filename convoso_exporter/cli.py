@@ -259,10 +259,11 @@ def _mixin(argv: Sequence[str]) -> int:
 
 def _simulate(argv: Sequence[str]) -> int:
     from convoso_exporter.logs import setup_logging
+    from convoso_exporter.simulator import flags as simulator_flags
     from convoso_exporter.simulator import server as simulator_server
 
     parser = argparse.ArgumentParser(prog=f"{PROG} simulate", description="Serve a simulated Convoso Agent Monitor API.")
-    simulator_server.add_arguments(parser)
+    simulator_flags.add_arguments(parser)
     parser.add_argument(
         "--replay", metavar="DIR",
         help=f"serve the answers recorded by '{PROG} check --record DIR' instead of a simulated center "

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from convoso_exporter.api.parse import parse_search
-from convoso_exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator
-from convoso_exporter.simulator import performance
+from convoso_exporter.simulator import FAULTS, ContactCenter, FakeClock, Simulator, performance
+from convoso_exporter.simulator import flags as simulator_flags
 from convoso_exporter.simulator import server as simulator_server
 from tests.support import free_port
 
@@ -674,25 +674,6 @@ def test_glitch_and_scopes_keyed_over_http_scoped_and_healing():
     asyncio.run(main())
 
 
-def test_simulate_timezone_flag_reaches_the_center():
-    parser = argparse.ArgumentParser()
-    simulator_server.add_arguments(parser)
-    assert parser.parse_args([]).timezone == "UTC"
-    assert parser.parse_args(["--timezone", "America/New_York"]).timezone == "America/New_York"
-    assert "/_sim/truth" in parser.format_help() and "glitch" in parser.format_help()
-
-
-def test_simulate_machine_share_and_deny_flags():
-    parser = argparse.ArgumentParser()
-    simulator_server.add_arguments(parser)
-    defaults = parser.parse_args([])
-    assert defaults.machine_share == 0.3 and defaults.deny == []
-    args = parser.parse_args(
-        ["--machine-share", "0.25", "--deny-endpoint", "performance", "--deny-endpoint", "user_activity"]
-    )
-    assert args.machine_share == 0.25 and args.deny == ["performance", "user_activity"]
-
-
 # --- load ---------------------------------------------------------------------------
 
 
@@ -728,7 +709,7 @@ async def check_search(client: httpx.AsyncClient, form: dict) -> int:
 
 def test_simulate_command_serves_until_cancelled(caplog):
     parser = argparse.ArgumentParser()
-    simulator_server.add_arguments(parser)
+    simulator_flags.add_arguments(parser)
     port = free_port()
     args = parser.parse_args(
         ["--web.listen-address", f"127.0.0.1:{port}", "--auth-token", TOKEN, "--agents", "12",
@@ -759,17 +740,3 @@ def test_simulate_command_serves_until_cancelled(caplog):
     lines = [record.getMessage() for record in caplog.records if record.name == "convoso_exporter.simulator.server"]
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "1001,1002" in lines[0]
     assert TOKEN not in lines[0]
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [["--latency", "soon"], ["--drop-ratio", "1.5"], ["--agents", "-3"], ["--style", "fancy"], ["--queues", "x"],
-     ["--timezone", "Mars/Olympus"], ["--count-style", "loose"], ["--machine-share", "1"],
-     ["--deny-endpoint", "search"]],
-)
-def test_simulate_flags_are_checked(argv, capsys):
-    parser = argparse.ArgumentParser()
-    simulator_server.add_arguments(parser)
-    with pytest.raises(SystemExit):
-        parser.parse_args(argv)
-    assert argv[0] in capsys.readouterr().err
