@@ -31,7 +31,8 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         url = request.url
         forwarded = Request(
             method=request.method,
-            path=unquote(url.path),
+            # The raw target, decoded once as the HTTP server decodes it (`url.path` is decoded already).
+            path=unquote(url.raw_path.partition(b"?")[0].decode("ascii")),
             query=dict(parse_qsl(url.query.decode("ascii"), keep_blank_values=True)),
             headers={name.lower(): value for name, value in request.headers.items()},
             body=await request.aread(),

@@ -45,3 +45,20 @@ def test_a_handler_bug_is_a_500_and_a_cut_short_answer_is_a_reset():
 
     with pytest.raises(httpx.ReadError):
         exchange(cut)
+
+
+def test_the_path_is_decoded_once_as_the_http_server_decodes_it():
+    """httpx's `url.path` is already percent-decoded: decoding it again made `%2520` a
+    space here where the HTTP server (web/http.py: unquote of the raw target) gives `%20`."""
+    got = []
+
+    async def handler(request: Request) -> Response:
+        got.append(request.path)
+        return Response(200, b"", "text/plain")
+
+    async def main():
+        async with httpx.AsyncClient(transport=InProcessTransport(handler)) as client:
+            await client.get("http://x.invalid/v1/a%2520b%3Fc?q=%2541")
+
+    asyncio.run(main())
+    assert got == ["/v1/a%20b?c"]
