@@ -101,6 +101,16 @@ def test_unknown_names_are_bounded_per_answer_and_safe():
     assert all(len(name) <= len("agents.") + 64 for name in names)
 
 
+def test_unknown_names_up_to_the_bound_are_each_kept():
+    tally = Tally("search", TOKEN)
+    for i in range(MAX_UNKNOWN_NAMES):
+        tally.unknown("agents.", f"extra_{i}", i)
+    names = [name for name, kind in tally.notes]
+    assert len(names) == MAX_UNKNOWN_NAMES and f"agents.{OTHER}" not in names
+    tally.unknown("agents.", "one_more", 1)
+    assert [name for name, kind in tally.notes][-1] == f"agents.{OTHER}"
+
+
 def test_falling_back_forgets_what_the_typed_path_noted():
     tally = Tally("search", TOKEN)
     tally.note("agents", "keyed_by_id")

@@ -157,3 +157,15 @@ def test_pages_that_add_nothing_or_never_end_fail_the_answer():
     many, _ = pages_of([str(i) for i in range(30)], 10)
     with pytest.raises(ResponseTooLarge):
         asyncio.run(all_pages(many, Limits(max_agents=15)))
+
+
+def test_answers_at_the_bounds_are_read_whole():
+    """At the bounds, nothing is refused: as many rows as max_agents, as many pages as MAX_PAGES."""
+    rows, _ = parse({"success": True, "data": [dict(EXAMPLE["data"]["100001"], user_id=str(100 + i)) for i in range(2)]},
+                 limits=Limits(max_agents=2))
+    assert [agent.user_id for agent in rows.agents] == ["100", "101"]
+    every, asked = pages_of([str(i) for i in range(10 * MAX_PAGES)], 10)
+    answer = asyncio.run(all_pages(every))
+    assert len(asked) == MAX_PAGES and len(answer.agents) == 10 * MAX_PAGES
+    thirty, _ = pages_of([str(i) for i in range(30)], 10)
+    assert len(asyncio.run(all_pages(thirty, Limits(max_agents=30))).agents) == 30
