@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from convoso_exporter.simulator import server as simulator_server
+from convoso_exporter.simulator import flags as simulator_flags
 from convoso_exporter.simulator.center import ContactCenter
 from tests.deploy_support import copy_into, flag_value, inside, rules_job, run_exporter_config_check
 from tests.support import ROOT, require_binary
@@ -103,7 +103,7 @@ def test_compose_has_the_demo_services(compose):
 
 def test_exporter_polls_the_simulator_like_the_demo(compose):
     parser = argparse.ArgumentParser()
-    simulator_server.add_arguments(parser)
+    simulator_flags.add_arguments(parser)
     args = parser.parse_args(compose["services"]["simulator"]["command"][1:])
     center = ContactCenter(agents=args.agents, campaigns=args.campaigns, queues=args.queues,
                            skills=args.skills, seed=args.seed)
